@@ -1,0 +1,382 @@
+"""The trusted checker: runs the benchmark's tests against a proxy of the untrusted program.
+
+Process layout (one per worker; the pool in :mod:`coderank.execution.pool` runs several)::
+
+    harness --frames on stdin/stdout--> CHECKER (fresh interpreter, clean env; holds the tests)
+                                           | unshare(NEWPID), fork + exec
+                                           v
+                                        ZYGOTE (pid 1 of its pid namespace; never sees a test)
+                                           | fork, one per program
+                                           v
+                                        UNTRUSTED CHILD (see :mod:`._zygote` for its confinement)
+
+The verdict is decided here. The checker runs the benchmark's ``check(candidate)`` (or its asserts)
+itself, where ``candidate`` is a proxy that sends the arguments to the child over a socket and rebuilds
+the answer from a plain-data encoding (:mod:`._codec`). Whatever the child does — exit 0, print "passed",
+patch names, walk the stack, write to inherited descriptors, kill its parent — it can only influence the
+values it returns, which the trusted tests then judge. The tests never enter the child's memory.
+
+Time: the program gets a CPU-time budget (measured from /proc while it runs) and a wall-clock backstop.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+import traceback
+from typing import Any
+
+from coderank.execution import _codec
+from coderank.execution import _linux as lx
+from coderank.execution._frames import HEADER, pack, read_frame, write_frame
+
+MAX_MESSAGE = 64 << 20  # a generous cap on one return value from the untrusted child
+
+
+# --- the trusted checker ---------------------------------------------------------------------------------
+
+class _TimeLimit(BaseException):
+    """The program used up its time; a BaseException so that test code cannot swallow it."""
+
+
+class _ChildGone(BaseException):
+    """The untrusted process died or closed its channel in the middle of a call."""
+
+
+class _Protocol(BaseException):
+    """The untrusted process sent something that is not a valid answer."""
+
+
+class _CandidateRaised(Exception):
+    """Stands for an exception of the program that has no builtin counterpart."""
+
+
+class _ProgramAbort(BaseException):
+    """Stands for a program's BaseException (SystemExit, ...), which ``except Exception`` must not catch."""
+
+
+_BUILTIN_EXC = {
+    name: obj for name, obj in vars(builtins).items() if isinstance(obj, type) and issubclass(obj, Exception)
+}
+
+
+class _Session:
+    """The checker's view of one running untrusted program."""
+
+    def __init__(self, chan: int, pidfd: int, host_pid: int, cpu_limit: float, wall_limit: float) -> None:
+        self.chan = chan
+        self.pidfd = pidfd
+        self.host_pid = host_pid
+        self.cpu_limit = cpu_limit
+        self.deadline = time.monotonic() + wall_limit
+        self.cpu_seen = 0.0
+        self.killed_for = ""
+        self.poller = select.poll()
+        self.poller.register(chan, select.POLLIN)
+        self.poller.register(pidfd, select.POLLIN)
+        self.buf = bytearray()
+
+    def _wait(self) -> None:
+        while True:
+            now = time.monotonic()
+            if now >= self.deadline:
+                self.killed_for = "wall-clock backstop"
+                raise _TimeLimit
+            # CPU time cannot grow faster than wall time for one thread, so sleeping for the CPU budget
+            # still left (as last measured) never overshoots by more than a tick.
+            wait = max(min(self.cpu_limit - self.cpu_seen, self.deadline - now), 0.002)
+            events = dict(self.poller.poll(wait * 1000))
+            if events.get(self.chan):
+                return
+            if events.get(self.pidfd):
+                raise _ChildGone
+            try:
+                self.cpu_seen = lx.process_cpu_seconds(self.host_pid)
+            except OSError as exc:
+                raise _ChildGone from exc
+            if self.cpu_seen >= self.cpu_limit:
+                self.killed_for = "CPU-time limit"
+                raise _TimeLimit
+
+    def _fill(self) -> None:
+        self._wait()
+        chunk = os.read(self.chan, 1 << 20)
+        if not chunk:
+            raise _ChildGone
+        self.buf += chunk
+
+    def receive(self) -> list[Any]:
+        """The next message of the untrusted child, as a JSON list, or raise."""
+        while len(self.buf) < 4:
+            self._fill()
+        size = HEADER.unpack_from(self.buf)[0]
+        if size > MAX_MESSAGE:
+            raise _Protocol(f"an answer of {size} bytes exceeds the {MAX_MESSAGE >> 20} MiB cap")
+        while len(self.buf) < 4 + size:
+            self._fill()
+        body = bytes(self.buf[4 : 4 + size])
+        del self.buf[: 4 + size]
+        try:
+            msg = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise _Protocol("malformed answer") from exc
+        if type(msg) is not list or not msg or type(msg[0]) is not str:
+            raise _Protocol("malformed answer")
+        return msg
+
+    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call the program's entry point with plain-data arguments; return its plain-data answer."""
+        try:
+            request = [_codec.encode_node(list(args)), _codec.encode_node(kwargs)]
+        except _codec.CodecError as exc:
+            raise TypeError(f"the tests passed an argument the sandbox cannot send: {exc}") from exc
+        _write_all(self.chan, pack(request))
+        msg = self.receive()
+        if msg[0] == "ok" and len(msg) == 3:
+            try:
+                value = _codec.decode_node(msg[1])
+                if msg[2] is not None:
+                    _apply_mutations(args, kwargs, _codec.decode_node(msg[2]))
+            except _codec.CodecError as exc:
+                raise _Protocol(str(exc)) from exc
+            return value
+        if msg[0] == "exc" and len(msg) == 4:
+            raise _program_exception(msg)
+        raise _Protocol("malformed answer")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _program_exception(msg: list[Any]) -> BaseException:
+    """Rebuild, from plain data, an exception the program raised, so tests can catch it by type."""
+    name, text = str(msg[1])[:100], str(msg[2])[:500]
+    cls = _BUILTIN_EXC.get(name)
+    err: BaseException
+    try:
+        if cls is not None:
+            err = cls(text)
+        elif msg[3] is True:
+            err = _CandidateRaised(f"{name}: {text}")
+        else:
+            err = _ProgramAbort(f"{name}: {text}")
+    except Exception:
+        err = _CandidateRaised(f"{name}: {text}")
+    err.coderank_from_program = (name, text)  # type: ignore[attr-defined]
+    return err
+
+
+def _apply_mutations(args: tuple[Any, ...], kwargs: dict[str, Any], after: Any) -> None:
+    """Mirror in-place changes the program made to list/dict/set arguments (e.g. 'sort in place')."""
+    if type(after) is not list or len(after) != 2 or type(after[0]) is not list or len(after[0]) != len(args):
+        raise _codec.CodecError("malformed argument update")
+    pairs = list(zip(args, after[0], strict=True))
+    if type(after[1]) is dict:
+        pairs += [(kwargs[k], v) for k, v in after[1].items() if k in kwargs]
+    for old, new in pairs:
+        if type(old) is list and type(new) is list:
+            old[:] = new
+        elif type(old) is dict and type(new) is dict or type(old) is set and type(new) is set:
+            old.clear()
+            old.update(new)
+
+
+class _Checker:
+    def __init__(self, zsock: socket.socket) -> None:
+        self.zsock = zsock
+        self.problems: dict[str, tuple[Any, Any, str, str]] = {}
+
+    def define(self, key: str, spec: dict[str, Any]) -> None:
+        prompt_code = compile(spec["prompt"], "<prompt>", "exec")
+        test_code = compile(spec["test"], "<test>", "exec")
+        self.problems[key] = (prompt_code, test_code, spec["entry_point"], spec["test"])
+
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        prompt_code, test_code, entry_point, test_src = self.problems[job["p"]]
+        limits = job["limits"]
+        start = time.monotonic()
+        zfd = self.zsock.fileno()
+        write_frame(zfd, {"program": job["src"], "entry_point": entry_point, "limits": limits})
+        _, fds, _, _ = socket.recv_fds(self.zsock, 16, 2)
+        chan, pidfd = fds
+        status, detail = "passed", ""
+        session = None
+        try:
+            session = _Session(chan, pidfd, lx.host_pid_of_pidfd(pidfd), limits["cpu_seconds"], limits["wall_seconds"])
+            status, detail = self._check(session, prompt_code, test_code, entry_point, test_src)
+        except _TimeLimit:
+            status = "timeout"
+        except _ChildGone:
+            status = "crashed"
+        except _Protocol as exc:
+            status, detail = "error", f"invalid answer from the program: {exc}"
+        finally:
+            os.close(chan)
+            os.close(pidfd)
+        write_frame(zfd, {"done": True})
+        end = read_frame(zfd)
+        wall = time.monotonic() - start
+        if status == "timeout":
+            reason = session.killed_for if session and session.killed_for else "time limit"
+            detail = f"{reason} reached ({limits['cpu_seconds']:g} s CPU, {limits['wall_seconds']:g} s wall)"
+        elif status == "crashed" and not detail:
+            st = end["status"]
+            if os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGXCPU:
+                status, detail = "timeout", f"CPU-time limit reached ({limits['cpu_seconds']:g} s)"
+            else:
+                detail = _describe_exit(st, end["output"])
+        out = end["output"]
+        if end["output_bytes"] > len(out.encode("utf-8", "replace")):
+            out = f"[... {end['output_bytes']} bytes of output; the last {len(out)} characters:]\n" + out
+        return {"s": status, "d": detail[:500], "cpu": round(end["cpu"], 4), "wall": round(wall, 4), "out": out}
+
+    def _check(self, session: _Session, prompt_code: Any, test_code: Any, entry_point: str,
+               test_src: str) -> tuple[str, str]:
+        first = session.receive()
+        if first[0] == "load" and len(first) == 4:
+            name, msg = str(first[1])[:100], str(first[2])[:300]
+            if name == "MemoryError":
+                return "oom", "MemoryError while loading the program"
+            if name == "SystemExit":
+                return "crashed", f"the program called exit({msg}) while loading"
+            return "error", f"{name} while loading the program: {msg}"
+        if first != ["ready"]:
+            raise _Protocol("malformed greeting")
+
+        def candidate(*args: Any, **kwargs: Any) -> Any:
+            return session.call(args, kwargs)
+
+        namespace: dict[str, Any] = {}
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, max(session.deadline - time.monotonic(), 0.001))
+        try:
+            exec(prompt_code, namespace)  # trusted benchmark code: helpers the tests use
+            namespace[entry_point] = candidate
+            exec(test_code, namespace)  # trusted test code
+            check = namespace.get("check")
+            if callable(check):
+                check(candidate)
+        except (_TimeLimit, _ChildGone, _Protocol):
+            raise
+        except BaseException as exc:
+            origin = getattr(exc, "coderank_from_program", None)
+            if origin:
+                if origin[0] == "MemoryError":
+                    return "oom", "MemoryError"
+                if origin[0] == "SystemExit":
+                    return "crashed", f"the program called exit({origin[1]})"
+                return "error", f"{origin[0]}: {origin[1]}"
+            if isinstance(exc, AssertionError):
+                return "failed", _assert_detail(exc, test_src)
+            return "failed", f"{type(exc).__name__} in the tests: {exc}"[:500]
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        return "passed", ""
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise _TimeLimit
+
+
+def _assert_detail(exc: AssertionError, test_src: str) -> str:
+    lines = test_src.splitlines()
+    for frame, lineno in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        if frame.f_code.co_filename == "<test>" and 0 < lineno <= len(lines):
+            text = lines[lineno - 1].strip()
+            msg = f" ({exc})" if str(exc) else ""
+            return f"test line {lineno} failed: {text[:300]}{msg}"
+    return f"assertion failed: {exc}"[:300]
+
+
+def _describe_exit(status: int, output: str) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"killed by {name}"
+    code = os.WEXITSTATUS(status)
+    if code == 113 and "sandbox setup failed" in output:
+        return output.strip().splitlines()[-1][:300]
+    return f"the program ended its process (exit status {code}) before the tests finished"
+
+
+# --- worker entry point ---------------------------------------------------------------------------------
+
+def _start_zygote(cfg: dict[str, Any]) -> tuple[socket.socket, int]:
+    zsock, zchild = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    os.set_inheritable(zchild.fileno(), True)
+    src_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = (f"import sys; sys.path.insert(0, {src_root!r}); from coderank.execution._zygote import main; "
+            f"main({zchild.fileno()}, sys.argv[1])")
+    argv = [sys.executable, "-I", "-S", "-c", code, json.dumps(cfg)]
+    pid = os.fork()
+    if pid == 0:  # becomes pid 1 of the new pid namespace, if unshare worked
+        try:
+            zsock.close()
+            devnull = os.open("/dev/null", os.O_RDWR)
+            os.dup2(devnull, 0)
+            os.dup2(devnull, 1)
+            os.execve(sys.executable, argv, {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        finally:
+            os._exit(127)
+    zchild.close()
+    return zsock, pid
+
+
+def main() -> None:
+    """Entry point of a worker process (started by the pool with a clean environment)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
+    cfg = read_frame(0)
+    if cfg is None:
+        return
+    if cfg.get("cpu") is not None:
+        # The checker and its untrusted child talk in a tight request/response loop; on one core a round
+        # trip costs a quarter of what it costs across cores (no inter-processor wake-up).
+        try:
+            os.sched_setaffinity(0, {cfg["cpu"]})
+        except OSError:
+            pass
+    try:
+        lx.unshare(lx.CLONE_NEWPID)
+    except OSError:
+        pass  # the zygote reports the pid namespace as unavailable
+    zsock, pid = _start_zygote(cfg)
+    hello = read_frame(zsock.fileno())
+    if hello is None:
+        write_frame(1, {"fatal": "the sandbox zygote failed to start (see the messages above)"})
+        return
+    write_frame(1, {"layers": hello["layers"], "pid": os.getpid()})
+    checker = _Checker(zsock)
+    while True:
+        job = read_frame(0)
+        if job is None:
+            break
+        if "def" in job:
+            checker.define(job["p"], job["def"])
+        try:
+            result = checker.run(job)
+        except BaseException as exc:  # a bug in the checker: reported, never as a pass, and the worker ends
+            traceback.print_exc()
+            result = {"s": "error", "d": f"internal sandbox error: {exc!r}"[:500], "cpu": 0, "wall": 0, "out": ""}
+            write_frame(1, dict(result, id=job["id"]))
+            break
+        result["id"] = job["id"]
+        write_frame(1, result)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+if __name__ == "__main__":
+    main()

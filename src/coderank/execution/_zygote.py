@@ -1,0 +1,306 @@
+"""The zygote and the untrusted child: the only code that ever runs next to model-written programs.
+
+The zygote is exec'd afresh by its checker (see :mod:`._worker`) as pid 1 of a new pid namespace, so it
+holds no test, no secret and as few modules as possible (each imported module makes every fork dearer).
+It moves into new mount and network namespaces, mounts a private size-limited tmpfs for scratch space,
+builds the Landlock ruleset and seccomp filter once, pre-imports the modules most programs use, and then
+forks one child per program on request.
+
+The child drops everything it can before running the program: its own session, rlimits, another uid,
+no_new_privs, Landlock (filesystem, TCP, signals), seccomp (sockets, ptrace, namespaces), a scrubbed
+environment, stdin from /dev/null and stdout/stderr into a pipe the zygote drains and caps. Then it execs
+the program and answers calls of the entry point with plain-data values until the checker hangs up.
+
+After each program the zygote kills every process in its pid namespace (``kill(-1, SIGKILL)`` from pid 1
+reaches double-forked daemons too), reaps them all and wipes the scratch directory.
+"""
+
+from __future__ import annotations
+
+import _socket
+import array
+import json
+import os
+import resource
+import select
+import signal
+import sys
+from typing import Any
+
+from coderank.execution import _codec
+from coderank.execution import _linux as lx
+from coderank.execution._frames import pack, read_frame, write_frame
+
+# Modules nearly every HumanEval-style program imports; importing them once here saves each child the
+# disk reads. Heavier ones (hashlib pulls in OpenSSL) are left to the programs that need them.
+PRELOAD = ("math", "re", "string", "collections", "itertools", "functools", "heapq", "bisect", "typing")
+
+
+class Layers:
+    """The isolation layers this zygote could set up, and a report saying which are active."""
+
+    def __init__(self) -> None:
+        self.landlock: lx.LandlockRuleset | None = None
+        self.seccomp: lx.SeccompFilter | None = None
+        self.report: dict[str, str] = {}
+
+
+def _setup(cfg: dict[str, Any]) -> Layers:
+    layers = Layers()
+    rep = layers.report
+    in_pid_ns = os.getpid() == 1
+    rep["pid namespace"] = "active (every process a program starts is killed after it)" if in_pid_ns else (
+        "unavailable (daemonised processes could outlive their program)")
+    scratch = cfg["scratch"]
+    try:
+        lx.unshare(lx.CLONE_NEWNS | lx.CLONE_NEWNET)
+        rep["network namespace"] = "active (no network interfaces)"
+        lx.mount("none", "/", None, lx.MS_REC | lx.MS_PRIVATE, None)
+        size = cfg["limits"]["scratch_bytes"]
+        lx.mount("tmpfs", scratch, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, f"size={size},mode=0711")
+        rep["scratch"] = f"private tmpfs of {size >> 20} MiB"
+        if in_pid_ns:
+            lx.mount("proc", "/proc", "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC, None)
+    except OSError as exc:
+        rep.setdefault("network namespace", f"unavailable ({exc.strerror})")
+        rep.setdefault("scratch", f"plain directory without a size limit ({exc.strerror})")
+    rundir = os.path.join(scratch, "run")
+    cfg["rundir"] = rundir
+    uid = cfg.get("uid")
+    rep["separate uid"] = f"active (uid {uid})" if uid is not None else "unavailable (not running as root)"
+    _make_rundir(rundir, uid)
+    abi = lx.landlock_abi()
+    if abi:
+        try:
+            rs = lx.LandlockRuleset(abi)
+            rs.allow(scratch, rs.fs_rights & ~(lx.FS_MAKE_CHAR | lx.FS_MAKE_BLOCK))
+            for path in cfg["read_paths"]:
+                if os.path.exists(path):
+                    rs.allow(path, lx.READ_RIGHTS)
+            for dev in ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"):
+                rs.allow(dev, lx.FS_READ_FILE | lx.FS_WRITE_FILE | lx.FS_TRUNCATE)
+            layers.landlock = rs
+            extras = (", no TCP" if rs.handles_net else "") + (", no signals out" if rs.scopes_signals else "")
+            rep["landlock"] = f"active (ABI {abi}: writes only in scratch, reads only system paths{extras})"
+        except OSError as exc:
+            rep["landlock"] = f"unavailable ({exc.strerror})"
+    else:
+        rep["landlock"] = "unavailable (this kernel has no Landlock)"
+    try:
+        layers.seccomp = lx.SeccompFilter()
+        rep["seccomp"] = "active (no sockets but AF_UNIX; no ptrace, mount, namespaces, bpf)"
+    except OSError as exc:
+        rep["seccomp"] = f"unavailable ({exc.strerror})"
+    for name in PRELOAD:
+        __import__(name)
+    return layers
+
+
+def _make_rundir(path: str, uid: int | None) -> None:
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if uid is not None:
+        os.chown(path, uid, uid)
+
+
+def _wipe(path: str) -> None:
+    """Remove everything below ``path`` (as root: whatever modes the program left)."""
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            _wipe(entry.path)
+            os.rmdir(entry.path)
+        else:
+            os.unlink(entry.path)
+
+
+def main(sock_fd: int, cfg_json: str) -> None:
+    """Zygote entry point: set up the layers, report them, then run programs on request."""
+    lx.set_parent_death_signal(signal.SIGKILL)
+    cfg = json.loads(cfg_json)
+    sock = _socket.socket(fileno=sock_fd)
+    layers = _setup(cfg)
+    write_frame(sock_fd, {"layers": layers.report})
+    while True:
+        req = read_frame(sock_fd)
+        if req is None:
+            os._exit(0)
+        _run_one(cfg, sock, layers, req)
+
+
+def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dict[str, Any]) -> None:
+    limits = req["limits"]
+    chan_parent, chan_child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        sock.close()
+        chan_parent.close()
+        os.close(out_r)
+        _child(cfg, limits, req["program"], req["entry_point"], chan_child.detach(), out_w, layers)
+    chan_child.close()
+    os.close(out_w)
+    pidfd = os.pidfd_open(pid)
+    sock.sendmsg([b"x"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", [chan_parent.fileno(), pidfd]))])
+    chan_parent.close()
+    os.close(pidfd)
+    cap = limits["output_bytes"]
+    tail = bytearray()
+    total = 0
+    fd = sock.fileno()
+    reading = True
+    while reading:
+        ready = select.select([fd, out_r], [], [])[0]
+        if out_r in ready:
+            chunk = os.read(out_r, 65536)
+            if not chunk:
+                select.select([fd], [], [])  # the program closed its output; wait for the checker
+                break
+            total += len(chunk)
+            tail += chunk
+            if len(tail) > cap:
+                del tail[: len(tail) - cap]
+        reading = fd not in ready
+    if read_frame(fd) is None:  # the checker is gone
+        os._exit(0)
+    if os.getpid() == 1:
+        try:
+            os.kill(-1, signal.SIGKILL)  # everything in this pid namespace but the zygote itself
+        except ProcessLookupError:
+            pass
+    else:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    _, status, usage = os.wait4(pid, 0)
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    os.set_blocking(out_r, False)  # a process that escaped (no pid namespace) may still hold the pipe
+    while True:
+        try:
+            chunk = os.read(out_r, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        total += len(chunk)
+        tail += chunk
+        if len(tail) > cap:
+            del tail[: len(tail) - cap]
+    os.close(out_r)
+    rundir = cfg["rundir"]
+    if os.listdir(rundir):
+        _wipe(rundir)
+    os.write(fd, pack({
+        "status": status,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "maxrss_kb": usage.ru_maxrss,
+        "output": tail.decode("utf-8", "replace"),
+        "output_bytes": total,
+    }))
+
+
+def _child(cfg: dict[str, Any], lim: dict[str, Any], program: str, entry_point: str, chan: int, out_w: int,
+           layers: Layers) -> None:
+    """Runs in the forked child and never returns. From the end of this function on, nothing is trusted."""
+    try:
+        os.setsid()
+        rundir = cfg["rundir"]
+        os.chdir(rundir)
+        devnull = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(out_w, 2)
+        keep = sorted({chan, *((layers.landlock.fd,) if layers.landlock else ())})
+        low = 3
+        for fd in keep:
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, 1 << 20)
+        for res, value in (
+            (resource.RLIMIT_CPU, int(lim["cpu_seconds"]) + 1),  # backstop; the checker times precisely
+            (resource.RLIMIT_AS, lim["memory_bytes"]),
+            (resource.RLIMIT_FSIZE, lim["file_size_bytes"]),
+            (resource.RLIMIT_NPROC, lim["processes"]),
+            (resource.RLIMIT_NOFILE, lim["open_files"]),
+            (resource.RLIMIT_CORE, 0),
+        ):
+            resource.setrlimit(res, (value, value))
+        uid = cfg.get("uid")
+        if uid is not None and layers.landlock is not None:
+            lx.become_user_keeping_read_search(uid)
+        elif uid is not None:  # without Landlock the capability would open every file: drop it too
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        lx.set_no_new_privs()
+        if layers.landlock is not None:
+            layers.landlock.restrict_self()
+            os.close(layers.landlock.fd)
+        if layers.seccomp is not None:
+            layers.seccomp.install()
+        os.environ.clear()
+        os.environ.update(
+            PATH="/usr/bin:/bin", HOME=rundir, TMPDIR=rundir, LANG="C.UTF-8", OPENBLAS_NUM_THREADS="1",
+            OMP_NUM_THREADS="1",
+        )
+        sys.dont_write_bytecode = True
+        for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+    except BaseException as exc:  # a half-built sandbox must never run the program
+        try:
+            os.write(2, f"sandbox setup failed: {exc!r}\n".encode())
+        finally:
+            os._exit(113)
+    _serve(program, entry_point, chan)
+    os._exit(0)
+
+
+def _exc_reply(exc: BaseException) -> list[Any]:
+    try:
+        msg = str(exc)[:500]
+    except BaseException:
+        msg = "?"
+    return ["exc", type(exc).__name__, msg, isinstance(exc, Exception)]
+
+
+def _serve(program: str, entry_point: str, chan: int) -> None:
+    """Untrusted: load the program, then answer calls of the entry point until the checker hangs up."""
+    namespace: dict[str, Any] = {}
+    try:
+        exec(compile(program, "<program>", "exec"), namespace)
+        fn = namespace.get(entry_point)
+        if not callable(fn):
+            raise NameError(f"the program defines no function {entry_point!r}")
+    except BaseException as exc:
+        write_frame(chan, ["load", *_exc_reply(exc)[1:]])
+        return
+    write_frame(chan, ["ready"])
+    while True:
+        try:
+            req = read_frame(chan)
+        except BaseException:
+            return
+        if req is None:
+            return
+        try:
+            args = _codec.decode_node(req[0])
+            kwargs = _codec.decode_node(req[1])
+            result = fn(*args, **kwargs)
+            after = _codec.encode_node([args, kwargs])
+            reply = ["ok", _codec.encode_node(result), None if after == req else after]
+        except BaseException as exc:
+            reply = _exc_reply(exc)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        write_frame(chan, reply)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2])

