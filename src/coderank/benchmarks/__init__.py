@@ -1,0 +1,6 @@
+"""Benchmarks: HumanEval from its package data, and user problem files."""
+
+from coderank.benchmarks import humaneval as _humaneval  # noqa: F401  (registers "humaneval")
+from coderank.benchmarks._benchmark import Benchmark, load_benchmark, names, register
+
+__all__ = ["Benchmark", "load_benchmark", "names", "register"]

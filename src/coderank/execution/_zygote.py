@@ -58,12 +58,12 @@ def _setup(cfg: dict[str, Any]) -> Layers:
         lx.mount("none", "/", None, lx.MS_REC | lx.MS_PRIVATE, None)
         size = cfg["limits"]["scratch_bytes"]
         lx.mount("tmpfs", scratch, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, f"size={size},mode=0711")
-        rep["scratch"] = f"private tmpfs of {size >> 20} MiB"
+        rep["scratch"] = f"active (private tmpfs of {size >> 20} MiB)"
         if in_pid_ns:
             lx.mount("proc", "/proc", "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC, None)
     except OSError as exc:
         rep.setdefault("network namespace", f"unavailable ({exc.strerror})")
-        rep.setdefault("scratch", f"plain directory without a size limit ({exc.strerror})")
+        rep.setdefault("scratch", f"unavailable (plain directory without a size limit: {exc.strerror})")
     rundir = os.path.join(scratch, "run")
     cfg["rundir"] = rundir
     uid = cfg.get("uid")

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up a virtual environment with coderank and its dev tools, then run the checks CI runs:
+# ruff, mypy, the default test suite, then the slow tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/mypy
+.venv/bin/pytest -q
+.venv/bin/pytest -q -m slow || [ $? -eq 5 ]  # 5: no slow tests selected

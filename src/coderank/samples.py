@@ -1,0 +1,89 @@
+"""Reading sample files: the JSONL formats of OpenAI's human-eval and of EvalPlus.
+
+- human-eval: ``{"task_id": ..., "completion": ...}``; the program is the problem's prompt + completion.
+- EvalPlus: ``{"task_id": ..., "solution": ...}``; the solution is the whole program.
+
+Lines are read one at a time (a file of any size streams in constant memory). A bad line becomes a
+:class:`BadLine` naming the file, the line and what is wrong; the other lines are still scored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from coderank.benchmarks import Benchmark
+from coderank.types import Problem
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One program to score: ``index`` counts the samples of the same task in file order, from 0."""
+
+    task_id: str
+    index: int
+    program: str
+    line: int
+    problem: Problem
+    empty: bool = False
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that could not be turned into a program."""
+
+    line: int
+    message: str
+
+
+def count_lines(path: Path) -> int:
+    """Number of non-empty lines (for progress bars)."""
+    n = 0
+    with path.open("rb") as fh:
+        for raw in fh:
+            if raw.strip():
+                n += 1
+    return n
+
+
+def read_samples(path: Path, benchmark: Benchmark) -> Iterator[Sample | BadLine]:
+    """Yield a Sample or a BadLine for every non-empty line of ``path``."""
+    seen: defaultdict[str, int] = defaultdict(int)
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield BadLine(lineno, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})")
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield BadLine(lineno, f"invalid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(row, dict):
+                yield BadLine(lineno, f"expected a JSON object, got {type(row).__name__}")
+                continue
+            task_id = row.get("task_id")
+            if not isinstance(task_id, str):
+                yield BadLine(lineno, "no 'task_id' string")
+                continue
+            problem = benchmark.problems.get(task_id)
+            if problem is None:
+                yield BadLine(lineno, f"unknown task_id {task_id!r} for benchmark {benchmark.name}")
+                continue
+            if isinstance(row.get("solution"), str):
+                program, empty = row["solution"], not row["solution"].strip()
+            elif isinstance(row.get("completion"), str):
+                program, empty = problem.program(row["completion"]), not row["completion"].strip()
+            else:
+                yield BadLine(lineno, "no 'completion' (human-eval format) or 'solution' (EvalPlus format) string")
+                continue
+            index = seen[task_id]
+            seen[task_id] += 1
+            yield Sample(task_id, index, program, lineno, problem, empty)

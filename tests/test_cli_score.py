@@ -1,0 +1,82 @@
+import json
+
+import pytest
+
+from coderank.benchmarks import load_benchmark
+from coderank.cli import main
+
+
+def run_cli(args, capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["coderank", *args])
+    with pytest.raises(SystemExit) as info:
+        main()
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return info.value.code or 0, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    bench = load_benchmark("humaneval")
+    path = tmp_path_factory.mktemp("s") / "samples.jsonl"
+    rows = []
+    for i, p in enumerate(list(bench)[:10]):
+        rows.append({"task_id": p.task_id, "completion": p.canonical_solution})
+        rows.append({"task_id": p.task_id, "completion": "    return None\n" if i % 2 else p.canonical_solution})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_score_json_reports_pass_at_k_counts_and_isolation(samples, capsys, monkeypatch, tmp_path):
+    out = tmp_path / "res.jsonl"
+    code, stdout, _ = run_cli(["score", str(samples), "--json", "--out", str(out)], capsys, monkeypatch)
+    assert code == 0
+    doc = json.loads(stdout)
+    assert doc["samples"] == 20 and doc["problems"] == 10 and doc["problems_in_benchmark"] == 164
+    assert doc["status_counts"] == {"passed": 15, "failed": 5}
+    p1 = doc["pass_at_k"]["pass@1"]
+    assert p1["value"] == pytest.approx(0.75) and p1["low"] <= 0.75 <= p1["high"]
+    assert "pass@10" not in doc["pass_at_k"]  # n = 2 per problem does not allow k = 10
+    assert set(doc["isolation"]) >= {"landlock", "seccomp", "pid namespace"}
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 20 and {row["completion_id"] for row in lines} == {0, 1}
+    assert all(set(row) >= {"task_id", "completion_id", "passed", "status", "detail"} for row in lines)
+
+
+def test_score_table_is_the_default_output(samples, capsys, monkeypatch):
+    code, stdout, _ = run_cli(["score", str(samples)], capsys, monkeypatch)
+    assert code == 0
+    assert "pass@1" in stdout and "0.750" in stdout and "95% interval" in stdout
+
+
+def test_bad_lines_are_reported_with_file_and_line_and_the_rest_is_scored(samples, tmp_path, capsys, monkeypatch):
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(
+        samples.read_bytes()
+        + b"{oops\n"
+        + b'{"task_id": "HumanEval/99999", "completion": "x"}\n'
+        + b'{"task_id": "HumanEval/0"}\n'
+        + b'{"task_id": "HumanEval/0", "completion": "\xff"}\n'
+    )
+    code, stdout, stderr = run_cli(["score", str(path), "--json"], capsys, monkeypatch)
+    assert code == 1
+    doc = json.loads(stdout)
+    assert doc["samples"] == 20
+    messages = [b["message"] for b in doc["bad_lines"]]
+    assert [m.split(": ", 1)[0] for m in messages] == [f"{path}:{n}" for n in (21, 22, 23, 24)]
+    assert "invalid JSON" in messages[0] and "unknown task_id" in messages[1]
+    assert "completion" in messages[2] and "UTF-8" in messages[3]
+    assert "Traceback" not in stderr
+
+
+def test_missing_file_is_a_clear_error_not_a_traceback(capsys, monkeypatch):
+    code, _, stderr = run_cli(["score", "/no/such/file.jsonl"], capsys, monkeypatch)
+    assert code == 2 and "does not exist" in stderr and "Traceback" not in stderr
+
+
+def test_evalplus_solution_format_is_scored(tmp_path, capsys, monkeypatch):
+    p = load_benchmark("humaneval").problems["HumanEval/2"]
+    path = tmp_path / "ep.jsonl"
+    path.write_text(json.dumps({"task_id": p.task_id, "solution": p.prompt + p.canonical_solution}) + "\n")
+    code, stdout, _ = run_cli(["score", str(path), "--json"], capsys, monkeypatch)
+    assert code == 0 and json.loads(stdout)["status_counts"] == {"passed": 1}
