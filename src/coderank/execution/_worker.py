@@ -53,6 +53,18 @@ class _Protocol(BaseException):
     """The untrusted process sent something that is not a valid answer."""
 
 
+class _LoadFailed(BaseException):
+    """The program did not load (syntax error, exception or exit at import time)."""
+
+    def __init__(self, status: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+_PIPELINE_LIMIT = 32 << 10  # well under a socket buffer: a write of this size never blocks
+
+
 class _CandidateRaised(Exception):
     """Stands for an exception of the program that has no builtin counterpart."""
 
@@ -81,6 +93,8 @@ class _Session:
         self.poller.register(chan, select.POLLIN)
         self.poller.register(pidfd, select.POLLIN)
         self.buf = bytearray()
+        self.greeted = False
+        self.fatal: BaseException | None = None
 
     def _wait(self) -> None:
         while True:
@@ -130,13 +144,38 @@ class _Session:
             raise _Protocol("malformed answer")
         return msg
 
+    def greet(self) -> None:
+        """Consume the child's first message: "ready", or why the program did not load."""
+        if self.greeted:
+            return
+        first = self.receive()
+        self.greeted = True
+        if first[0] == "load" and len(first) == 4:
+            name, msg = str(first[1])[:100], str(first[2])[:300]
+            if name == "MemoryError":
+                raise _LoadFailed("oom", "MemoryError while loading the program")
+            if name == "SystemExit":
+                raise _LoadFailed("crashed", f"the program called exit({msg}) while loading")
+            raise _LoadFailed("error", f"{name} while loading the program: {msg}")
+        if first != ["ready"]:
+            raise _Protocol("malformed greeting")
+
     def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call the program's entry point with plain-data arguments; return its plain-data answer."""
         try:
-            request = [_codec.encode_node(list(args)), _codec.encode_node(kwargs)]
+            request = pack([_codec.encode_node(list(args)), _codec.encode_node(kwargs)])
         except _codec.CodecError as exc:
             raise TypeError(f"the tests passed an argument the sandbox cannot send: {exc}") from exc
-        _write_all(self.chan, pack(request))
+        if len(request) > _PIPELINE_LIMIT:
+            self.greet()  # a large request could block on a full socket while the program still loads
+        try:
+            _write_all(self.chan, request)
+        except (BrokenPipeError, ConnectionResetError):
+            self.greet()  # the program died while loading: its greeting says why
+            raise _ChildGone from None
+        # The first request goes out before the greeting is read, so that loading the program and the
+        # first call cost one wake-up of the child instead of two.
+        self.greet()
         msg = self.receive()
         if msg[0] == "ok" and len(msg) == 3:
             try:
@@ -196,7 +235,15 @@ class _Checker:
         self.problems: dict[str, tuple[Any, Any, str, str]] = {}
 
     def define(self, key: str, spec: dict[str, Any]) -> None:
-        prompt_code = compile(spec["prompt"], "<prompt>", "exec")
+        """Compile a problem's prompt (for the helpers the tests use) and its tests, once per worker."""
+        prompt = spec["prompt"]
+        # A prompt may end in a bare signature ("def f(x):"); give it a body so its helpers still load.
+        for text in (prompt, prompt + "    pass\n", ""):
+            try:
+                prompt_code = compile(text, "<prompt>", "exec")
+                break
+            except SyntaxError:
+                continue
         test_code = compile(spec["test"], "<test>", "exec")
         self.problems[key] = (prompt_code, test_code, spec["entry_point"], spec["test"])
 
@@ -241,21 +288,17 @@ class _Checker:
 
     def _check(self, session: _Session, prompt_code: Any, test_code: Any, entry_point: str,
                test_src: str) -> tuple[str, str]:
-        first = session.receive()
-        if first[0] == "load" and len(first) == 4:
-            name, msg = str(first[1])[:100], str(first[2])[:300]
-            if name == "MemoryError":
-                return "oom", "MemoryError while loading the program"
-            if name == "SystemExit":
-                return "crashed", f"the program called exit({msg}) while loading"
-            return "error", f"{name} while loading the program: {msg}"
-        if first != ["ready"]:
-            raise _Protocol("malformed greeting")
-
         def candidate(*args: Any, **kwargs: Any) -> Any:
-            return session.call(args, kwargs)
+            if session.fatal is not None:
+                raise session.fatal
+            try:
+                return session.call(args, kwargs)
+            except (_TimeLimit, _ChildGone, _Protocol, _LoadFailed) as exc:
+                session.fatal = exc  # remembered, in case the test code swallows it
+                raise
 
         namespace: dict[str, Any] = {}
+        _ALARM[0] = False
         old = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, max(session.deadline - time.monotonic(), 0.001))
         try:
@@ -265,6 +308,13 @@ class _Checker:
             check = namespace.get("check")
             if callable(check):
                 check(candidate)
+            if _ALARM[0]:
+                raise _TimeLimit
+            if session.fatal is not None:
+                raise session.fatal
+            session.greet()  # tests that never call the program still need it to have loaded
+        except _LoadFailed as exc:
+            return exc.status, exc.detail
         except (_TimeLimit, _ChildGone, _Protocol):
             raise
         except BaseException as exc:
@@ -284,7 +334,11 @@ class _Checker:
         return "passed", ""
 
 
+_ALARM = [False]
+
+
 def _alarm(signum: int, frame: Any) -> None:
+    _ALARM[0] = True  # remembered, in case the test code swallows the exception
     raise _TimeLimit
 
 
@@ -363,9 +417,9 @@ def main() -> None:
         job = read_frame(0)
         if job is None:
             break
-        if "def" in job:
-            checker.define(job["p"], job["def"])
         try:
+            if "def" in job:
+                checker.define(job["p"], job["def"])
             result = checker.run(job)
         except BaseException as exc:  # a bug in the checker: reported, never as a pass, and the worker ends
             traceback.print_exc()
