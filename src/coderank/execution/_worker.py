@@ -240,11 +240,11 @@ class _Checker:
         # A prompt may end in a bare signature ("def f(x):"); give it a body so its helpers still load.
         for text in (prompt, prompt + "    pass\n", ""):
             try:
-                prompt_code = compile(text, "<prompt>", "exec")
+                prompt_code = compile(text, "<prompt>", "exec", dont_inherit=True)
                 break
             except SyntaxError:
                 continue
-        test_code = compile(spec["test"], "<test>", "exec")
+        test_code = compile(spec["test"], "<test>", "exec", dont_inherit=True)
         self.problems[key] = (prompt_code, test_code, spec["entry_point"], spec["test"])
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:

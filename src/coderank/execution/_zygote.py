@@ -77,6 +77,9 @@ def _setup(cfg: dict[str, Any]) -> Layers:
             for path in cfg["read_paths"]:
                 if os.path.exists(path):
                     rs.allow(path, lx.READ_RIGHTS)
+            for path in cfg.get("list_paths", ()):
+                if os.path.isdir(path):
+                    rs.allow(path, lx.FS_READ_DIR)  # names only: imports must search these directories
             for dev in ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"):
                 rs.allow(dev, lx.FS_READ_FILE | lx.FS_WRITE_FILE | lx.FS_TRUNCATE)
             layers.landlock = rs
@@ -116,6 +119,7 @@ def main(sock_fd: int, cfg_json: str) -> None:
     """Zygote entry point: set up the layers, report them, then run programs on request."""
     lx.set_parent_death_signal(signal.SIGKILL)
     cfg = json.loads(cfg_json)
+    sys.path[:] = cfg["sys_path"]  # started with -S (no site module): programs see the harness's import path
     sock = _socket.socket(fileno=sock_fd)
     layers = _setup(cfg)
     write_frame(sock_fd, {"layers": layers.report})
@@ -271,7 +275,7 @@ def _serve(program: str, entry_point: str, chan: int) -> None:
     """Untrusted: load the program, then answer calls of the entry point until the checker hangs up."""
     namespace: dict[str, Any] = {}
     try:
-        exec(compile(program, "<program>", "exec"), namespace)
+        exec(compile(program, "<program>", "exec", dont_inherit=True), namespace)
         fn = namespace.get(entry_point)
         if not callable(fn):
             raise NameError(f"the program defines no function {entry_point!r}")

