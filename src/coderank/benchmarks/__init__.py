@@ -4,3 +4,4 @@ from coderank.benchmarks import humaneval as _humaneval  # noqa: F401  (register
 from coderank.benchmarks._benchmark import Benchmark, load_benchmark, names, register
 
 __all__ = ["Benchmark", "load_benchmark", "names", "register"]
+from coderank.benchmarks import classic as _classic  # noqa: F401,E402  (registers "classic")
