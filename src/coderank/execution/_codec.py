@@ -29,11 +29,15 @@ class CodecError(ValueError):
 class Opaque:
     """A value of a type the codec does not carry; equal to nothing, not even itself."""
 
-    __slots__ = ("type_name", "text")
+    __slots__ = ("type_name", "text", "truth")
 
-    def __init__(self, type_name: str, text: str) -> None:
+    def __init__(self, type_name: str, text: str, truth: bool = True) -> None:
         self.type_name = type_name
         self.text = text
+        self.truth = truth
+
+    def __bool__(self) -> bool:
+        return self.truth  # what bool() said in the untrusted process (so `assert not f(x)` behaves)
 
     def __eq__(self, other: object) -> bool:
         return False
@@ -97,7 +101,11 @@ def _enc(value: Any, depth: int) -> Any:
         text = repr(value)[:1000]
     except Exception:  # an untrusted __repr__ may raise anything
         text = "?"
-    return {"o": [f"{t.__module__}.{t.__qualname__}", text]}
+    try:
+        truth = bool(value)
+    except Exception:
+        truth = True
+    return {"o": [f"{t.__module__}.{t.__qualname__}", text, truth]}
 
 
 def encode_node(value: Any) -> Any:
@@ -161,8 +169,9 @@ def _dec(node: Any, depth: int) -> Any:
             return int(body, 16)
         except ValueError as exc:
             raise CodecError("malformed integer") from exc
-    if tag == "o" and type(body) is list and len(body) == 2 and all(type(x) is str for x in body):
-        return Opaque(body[0], body[1])
+    if tag == "o" and type(body) is list and len(body) == 3 and type(body[0]) is str and type(body[1]) is str \
+            and type(body[2]) is bool:
+        return Opaque(body[0], body[1], body[2])
     raise CodecError(f"unknown tag {tag!r} in encoded value")
 
 

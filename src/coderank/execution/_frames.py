@@ -35,7 +35,8 @@ def read_frame(fd: int) -> Any:
 
 def pack(obj: Any) -> bytes:
     """One frame's bytes."""
-    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    # ASCII JSON: lone surrogates ("\ud800"), which UTF-8 cannot encode, still cross as escapes.
+    data = json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode()
     return HEADER.pack(len(data)) + data
 
 

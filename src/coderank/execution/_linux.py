@@ -237,7 +237,7 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
 
 
 class SeccompFilter:
-    """A prebuilt seccomp BPF program: no sockets but AF_UNIX, no debugging/namespace/kernel syscalls."""
+    """A prebuilt seccomp BPF program: no socket() at all, no debugging/namespace/kernel syscalls."""
 
     def __init__(self) -> None:
         arch = os.uname().machine
@@ -256,15 +256,19 @@ class SeccompFilter:
         if arch == "x86_64":  # the x32 ABI reaches the same syscalls under other numbers
             prog += [_insn(_BPF_JSET_K, 0, 1, 0x40000000), _insn(_BPF_RET_K, 0, 0, eperm)]
         # socket/socketpair: jump to the domain check at the end
-        # Layout from here: [jeq sock][jeq sockpair][jeq denied x D][ret allow][ret eperm]
+        # Layout from here: [jeq socket][jeq socketpair][jeq denied x D][ret allow][ret eperm][ret eacces]
         # [ld domain][jeq AF_UNIX][ret eacces][ret allow]; a jump lands at its index + 1 + offset.
+        # socket() is refused in every domain: AF_UNIX too, since a path-named socket on the host (an X11
+        # or D-Bus socket) is reachable by connect() and Landlock does not cover that. A socketpair() can
+        # only talk to itself, so AF_UNIX pairs stay allowed.
         n_denied = len(denied)
-        prog.append(_insn(_BPF_JEQ_K, n_denied + 3, 0, sock))
-        prog.append(_insn(_BPF_JEQ_K, n_denied + 2, 0, sockpair))
+        prog.append(_insn(_BPF_JEQ_K, n_denied + 3, 0, sock))  # -> ret eacces
+        prog.append(_insn(_BPF_JEQ_K, n_denied + 3, 0, sockpair))  # -> ld domain
         for i, nr in enumerate(denied):
-            prog.append(_insn(_BPF_JEQ_K, n_denied - i, 0, nr))  # jump to "ret eperm"
+            prog.append(_insn(_BPF_JEQ_K, n_denied - i, 0, nr))  # -> ret eperm
         prog.append(_insn(_BPF_RET_K, 0, 0, _RET_ALLOW))
         prog.append(_insn(_BPF_RET_K, 0, 0, eperm))
+        prog.append(_insn(_BPF_RET_K, 0, 0, eacces))
         prog.append(_insn(_BPF_LD_W_ABS, 0, 0, 16))  # seccomp_data.args[0], low half (little endian)
         prog.append(_insn(_BPF_JEQ_K, 1, 0, _AF_UNIX))
         prog.append(_insn(_BPF_RET_K, 0, 0, eacces))

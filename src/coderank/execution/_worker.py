@@ -36,7 +36,9 @@ from coderank.execution import _codec
 from coderank.execution import _linux as lx
 from coderank.execution._frames import HEADER, pack, read_frame, write_frame
 
-MAX_MESSAGE = 64 << 20  # a generous cap on one return value from the untrusted child
+# A cap on one answer of the untrusted child. Decoding JSON can take ~30x its size in memory in the trusted
+# checker (a forged answer of millions of empty lists), so the cap bounds the checker's memory too.
+MAX_MESSAGE = 16 << 20
 
 
 # --- the trusted checker ---------------------------------------------------------------------------------
@@ -120,7 +122,10 @@ class _Session:
 
     def _fill(self) -> None:
         self._wait()
-        chunk = os.read(self.chan, 1 << 20)
+        try:
+            chunk = os.read(self.chan, 1 << 20)
+        except (ConnectionResetError, BrokenPipeError):
+            chunk = b""  # the program died with a request unread
         if not chunk:
             raise _ChildGone
         self.buf += chunk
@@ -199,6 +204,12 @@ def _write_all(fd: int, data: bytes) -> None:
 def _program_exception(msg: list[Any]) -> BaseException:
     """Rebuild, from plain data, an exception the program raised, so tests can catch it by type."""
     name, text = str(msg[1])[:100], str(msg[2])[:500]
+    if name in ("StopIteration", "StopAsyncIteration"):
+        # Raised into the tests' own iteration (all(map(candidate, xs))) it would end the loop early and
+        # pass; Python itself turns it into RuntimeError inside generators (PEP 479), and so do we.
+        err = RuntimeError(f"the program raised {name}")
+        err.coderank_from_program = (name, text)  # type: ignore[attr-defined]
+        return err
     cls = _BUILTIN_EXC.get(name)
     err: BaseException
     try:
@@ -315,7 +326,11 @@ class _Checker:
             session.greet()  # tests that never call the program still need it to have loaded
         except _LoadFailed as exc:
             return exc.status, exc.detail
-        except (_TimeLimit, _ChildGone, _Protocol):
+        except _TimeLimit:
+            if _ALARM[0] and not session.killed_for:
+                session.killed_for = "wall-clock backstop"
+            raise
+        except (_ChildGone, _Protocol):
             raise
         except BaseException as exc:
             origin = getattr(exc, "coderank_from_program", None)

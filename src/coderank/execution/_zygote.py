@@ -91,7 +91,7 @@ def _setup(cfg: dict[str, Any]) -> Layers:
         rep["landlock"] = "unavailable (this kernel has no Landlock)"
     try:
         layers.seccomp = lx.SeccompFilter()
-        rep["seccomp"] = "active (no sockets but AF_UNIX; no ptrace, mount, namespaces, bpf)"
+        rep["seccomp"] = "active (no socket(), only AF_UNIX socketpairs; no ptrace, mount, namespaces, bpf)"
     except OSError as exc:
         rep["seccomp"] = f"unavailable ({exc.strerror})"
     for name in PRELOAD:

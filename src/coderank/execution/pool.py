@@ -26,6 +26,7 @@ from typing import Any
 
 import coderank
 from coderank.errors import SandboxError
+from coderank.execution._frames import pack
 from coderank.execution.sandbox import Limits, default_read_paths, listable_paths
 from coderank.types import Problem, Status, Verdict
 
@@ -226,8 +227,7 @@ class Executor:
         self._send(w, msg)
 
     def _send(self, w: _Worker, obj: Any) -> None:
-        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
-        w.outbuf += _HDR.pack(len(data)) + data
+        w.outbuf += pack(obj)
         self._flush(w)
 
     def _flush(self, w: _Worker) -> None:
