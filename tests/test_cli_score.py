@@ -3,16 +3,6 @@ import json
 import pytest
 
 from coderank.benchmarks import load_benchmark
-from coderank.cli import main
-
-
-def run_cli(args, capsys, monkeypatch):
-    monkeypatch.setattr("sys.argv", ["coderank", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return info.value.code or 0, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +17,9 @@ def samples(tmp_path_factory):
     return path
 
 
-def test_score_json_reports_pass_at_k_counts_and_isolation(samples, capsys, monkeypatch, tmp_path):
+def test_score_json_reports_pass_at_k_counts_and_isolation(samples, cli, tmp_path):
     out = tmp_path / "res.jsonl"
-    code, stdout, _ = run_cli(["score", str(samples), "--json", "--out", str(out)], capsys, monkeypatch)
+    code, stdout, _ = cli("score", str(samples), "--json", "--out", str(out))
     assert code == 0
     doc = json.loads(stdout)
     assert doc["samples"] == 20 and doc["problems"] == 10 and doc["problems_in_benchmark"] == 164
@@ -43,13 +33,13 @@ def test_score_json_reports_pass_at_k_counts_and_isolation(samples, capsys, monk
     assert all(set(row) >= {"task_id", "completion_id", "passed", "status", "detail"} for row in lines)
 
 
-def test_score_table_is_the_default_output(samples, capsys, monkeypatch):
-    code, stdout, _ = run_cli(["score", str(samples)], capsys, monkeypatch)
+def test_score_table_is_the_default_output(samples, cli):
+    code, stdout, _ = cli("score", str(samples))
     assert code == 0
     assert "pass@1" in stdout and "0.750" in stdout and "95% interval" in stdout
 
 
-def test_bad_lines_are_reported_with_file_and_line_and_the_rest_is_scored(samples, tmp_path, capsys, monkeypatch):
+def test_bad_lines_are_reported_with_file_and_line_and_the_rest_is_scored(samples, tmp_path, cli):
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(
         samples.read_bytes()
@@ -58,7 +48,7 @@ def test_bad_lines_are_reported_with_file_and_line_and_the_rest_is_scored(sample
         + b'{"task_id": "HumanEval/0"}\n'
         + b'{"task_id": "HumanEval/0", "completion": "\xff"}\n'
     )
-    code, stdout, stderr = run_cli(["score", str(path), "--json"], capsys, monkeypatch)
+    code, stdout, stderr = cli("score", str(path), "--json")
     assert code == 1
     doc = json.loads(stdout)
     assert doc["samples"] == 20
@@ -69,14 +59,14 @@ def test_bad_lines_are_reported_with_file_and_line_and_the_rest_is_scored(sample
     assert "Traceback" not in stderr
 
 
-def test_missing_file_is_a_clear_error_not_a_traceback(capsys, monkeypatch):
-    code, _, stderr = run_cli(["score", "/no/such/file.jsonl"], capsys, monkeypatch)
+def test_missing_file_is_a_clear_error_not_a_traceback(cli):
+    code, _, stderr = cli("score", "/no/such/file.jsonl")
     assert code == 2 and "does not exist" in stderr and "Traceback" not in stderr
 
 
-def test_evalplus_solution_format_is_scored(tmp_path, capsys, monkeypatch):
+def test_evalplus_solution_format_is_scored(tmp_path, cli):
     p = load_benchmark("humaneval").problems["HumanEval/2"]
     path = tmp_path / "ep.jsonl"
     path.write_text(json.dumps({"task_id": p.task_id, "solution": p.prompt + p.canonical_solution}) + "\n")
-    code, stdout, _ = run_cli(["score", str(path), "--json"], capsys, monkeypatch)
+    code, stdout, _ = cli("score", str(path), "--json")
     assert code == 0 and json.loads(stdout)["status_counts"] == {"passed": 1}

@@ -167,3 +167,9 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(130)
         raise
+
+
+from coderank import cli_eval as _cli_eval  # noqa: E402,F401  (registers eval, runs, show, verify, export)
+
+if __name__ == "__main__":
+    main()

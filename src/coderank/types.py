@@ -8,6 +8,7 @@ All frozen: a problem's hash goes into every result, so it must not change after
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -37,9 +38,9 @@ class Problem:
     language: str = "python"
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
-        """Algorithm-tagged hash of the fields that decide a verdict."""
+        """Algorithm-tagged hash of the fields that decide a verdict (computed once: the fields are frozen)."""
         blob = json.dumps(
             [self.task_id, self.prompt, self.entry_point, self.test, self.canonical_solution, self.language],
             ensure_ascii=False,
@@ -61,7 +62,8 @@ class Status(str, enum.Enum):
     TIMEOUT = "timeout"  # CPU-time limit (or the wall-clock backstop) reached
     CRASHED = "crashed"  # the program's process died: a signal, sys.exit/os._exit, killed itself
     OOM = "oom"  # out of memory under the address-space limit
-    INVALID = "invalid"  # the sample could not be turned into a program (e.g. unknown task, no code)
+    INVALID = "invalid"  # the sample could not be turned into a program (e.g. unknown task)
+    NO_CODE = "no_code"  # no code could be extracted from the model's answer (kept apart from wrong code)
 
 
 @dataclass(frozen=True)

@@ -207,9 +207,9 @@ def _program_exception(msg: list[Any]) -> BaseException:
     if name in ("StopIteration", "StopAsyncIteration"):
         # Raised into the tests' own iteration (all(map(candidate, xs))) it would end the loop early and
         # pass; Python itself turns it into RuntimeError inside generators (PEP 479), and so do we.
-        err = RuntimeError(f"the program raised {name}")
-        err.coderank_from_program = (name, text)  # type: ignore[attr-defined]
-        return err
+        stop = RuntimeError(f"the program raised {name}")
+        stop.coderank_from_program = (name, text)  # type: ignore[attr-defined]
+        return stop
     cls = _BUILTIN_EXC.get(name)
     err: BaseException
     try:
@@ -221,7 +221,7 @@ def _program_exception(msg: list[Any]) -> BaseException:
             err = _ProgramAbort(f"{name}: {text}")
     except Exception:
         err = _CandidateRaised(f"{name}: {text}")
-    err.coderank_from_program = (name, text)  # type: ignore[attr-defined]
+    err.coderank_from_program = (name, text)  # type: ignore[attr-defined,union-attr]
     return err
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import _socket
 import array
+import gc
 import json
 import os
 import resource
@@ -96,6 +97,9 @@ def _setup(cfg: dict[str, Any]) -> Layers:
         rep["seccomp"] = f"unavailable ({exc.strerror})"
     for name in PRELOAD:
         __import__(name)
+    # Move everything allocated so far out of the collector's reach: a full collection in a child would
+    # otherwise touch every object of the zygote and copy each of their pages (copy-on-write).
+    gc.freeze()
     return layers
 
 

@@ -74,6 +74,7 @@ class Executor:
                  allow_imports: tuple[str, ...] = ()) -> None:
         self.n_workers = max(1, workers or os.cpu_count() or 1)
         self.limits = (limits or Limits()).resolved()
+        self._limits = self.limits.as_dict()
         self._read_paths = default_read_paths(allow_imports)
         self._list_paths = listable_paths()
         self._workers: list[_Worker | None] = [None] * self.n_workers
@@ -216,7 +217,7 @@ class Executor:
     def _submit(self, w: _Worker, job: Job) -> None:
         self._next_id += 1
         key = job.problem.sha256
-        msg: dict[str, Any] = {"id": self._next_id, "p": key, "src": job.program, "limits": self.limits.as_dict()}
+        msg: dict[str, Any] = {"id": self._next_id, "p": key, "src": job.program, "limits": self._limits}
         if key not in w.known:
             p = job.problem
             msg["def"] = {"prompt": p.prompt, "test": p.test, "entry_point": p.entry_point}

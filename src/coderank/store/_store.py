@@ -1,0 +1,314 @@
+"""The durable store: one SQLite file holding runs, the completion cache, and per-sample verdicts.
+
+Why SQLite: one file, transactional, crash-safe in WAL mode, queryable with any SQLite client.
+
+- **Runs** are keyed by a hash of their identity (model, benchmark hash, template hash, decoding, seed, n,
+  tasks), so asking for the same evaluation again resumes the same run instead of starting a new one.
+- **Completions** are cached under an algorithm-tagged hash of the canonical JSON of everything that
+  determines them (model identity, rendered prompt, decoding parameters, seed, sample index): re-running
+  a finished run generates nothing, and a run killed halfway loses nothing it had generated.
+- **Samples** are upserted by (run, task, sample index): writing the same sample twice (a retry, a
+  resume, a distributed executor with at-least-once delivery) never makes a second row.
+- Every text carries its sha256; :meth:`Store.verify` re-derives them all.
+- Migrations are numbered and recorded; opening an old file upgrades it in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coderank.errors import UsageError
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "initial schema",
+        """
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            model TEXT NOT NULL,
+            benchmark TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            finished_at REAL,
+            status TEXT NOT NULL,
+            manifest TEXT NOT NULL,
+            manifest_sha256 TEXT NOT NULL,
+            summary TEXT
+        );
+        CREATE TABLE completions (
+            key TEXT PRIMARY KEY,
+            request TEXT NOT NULL,
+            text TEXT NOT NULL,
+            text_sha256 TEXT NOT NULL,
+            finish_reason TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            seconds REAL,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE samples (
+            run_id TEXT NOT NULL REFERENCES runs(run_id),
+            task_id TEXT NOT NULL,
+            sample_index INTEGER NOT NULL,
+            completion_key TEXT,
+            program TEXT,
+            program_sha256 TEXT,
+            extraction TEXT NOT NULL,
+            status TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            cpu_seconds REAL,
+            wall_seconds REAL,
+            output TEXT,
+            truncated INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, task_id, sample_index)
+        );
+        """,
+    ),
+]
+
+
+def sha256_text(text: str) -> str:
+    """Algorithm-tagged sha256 of a text."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    """The one JSON spelling of a value that hashes are taken over (sorted keys, no spaces)."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def default_path() -> Path:
+    """``$CODERANK_HOME/coderank.db``, else ``$XDG_DATA_HOME/coderank/coderank.db`` (~/.local/share)."""
+    home = os.environ.get("CODERANK_HOME")
+    if home:
+        return Path(home) / "coderank.db"
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(data) / "coderank" / "coderank.db"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One stored run."""
+
+    run_id: str
+    kind: str
+    model: str
+    benchmark: str
+    created_at: float
+    finished_at: float | None
+    status: str
+    manifest: dict[str, Any]
+    summary: dict[str, Any] | None
+    samples: int
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One stored sample with its verdict."""
+
+    task_id: str
+    sample_index: int
+    completion_key: str | None
+    program: str | None
+    extraction: dict[str, Any]
+    status: str
+    detail: str
+    cpu_seconds: float | None
+    wall_seconds: float | None
+    output: str | None
+    truncated: bool
+
+
+class Store:
+    """A coderank database. Safe to open from several processes; writes are transactions.
+
+    Args:
+        path: The SQLite file (created with its folder if missing); ``":memory:"`` for tests.
+    """
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = str(path or default_path())
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT, applied_at REAL)")
+        done = {row[0] for row in self.db.execute("SELECT id FROM migrations")}
+        for number, (name, sql) in enumerate(MIGRATIONS, start=1):
+            if number in done:
+                continue
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute("INSERT INTO migrations VALUES (?, ?, ?)", (number, name, time.time()))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    # -- runs ------------------------------------------------------------------------------------------
+
+    def open_run(self, identity: dict[str, Any], manifest: dict[str, Any], *, kind: str, model: str,
+                 benchmark: str) -> tuple[str, bool]:
+        """Create the run for ``identity``, or find it again to resume it.
+
+        Returns:
+            ``(run_id, resumed)``.
+        """
+        run_id = "run-" + hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:12]
+        text = canonical_json(manifest)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT run_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                self.db.execute(
+                    "INSERT INTO runs (run_id, kind, model, benchmark, created_at, status, manifest, manifest_sha256)"
+                    " VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+                    (run_id, kind, model, benchmark, time.time(), text, sha256_text(text)),
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return run_id, row is not None
+
+    def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Mark a run finished and store its summary."""
+        self.db.execute(
+            "UPDATE runs SET status = 'finished', finished_at = ?, summary = ? WHERE run_id = ?",
+            (time.time(), canonical_json(summary), run_id),
+        )
+
+    def runs(self) -> list[RunInfo]:
+        """All runs, newest first."""
+        rows = self.db.execute(
+            "SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.run_id) AS n FROM runs r "
+            "ORDER BY created_at DESC"
+        ).fetchall()
+        return [self._run_info(row) for row in rows]
+
+    def get_run(self, ref: str) -> RunInfo:
+        """A run by id or unique id prefix (``run-`` may be left out).
+
+        Raises:
+            UsageError: no run, or several runs, match.
+        """
+        ref = ref if ref.startswith("run-") else "run-" + ref
+        rows = self.db.execute(
+            "SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.run_id) AS n FROM runs r "
+            "WHERE run_id LIKE ? ORDER BY created_at DESC", (ref.replace("%", "") + "%",)
+        ).fetchall()
+        if not rows:
+            raise UsageError(f"no run {ref} in {self.path}", "`coderank runs` lists the stored runs")
+        if len(rows) > 1:
+            raise UsageError(f"{ref} matches {len(rows)} runs: {', '.join(r['run_id'] for r in rows[:5])}",
+                             "give more characters of the run id")
+        return self._run_info(rows[0])
+
+    @staticmethod
+    def _run_info(row: sqlite3.Row) -> RunInfo:
+        return RunInfo(
+            run_id=row["run_id"], kind=row["kind"], model=row["model"], benchmark=row["benchmark"],
+            created_at=row["created_at"], finished_at=row["finished_at"], status=row["status"],
+            manifest=json.loads(row["manifest"]), summary=json.loads(row["summary"]) if row["summary"] else None,
+            samples=row["n"],
+        )
+
+    # -- completions -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def completion_key(request: dict[str, Any]) -> str:
+        """The cache key of a generation request (everything that determines its output)."""
+        return sha256_text(canonical_json(request))
+
+    def get_completion(self, key: str) -> dict[str, Any] | None:
+        """A cached completion, or None."""
+        row = self.db.execute("SELECT * FROM completions WHERE key = ?", (key,)).fetchone()
+        return dict(row) if row else None
+
+    def put_completion(self, key: str, request: dict[str, Any], text: str, *, finish_reason: str | None,
+                       prompt_tokens: int | None, completion_tokens: int | None, seconds: float | None) -> None:
+        """Cache a completion (the first one stored under a key wins)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, canonical_json(request), text, sha256_text(text), finish_reason, prompt_tokens,
+             completion_tokens, seconds, time.time()),
+        )
+
+    # -- samples ---------------------------------------------------------------------------------------
+
+    def put_sample(self, run_id: str, task_id: str, index: int, *, completion_key: str | None, program: str | None,
+                   extraction: dict[str, Any], status: str, detail: str, cpu_seconds: float | None,
+                   wall_seconds: float | None, output: str | None, truncated: bool) -> None:
+        """Store one sample's verdict; the same (run, task, index) again replaces it, never duplicates."""
+        self.db.execute(
+            "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id, task_id, sample_index) DO UPDATE SET completion_key = excluded.completion_key, "
+            "program = excluded.program, program_sha256 = excluded.program_sha256, extraction = excluded.extraction, "
+            "status = excluded.status, detail = excluded.detail, cpu_seconds = excluded.cpu_seconds, "
+            "wall_seconds = excluded.wall_seconds, output = excluded.output, truncated = excluded.truncated",
+            (run_id, task_id, index, completion_key, program, sha256_text(program) if program is not None else None,
+             canonical_json(extraction), status, detail, cpu_seconds, wall_seconds, output, int(truncated)),
+        )
+
+    def samples(self, run_id: str) -> Iterator[SampleRow]:
+        """The run's samples, by task then index."""
+        for row in self.db.execute(
+            "SELECT * FROM samples WHERE run_id = ? ORDER BY task_id, sample_index", (run_id,)
+        ):
+            yield SampleRow(
+                task_id=row["task_id"], sample_index=row["sample_index"], completion_key=row["completion_key"],
+                program=row["program"], extraction=json.loads(row["extraction"]), status=row["status"],
+                detail=row["detail"], cpu_seconds=row["cpu_seconds"], wall_seconds=row["wall_seconds"],
+                output=row["output"], truncated=bool(row["truncated"]),
+            )
+
+    def done_keys(self, run_id: str) -> set[tuple[str, int]]:
+        """(task, index) pairs the run already has verdicts for."""
+        return {(r[0], r[1]) for r in self.db.execute(
+            "SELECT task_id, sample_index FROM samples WHERE run_id = ?", (run_id,))}
+
+    # -- integrity -------------------------------------------------------------------------------------
+
+    def verify_hashes(self) -> list[str]:
+        """Re-derive every stored hash; return a description of each mismatch (empty: all good)."""
+        problems = []
+        for row in self.db.execute("SELECT run_id, manifest, manifest_sha256 FROM runs"):
+            if sha256_text(row[1]) != row[2]:
+                problems.append(f"run {row[0]}: manifest does not match its hash")
+        for row in self.db.execute("SELECT key, request, text, text_sha256 FROM completions"):
+            if sha256_text(row[2]) != row[3]:
+                problems.append(f"completion {row[0][:19]}: text does not match its hash")
+            if sha256_text(row[1]) != row[0]:
+                problems.append(f"completion {row[0][:19]}: request does not match its key")
+        for row in self.db.execute("SELECT run_id, task_id, sample_index, program, program_sha256 FROM samples"):
+            if row[3] is not None and sha256_text(row[3]) != row[4]:
+                problems.append(f"sample {row[0]} {row[1]} #{row[2]}: program does not match its hash")
+        return problems

@@ -1,0 +1,90 @@
+import sqlite3
+
+import pytest
+
+from coderank.errors import UsageError
+from coderank.store import Store
+from coderank.store._store import MIGRATIONS
+
+
+def test_migrating_a_blank_database_creates_the_schema_and_records_it():
+    store = Store(":memory:")
+    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"runs", "completions", "samples", "migrations"} <= tables
+    assert [r[0] for r in store.db.execute("SELECT id FROM migrations")] == list(range(1, len(MIGRATIONS) + 1))
+    cols = {r[1] for r in store.db.execute("PRAGMA table_info(samples)")}
+    assert {"run_id", "task_id", "sample_index", "status", "truncated", "program_sha256"} <= cols
+
+
+def test_reopening_a_file_does_not_migrate_twice(tmp_path):
+    path = tmp_path / "db.sqlite"
+    Store(path).close()
+    store = Store(path)
+    assert store.db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == len(MIGRATIONS)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _run(store, identity=None):
+    return store.open_run(identity or {"model": "m", "n": 1}, {"version": 1}, kind="eval", model="m",
+                          benchmark="b")
+
+
+def test_the_same_identity_resumes_the_same_run():
+    store = Store(":memory:")
+    run_id, resumed = _run(store)
+    again, resumed_again = _run(store)
+    other, _ = _run(store, {"model": "m", "n": 2})
+    assert (resumed, resumed_again) == (False, True)
+    assert again == run_id != other
+
+
+def _put(store, run_id, status="passed", program="def f(): pass\n"):
+    store.put_sample(run_id, "t/0", 0, completion_key=None, program=program, extraction={"method": "x"},
+                     status=status, detail="", cpu_seconds=0.1, wall_seconds=0.1, output="", truncated=False)
+
+
+def test_writing_a_sample_twice_replaces_it_and_never_duplicates():
+    store = Store(":memory:")
+    run_id, _ = _run(store)
+    _put(store, run_id, "failed")
+    _put(store, run_id, "passed")
+    rows = list(store.samples(run_id))
+    assert len(rows) == 1 and rows[0].status == "passed"
+    assert store.done_keys(run_id) == {("t/0", 0)}
+
+
+def test_completion_cache_keeps_the_first_text_under_a_key():
+    store = Store(":memory:")
+    key = Store.completion_key({"a": 1})
+    assert store.get_completion(key) is None
+    store.put_completion(key, {"a": 1}, "first", finish_reason="stop", prompt_tokens=1, completion_tokens=2,
+                         seconds=0.5)
+    store.put_completion(key, {"a": 1}, "second", finish_reason="stop", prompt_tokens=1, completion_tokens=2,
+                         seconds=0.5)
+    assert store.get_completion(key)["text"] == "first"
+    assert Store.completion_key({"a": 1}) == key != Store.completion_key({"a": 2})
+
+
+def test_verify_finds_tampered_rows(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    run_id, _ = _run(store)
+    _put(store, run_id)
+    key = Store.completion_key({"a": 1})
+    store.put_completion(key, {"a": 1}, "text", finish_reason=None, prompt_tokens=None, completion_tokens=None,
+                         seconds=None)
+    assert store.verify_hashes() == []
+    raw = sqlite3.connect(tmp_path / "db.sqlite")
+    raw.execute("UPDATE samples SET program = 'def f(): return 1\n'")
+    raw.execute("UPDATE completions SET text = 'other'")
+    raw.commit()
+    problems = store.verify_hashes()
+    assert any("program does not match" in p for p in problems)
+    assert any("text does not match" in p for p in problems)
+
+
+def test_runs_are_found_by_unique_prefix_and_errors_are_clear():
+    store = Store(":memory:")
+    run_id, _ = _run(store)
+    assert store.get_run(run_id[4:10]).run_id == run_id
+    with pytest.raises(UsageError, match="no run"):
+        store.get_run("run-ffffffffffff")
