@@ -54,7 +54,7 @@ def test_greedy_eval_is_stored_reproducible_verifiable_and_exportable(cli, tmp_p
 def test_a_run_killed_with_sigkill_resumes_without_losing_or_duplicating_samples(tmp_path):
     env = dict(os.environ, CODERANK_HOME=str(tmp_path / "home"))
     db = tmp_path / "home" / "coderank.db"
-    cmd = [sys.executable, "-m", "coderank.cli", "eval", "--limit", "6", "--json"]
+    cmd = [sys.executable, "-m", "coderank", "eval", "--limit", "6", "--json"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     deadline = time.monotonic() + 300
@@ -116,7 +116,9 @@ def test_openai_backend_against_a_real_llama_cpp_server(cli):
         assert result["manifest"]["model"] == {"backend": "openai-compatible", "model": "qwen-coder",
                                                "base_url": f"http://127.0.0.1:{port}/v1"}
         assert result["samples"] == 2 and result["generated"] == 2
-        assert result["status_counts"].get("passed", 0) >= 1
+        # The server's answers went through extraction and the sandbox like local ones (whether this 0.5B
+        # model gets them right through the server's own chat formatting is not what is tested here).
+        assert "no_code" not in result["status_counts"] and result["truncated"] == 0
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -288,7 +288,9 @@ class _Checker:
             detail = f"{reason} reached ({limits['cpu_seconds']:g} s CPU, {limits['wall_seconds']:g} s wall)"
         elif status == "crashed" and not detail:
             st = end["status"]
-            if os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGXCPU:
+            over_budget = end["cpu"] >= limits["cpu_seconds"]
+            if os.WIFSIGNALED(st) and (os.WTERMSIG(st) == signal.SIGXCPU or (os.WTERMSIG(st) == signal.SIGKILL
+                                                                              and over_budget)):
                 status, detail = "timeout", f"CPU-time limit reached ({limits['cpu_seconds']:g} s)"
             else:
                 detail = _describe_exit(st, end["output"])

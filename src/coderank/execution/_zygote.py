@@ -228,8 +228,11 @@ def _child(cfg: dict[str, Any], lim: dict[str, Any], program: str, entry_point: 
             os.closerange(low, fd)
             low = fd + 1
         os.closerange(low, 1 << 20)
+        # RLIMIT_CPU is only a backstop (the checker times the program precisely): SIGXCPU a whole second
+        # after the budget, SIGKILL a second later, so a checker slowed by a loaded machine still decides.
+        cpu_soft = int(lim["cpu_seconds"]) + 2
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_soft, cpu_soft + 1))
         for res, value in (
-            (resource.RLIMIT_CPU, int(lim["cpu_seconds"]) + 1),  # backstop; the checker times precisely
             (resource.RLIMIT_AS, lim["memory_bytes"]),
             (resource.RLIMIT_FSIZE, lim["file_size_bytes"]),
             (resource.RLIMIT_NPROC, lim["processes"]),
