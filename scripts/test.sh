@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
+# torch first, pinned: 2.13.0 is the CPU build these machines carry; an unpinned torch pulls a CUDA build.
+.venv/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
 .venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy

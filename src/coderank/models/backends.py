@@ -4,6 +4,8 @@ Model specs (``coderank eval --model SPEC``):
 
 - ``default``: the embedded Qwen2.5-Coder-0.5B-Instruct GGUF, run by llama.cpp on the CPU.
 - ``gguf:PATH``: any local GGUF file through llama-cpp-python (the file's sha256 is its identity).
+- ``hf:PATH``: a saved transformers model directory or a GGUF file through Hugging Face transformers
+  (optional extra ``hf``; slow on a CPU, there for fine-tuned checkpoints and GPUs).
 - ``openai:MODEL``: any OpenAI-compatible server through the official ``openai`` SDK: OpenAI itself
   (``openai:gpt-4o``, key from ``OPENAI_API_KEY``), or a vLLM / llama.cpp / Ollama / TGI server given with
   ``--base-url http://host:port/v1``. Retries with backoff on 429 and 5xx (capped), a timeout per request,
@@ -133,9 +135,12 @@ def load_backend(spec: str, options: BackendOptions | None = None) -> Backend:
         raise UsageError(
             f"unknown model spec {spec!r}",
             (f"did you mean {', '.join(c + ':' for c in close)}? " if close else "")
-            + "use default, gguf:PATH or openai:MODEL (with --base-url for a local server)",
+            + "use default, gguf:PATH, hf:PATH or openai:MODEL (with --base-url for a local server)",
         )
-    return factory(rest, options)
+    try:
+        return factory(rest, options)
+    except (ValueError, OSError, RuntimeError) as exc:  # the libraries' own "cannot load this model" errors
+        raise CoderankError(f"could not load model {spec!r}: {type(exc).__name__}: {exc}"[:600]) from exc
 
 
 # --- llama.cpp (local GGUF) --------------------------------------------------------------------------------
@@ -292,3 +297,94 @@ class OpenAIBackend:
 @backend("openai")
 def _openai(rest: str, options: BackendOptions) -> Backend:
     return OpenAIBackend(rest, options)
+
+
+# --- Hugging Face transformers (optional extra) ------------------------------------------------------------
+
+class TransformersBackend:
+    """A model through Hugging Face transformers: a saved model directory, or a GGUF file (dequantized).
+
+    On the CPU this is far slower than llama.cpp; it exists for checkpoints that only transformers loads
+    (e.g. the output of fine-tuning) and for GPUs.
+    """
+
+    def __init__(self, target: str, options: BackendOptions) -> None:
+        try:
+            import torch
+            import transformers
+        except ImportError as exc:
+            raise CoderankError("transformers/torch are not installed",
+                                "pip install torch==2.13.0 'coderank[hf]'  (the pinned torch is a CPU build)") from exc
+        path = Path(target).expanduser()
+        if not path.exists():
+            raise UsageError(f"hf: {path} does not exist", "give a saved model directory or a .gguf file")
+        from coderank.models.embedded import file_sha256
+
+        self.spec = f"hf:{target}"
+        self.torch = torch
+        kwargs: dict[str, Any] = {}
+        if path.is_file():
+            model_dir, kwargs["gguf_file"] = str(path.parent), path.name
+            weights = [path]
+        else:
+            model_dir = str(path)
+            weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
+        self.weights = {w.name: "sha256:" + file_sha256(w) for w in weights}
+        torch.set_num_threads(options.threads or os.cpu_count() or 1)
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir, **kwargs)
+        self.model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
+                                                                       **kwargs)
+        self.model.eval()
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.model.to(device)  # type: ignore[arg-type]
+        self.device = device
+
+    def identity(self) -> dict[str, Any]:
+        """Weights files and their sha256."""
+        return {"backend": "transformers", "weights": self.weights}
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
+        """One at a time, in order."""
+        for i, req in enumerate(requests):
+            yield i, self._one(req)
+
+    def _one(self, req: Request) -> Completion:
+        torch = self.torch
+        start = time.monotonic()
+        if req.kind == "chat":
+            assert req.messages is not None
+            prompt = self.tokenizer.apply_chat_template([{"role": r, "content": c} for r, c in req.messages],
+                                                        tokenize=False, add_generation_prompt=True)
+        else:
+            prompt = req.text or ""
+        inputs = self.tokenizer(prompt, return_tensors="pt").to(self.device)
+        torch.manual_seed(req.seed)
+        sampling = req.temperature > 0
+        with torch.no_grad():
+            out = self.model.generate(
+                **inputs, max_new_tokens=req.max_tokens, do_sample=sampling,
+                temperature=req.temperature if sampling else None, top_p=req.top_p if sampling else None,
+                top_k=None, stop_strings=list(req.stop) or None, tokenizer=self.tokenizer,
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            )
+        new = out[0][inputs["input_ids"].shape[1]:]
+        text = str(self.tokenizer.decode(new, skip_special_tokens=True))
+        finish = "stop"
+        for stop in req.stop:
+            cut = text.find(stop)
+            if cut >= 0:
+                text = text[:cut]
+        if len(new) >= req.max_tokens and (len(new) == 0 or int(new[-1]) != self.tokenizer.eos_token_id):
+            finish = "length"
+        return Completion(text, finish, int(inputs["input_ids"].shape[1]), len(new), time.monotonic() - start)
+
+    def close(self) -> None:
+        """Drop the model."""
+        del self.model
+
+
+@backend("hf")
+def _hf(rest: str, options: BackendOptions) -> Backend:
+    if not rest:
+        raise UsageError("hf: needs a model directory or GGUF file, e.g. hf:./out/merged")
+    return TransformersBackend(rest, options)
