@@ -133,7 +133,8 @@ def main() -> None:
           f"{good_wall:.2f} s, {passed}/200 passed")
     if args.memory:
         count, grew_kb, dt = memory_check(args.memory, workers)
-        print(f"streaming {count} samples: harness peak RSS grew by {grew_kb / 1024:.1f} MiB "
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"streaming {count} samples: harness peak RSS grew by {grew_kb / 1024:.1f} MiB to {peak:.0f} MiB "
               f"({dt:.0f} s, {count / dt:.0f} samples/s)")
 
 
