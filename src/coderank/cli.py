@@ -30,7 +30,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+# Piped output (logs, CI) gets room for the wide tables instead of rich's 80-column default.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def _progress(enabled: bool, label: str) -> Progress:
@@ -173,3 +174,4 @@ from coderank import cli_eval as _cli_eval  # noqa: E402,F401  (registers eval, 
 
 if __name__ == "__main__":
     main()
+from coderank import cli_compare as _cli_compare  # noqa: E402,F401  (registers board, duel)

@@ -1,0 +1,154 @@
+"""The leaderboard: stored runs per benchmark, with reported numbers shown beside them, never mixed in.
+
+A measured row is a finished run from the store: pass@1 (and pass@k where n allows) with its 95% interval,
+samples per problem, problems, date. Runs on one benchmark are only comparable when they used the same
+benchmark data (hash), the same problems, the same prompt template and the same decoding; the board takes
+the setting most runs share as its reference and marks every run that differs, saying how.
+
+A reported row comes from :mod:`coderank.report.reported`: a number with a source and date that coderank
+did not measure. It has no interval (the sources give none) and is never averaged with measured rows.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coderank.report.reported import load_reported
+from coderank.store import RunInfo, Store
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One line of the leaderboard.
+
+    Attributes:
+        kind: ``measured`` (a stored run) or ``reported`` (a number from a paper or report).
+        model: Model spec (measured) or display name (reported).
+        value: pass@1 as a fraction.
+        low: Lower end of the 95% interval (measured only).
+        high: Upper end of the 95% interval (measured only).
+        pass_at_k: Every pass@k the run has, ``{"pass@10": {...}}`` (measured only).
+        samples_per_problem: n (measured only).
+        problems: Problems scored (measured only).
+        date: Run date, or the source's date.
+        run_id: The run (measured only).
+        setting: Template, decoding and n (measured), or the source's own words (reported).
+        source: Where a reported number comes from.
+        reported_by: Who measured a reported number.
+        differs: How a measured run's setting differs from the board's reference (empty: comparable).
+    """
+
+    kind: str
+    model: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+    pass_at_k: dict[str, Any] = field(default_factory=dict)
+    samples_per_problem: int | None = None
+    problems: int | None = None
+    date: str = ""
+    run_id: str | None = None
+    setting: str = ""
+    source: str | None = None
+    reported_by: str | None = None
+    differs: tuple[str, ...] = ()
+
+
+def _setting_key(run: RunInfo) -> dict[str, Any]:
+    m = run.manifest
+    return {
+        "benchmark data": m.get("benchmark", {}).get("sha256"),
+        "problems": m.get("benchmark", {}).get("problems"),
+        "template": m.get("template", {}).get("sha256"),
+        "decoding": tuple(sorted((m.get("params") or {}).items())),
+    }
+
+
+def _describe(run: RunInfo) -> str:
+    m = run.manifest
+    p = m.get("params") or {}
+    temp = p.get("temperature")
+    decoding = "greedy" if temp == 0 else f"T={temp}, top_p={p.get('top_p')}"
+    return f"{m.get('template', {}).get('name')}, {decoding}, max_tokens={p.get('max_tokens')}"
+
+
+def _differences(run: RunInfo, reference: dict[str, Any], reference_run: RunInfo) -> tuple[str, ...]:
+    key = _setting_key(run)
+    out = []
+    m, r = run.manifest, reference_run.manifest
+    for name, value in key.items():
+        if value == reference[name]:
+            continue
+        if name == "problems":
+            out.append(f"problems: {value} vs {reference[name]}")
+        elif name == "template":
+            out.append(f"template: {m.get('template', {}).get('name')} vs {r.get('template', {}).get('name')}")
+        elif name == "decoding":
+            out.append(f"decoding: {_describe(run)} vs {_describe(reference_run)}")
+        else:
+            out.append("benchmark data differ (hash)")
+    return tuple(out)
+
+
+def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = True,
+                reported_paths: tuple[Path, ...] = ()) -> dict[str, list[BoardRow]]:
+    """Leaderboard rows per benchmark name: measured rows (best first), then reported rows (best first).
+
+    Args:
+        store: The run store.
+        benchmark: Only this benchmark (by name).
+        reported: Include reported numbers.
+        reported_paths: Extra files of reported numbers.
+    """
+    runs = [r for r in store.runs() if r.status == "finished" and r.summary and r.summary.get("pass_at_k")]
+    if benchmark:
+        runs = [r for r in runs if r.benchmark == benchmark]
+    boards: dict[str, list[BoardRow]] = {}
+    for name in sorted({r.benchmark for r in runs}):
+        group = [r for r in runs if r.benchmark == name]
+        counts = Counter(repr(_setting_key(r)) for r in group)
+        top = counts.most_common(1)[0][0]
+        reference_run = next(r for r in group if repr(_setting_key(r)) == top)
+        reference = _setting_key(reference_run)
+        rows = []
+        for r in group:
+            assert r.summary is not None
+            p1 = r.summary["pass_at_k"].get("pass@1", {})
+            rows.append(BoardRow(
+                kind="measured", model=r.model, value=p1.get("value", 0.0), low=p1.get("low"), high=p1.get("high"),
+                pass_at_k=r.summary["pass_at_k"], samples_per_problem=r.manifest.get("n"),
+                problems=r.summary.get("problems"),
+                date=_dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d"), run_id=r.run_id,
+                setting=_describe(r), differs=_differences(r, reference, reference_run),
+            ))
+        boards[name] = sorted(rows, key=lambda row: -row.value)
+    if reported:
+        for entry in load_reported(list(reported_paths)):
+            if benchmark and entry.benchmark != benchmark:
+                continue
+            if entry.metric != "pass@1":
+                continue
+            boards.setdefault(entry.benchmark, []).append(BoardRow(
+                kind="reported", model=entry.model, value=entry.value, date=entry.source_date,
+                setting=entry.setting, source=entry.source, reported_by=entry.reported_by,
+            ))
+        for name, rows in boards.items():
+            measured = [r for r in rows if r.kind == "measured"]
+            others = sorted((r for r in rows if r.kind == "reported"), key=lambda row: -row.value)
+            boards[name] = measured + others
+    return boards
+
+
+def board_json(boards: dict[str, list[BoardRow]]) -> dict[str, Any]:
+    """The documented JSON form: ``{"boards": {benchmark: {"measured": [...], "reported": [...]}}}``."""
+    return {"boards": {
+        name: {
+            "measured": [asdict(r) for r in rows if r.kind == "measured"],
+            "reported": [asdict(r) for r in rows if r.kind == "reported"],
+        }
+        for name, rows in boards.items()
+    }}
