@@ -69,3 +69,61 @@ def board(
                 rep.add_row(r.model, f"{r.value:.3f}", r.setting, r.reported_by or "",
                             source if len(source) <= 60 else source[:59] + "…", r.date, style="dim")
             out.print(rep)
+
+
+@app.command()
+def duel(
+    runs: Annotated[list[str], typer.Argument(help="Two run ids (or unique prefixes) for a duel; three or more "
+                                              "for a Bradley-Terry ranking.", show_default=False)],
+    problems: Annotated[bool, typer.Option("--problems", help="List every problem's outcome.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstraps.")] = 0,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compare runs on the same problems with paired statistics, not bare tallies.
+
+    Two runs: the tally (A only / B only / both / neither), the pass@1 difference with a paired-bootstrap 95% interval, an exact McNemar test for one-sample runs (for sampled runs the probability that A's per-problem pass rate beats B's), and a verdict that says when the data cannot separate them ("8:5 on 13 problems is not evidence"). Three or more runs: a Bradley-Terry ranking with bootstrap intervals and P(ranked first).
+    """  # noqa: E501
+    from coderank.report.duel import duel as duel_runs
+    from coderank.report.duel import ranking
+    from coderank.store import Store
+
+    with Store(store) as db:
+        if len(runs) == 2:
+            result = duel_runs(db, runs[0], runs[1], seed=seed)
+        else:
+            result = ranking(db, runs, seed=seed)
+    if json_out:
+        print(json.dumps(result, indent=2))
+        return
+    if "ranking" in result:
+        table = Table(title=f"{result['benchmark']}: Bradley-Terry ranking on {result['problems']} common problems",
+                      title_justify="left", show_edge=False, header_style="bold")
+        for col in ("#", "model", "run", "pass@1", "log-strength", "95% interval", "P(first)"):
+            table.add_column(col, justify="left" if col in ("model", "run") else "right")
+        for r in result["ranking"]:
+            table.add_row(str(r["rank"]), r["model"], r["run_id"], f"{r['pass@1']:.3f}", f"{r['log_strength']:+.2f}",
+                          f"[{r['low']:+.2f}, {r['high']:+.2f}]", f"{r['p_first']:.2f}")
+        out.print(table)
+        return
+    a, b = result["a"], result["b"]
+    out.print(f"A = {a['model']} ({a['run_id']}): pass@1 {a['pass@1']:.3f}", highlight=False)
+    out.print(f"B = {b['model']} ({b['run_id']}): pass@1 {b['pass@1']:.3f}", highlight=False)
+    out.print(f"{result['problems']} common problems of {result['benchmark']}", highlight=False)
+    if "tally" in result:
+        t = result["tally"]
+        out.print(f"tally: A only {t['a_only']}, B only {t['b_only']}, both {t['both']}, neither {t['neither']};"
+                  f" exact McNemar p = {result['mcnemar_p']:.3g}", highlight=False)
+    else:
+        out.print(f"P(A's per-problem pass rate > B's) = {result['prob_a_better']:.3f}", highlight=False)
+    d = result["diff"]
+    out.print(f"pass@1 difference A - B: {d['value']:+.3f}, 95% paired-bootstrap interval "
+              f"[{d['low']:+.3f}, {d['high']:+.3f}]", highlight=False)
+    out.print(f"[bold]{result['verdict']}[/]", highlight=False)
+    if problems:
+        table = Table(show_edge=False, header_style="bold")
+        for col in ("task", "A passed", "B passed"):
+            table.add_column(col)
+        for row in result["per_problem"]:
+            table.add_row(row["task_id"], f"{row['a']['c']}/{row['a']['n']}", f"{row['b']['c']}/{row['b']['n']}")
+        out.print(table)

@@ -1,27 +1,9 @@
 import json
 
-from coderank.pipeline import run_summary
 from coderank.report.board import leaderboard
 from coderank.store import Store
 
-
-def _manifest(template="chat", temperature=0.0, problems=3, bench_sha="sha256:b"):
-    return {"version": 1, "model_spec": "m", "benchmark": {"name": "humaneval", "sha256": bench_sha,
-                                                           "problems": problems, "of": 164},
-            "template": {"name": template, "sha256": f"sha256:{template}"},
-            "params": {"temperature": temperature, "top_p": 1.0, "max_tokens": 512}, "seed": 0, "n": 1}
-
-
-def _run(store, model, passed, **setting):
-    manifest = _manifest(**setting)
-    run_id, _ = store.open_run({"model": model, **manifest}, manifest, kind="eval", model=model,
-                               benchmark="humaneval")
-    for i, ok in enumerate(passed):
-        store.put_sample(run_id, f"HumanEval/{i}", 0, completion_key=None, program="x", extraction={},
-                         status="passed" if ok else "failed", detail="", cpu_seconds=0, wall_seconds=0, output="",
-                         truncated=False)
-    store.finish_run(run_id, run_summary(store, run_id))
-    return run_id
+from .runs import make_run as _run
 
 
 def test_measured_runs_are_ranked_and_carry_intervals():

@@ -1,0 +1,122 @@
+"""Head-to-head comparisons of stored runs, with paired statistics instead of bare tallies.
+
+Two runs: on the problems both ran, the tally (both / A only / B only / neither) for one-sample runs with
+an exact McNemar test, the difference in pass@1 with a paired-bootstrap interval over problems, for
+sampled runs the probability that A's per-problem pass rate beats B's, and a plain-language verdict that
+says when the data cannot separate the two. Several runs: a Bradley-Terry ranking with bootstrap intervals
+and the probability each model ranks first.
+
+Runs on different benchmark data (different hashes) are refused: their problems are not the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from coderank.errors import UsageError
+from coderank.scoring import (
+    bradley_terry_bootstrap,
+    mcnemar_exact,
+    paired_bootstrap_diff,
+    paired_counts,
+    paired_pass_rates,
+    prob_a_better,
+    verdict,
+)
+from coderank.store import RunInfo, Store
+
+
+def _counts(store: Store, run: RunInfo) -> dict[str, tuple[int, int]]:
+    counts: dict[str, list[int]] = {}
+    for row in store.samples(run.run_id):
+        c = counts.setdefault(row.task_id, [0, 0])
+        c[0] += 1
+        c[1] += row.status == "passed"
+    return {t: (n, c) for t, (n, c) in counts.items()}
+
+
+def _check_same_benchmark(runs: list[RunInfo]) -> None:
+    hashes = {r.manifest.get("benchmark", {}).get("sha256") for r in runs}
+    if len(hashes) > 1:
+        raise UsageError(
+            "these runs used different benchmark data: " + ", ".join(
+                f"{r.run_id} ({r.benchmark}, {str(r.manifest.get('benchmark', {}).get('sha256'))[:19]})" for r in runs),
+            "compare runs of the same benchmark; `coderank board` lists runs per benchmark",
+        )
+
+
+def _label(run: RunInfo) -> str:
+    return f"{run.model} ({run.run_id})"
+
+
+def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, Any]:
+    """Compare two runs on their common problems.
+
+    Raises:
+        UsageError: unknown runs, different benchmark data, or no common problems.
+    """
+    a, b = store.get_run(ref_a), store.get_run(ref_b)
+    _check_same_benchmark([a, b])
+    ca, cb = _counts(store, a), _counts(store, b)
+    common = sorted(set(ca) & set(cb))
+    if not common:
+        raise UsageError(f"{a.run_id} and {b.run_id} have no problem in common")
+    ids, va, vb = paired_pass_rates(ca, cb, k=1)
+    diff = paired_bootstrap_diff(va, vb, seed=seed)
+    greedy = all(ca[t][0] == 1 and cb[t][0] == 1 for t in common)
+    result: dict[str, Any] = {
+        "a": {"run_id": a.run_id, "model": a.model, "pass@1": float(va.mean())},
+        "b": {"run_id": b.run_id, "model": b.model, "pass@1": float(vb.mean())},
+        "benchmark": a.benchmark,
+        "problems": len(common),
+        "diff": {"value": diff[0], "low": diff[1], "high": diff[2], "confidence": 0.95, "metric": "pass@1"},
+        "per_problem": [{"task_id": t, "a": {"n": ca[t][0], "c": ca[t][1]}, "b": {"n": cb[t][0], "c": cb[t][1]}}
+                        for t in ids],
+    }
+    name_a, name_b = _label(a), _label(b)
+    if greedy:
+        tally = paired_counts(ca, cb)
+        p = mcnemar_exact(tally.a_only, tally.b_only)
+        result["tally"] = {"both": tally.both, "a_only": tally.a_only, "b_only": tally.b_only,
+                           "neither": tally.neither}
+        result["mcnemar_p"] = p
+        result["verdict"] = verdict(tally, p_value=p, diff=diff, name_a=name_a, name_b=name_b)
+    else:
+        prob = prob_a_better({t: ca[t] for t in common}, {t: cb[t] for t in common}, seed=seed)
+        result["prob_a_better"] = prob
+        result["verdict"] = verdict(diff=diff, prob_better=prob, name_a=name_a, name_b=name_b)
+    return result
+
+
+def ranking(store: Store, refs: list[str], *, resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Bradley-Terry ranking of several runs on the problems they all ran.
+
+    Raises:
+        UsageError: fewer than two runs, different benchmark data, or no common problems.
+    """
+    if len(refs) < 2:
+        raise UsageError("a ranking needs at least two runs")
+    runs = [store.get_run(r) for r in refs]
+    if len({r.run_id for r in runs}) != len(runs):
+        raise UsageError("the same run is named twice")
+    _check_same_benchmark(runs)
+    counts = [_counts(store, r) for r in runs]
+    common = sorted(set.intersection(*(set(c) for c in counts)))
+    if not common:
+        raise UsageError("these runs have no problem in common")
+    rates = np.array([[c[t][1] / c[t][0] for t in common] for c in counts])
+    bt = bradley_terry_bootstrap(rates, resamples=resamples, seed=seed)
+    order = np.argsort(-bt.log_strength)
+    return {
+        "problems": len(common),
+        "benchmark": runs[0].benchmark,
+        "ranking": [
+            {"rank": i + 1, "run_id": runs[j].run_id, "model": runs[j].model, "pass@1": float(rates[j].mean()),
+             "log_strength": float(bt.log_strength[j]), "low": float(bt.low[j]), "high": float(bt.high[j]),
+             "p_first": float(bt.p_first[j])}
+            for i, j in enumerate(order)
+        ],
+        "resamples": resamples,
+    }
