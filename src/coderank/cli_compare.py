@@ -47,7 +47,7 @@ def board(
                       header_style="bold")
         for col in ("#", "model", "pass@1", "95% interval", "n", "problems", "date", "setting", "run", ""):
             table.add_column(col, justify="right" if col in ("#", "pass@1", "n", "problems") else "left")
-        notes = []
+        notes: list[str] = []
         for i, r in enumerate(measured, start=1):
             mark = ""
             if r.differs:
@@ -89,10 +89,7 @@ def duel(
     from coderank.store import Store
 
     with Store(store) as db:
-        if len(runs) == 2:
-            result = duel_runs(db, runs[0], runs[1], seed=seed)
-        else:
-            result = ranking(db, runs, seed=seed)
+        result = duel_runs(db, runs[0], runs[1], seed=seed) if len(runs) == 2 else ranking(db, runs, seed=seed)
     if json_out:
         print(json.dumps(result, indent=2))
         return
