@@ -70,3 +70,21 @@ def test_evalplus_solution_format_is_scored(tmp_path, cli):
     path.write_text(json.dumps({"task_id": p.task_id, "solution": p.prompt + p.canonical_solution}) + "\n")
     code, stdout, _ = cli("score", str(path), "--json")
     assert code == 0 and json.loads(stdout)["status_counts"] == {"passed": 1}
+
+
+def test_a_scored_file_is_recorded_once_and_can_be_verified(samples, cli):
+    code, out, _ = cli("score", str(samples), "--json", "--name", "canonical-mix")
+    first = json.loads(out)["run_id"]
+    code, out, _ = cli("score", str(samples), "--json", "--name", "canonical-mix")
+    assert json.loads(out)["run_id"] == first
+    code, out, _ = cli("runs", "--json")
+    runs = json.loads(out)
+    assert [r["run_id"] for r in runs] == [first] and runs[0]["samples"] == 20 and runs[0]["kind"] == "score"
+    code, out, _ = cli("verify", first, "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+
+
+def test_no_save_leaves_the_store_empty(samples, cli):
+    code, out, _ = cli("score", str(samples), "--json", "--no-save")
+    assert code == 0 and json.loads(out)["run_id"] is None
+    assert json.loads(cli("runs", "--json")[1]) == []

@@ -22,8 +22,11 @@ from coderank.benchmarks import load_benchmark
 from coderank.errors import InputError, UsageError
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
+from coderank.models.embedded import file_sha256
+from coderank.pipeline import run_summary
 from coderank.samples import BadLine, Sample, count_lines, read_samples
 from coderank.scoring import Estimate, ks_for, summary
+from coderank.store import Store
 from coderank.types import Status
 
 
@@ -40,6 +43,9 @@ class ScoreConfig:
         ks: Candidate k values for pass@k; those that every problem's n allows are reported.
         allow_imports: Installed packages (beyond the standard library and numpy) programs may import.
         seed: Seed of the bootstrap.
+        store: Database to record the run in (None: the default database).
+        save: Record the run (for ``runs``, ``show``, ``verify``, ``board``, ``duel``).
+        model_name: Name of the run on the board (default: the samples file's name).
     """
 
     samples: Path
@@ -50,6 +56,9 @@ class ScoreConfig:
     ks: tuple[int, ...] = (1, 10, 100)
     allow_imports: tuple[str, ...] = ()
     seed: int = 0
+    store: Path | None = None
+    save: bool = True
+    model_name: str | None = None
 
 
 @dataclass
@@ -69,6 +78,7 @@ class ScoreResult:
     limits: dict[str, Any]
     isolation: dict[str, str]
     wall_seconds: float
+    run_id: str | None = None
     coderank_version: str = coderank.__version__
     platform: str = field(default_factory=platform.platform)
 
@@ -102,6 +112,7 @@ class ScoreResult:
             "coderank_version": self.coderank_version,
             "platform": self.platform,
             "samples_file": self.samples_file,
+            "run_id": self.run_id,
         }
 
 
@@ -145,6 +156,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
             empty += item.empty
             yield Job(item, item.problem, item.program)
 
+    store, run_id = _open_score_run(config, bench) if config.save else (None, None)
+    pending: list[tuple[Any, ...]] = []
     out_fh = config.out.open("w", encoding="utf-8") if config.out else None
     start = time.monotonic()
     try:
@@ -164,11 +177,26 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
                         "cpu_seconds": verdict.cpu_seconds, "wall_seconds": verdict.wall_seconds,
                         "line": sample.line,
                     }, ensure_ascii=False) + "\n")
+                if store is not None and run_id is not None:
+                    pending.append(Store.sample_row(
+                        run_id, sample.task_id, sample.index, completion_key=None, program=job.program,
+                        extraction={"method": "as given", "line": sample.line}, status=verdict.status.value,
+                        detail=verdict.detail, cpu_seconds=verdict.cpu_seconds, wall_seconds=verdict.wall_seconds,
+                        output=verdict.output, truncated=False))
+                    if len(pending) >= 500:  # batched: one transaction per 500 verdicts keeps the harness light
+                        store.put_samples(pending)
+                        pending.clear()
                 if progress:
                     progress(len(bad) + sum(statuses.values()), total)
     finally:
         if out_fh:
             out_fh.close()
+        if store is not None:
+            if pending:
+                store.put_samples(pending)
+            if run_id is not None and counts:
+                store.finish_run(run_id, run_summary(store, run_id, list(bench)))
+            store.close()
     wall = time.monotonic() - start
     if not counts:
         msg = f"{config.samples}: no sample could be scored"
@@ -195,4 +223,25 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         limits=limits.as_dict(),
         isolation=isolation,
         wall_seconds=wall,
+        run_id=run_id,
     )
+
+
+def _open_score_run(config: ScoreConfig, bench: Any) -> tuple[Store, str]:
+    """Record a score run: identified by the samples file's hash, the benchmark and the sandbox limits."""
+    store = Store(config.store)
+    digest = "sha256:" + file_sha256(config.samples)
+    limits = config.limits.resolved().as_dict()
+    name = config.model_name or config.samples.name
+    identity = {"kind": "score", "samples": digest, "benchmark": bench.sha256, "limits": limits, "name": name}
+    manifest = {
+        "version": 1, "kind": "score", "coderank_version": coderank.__version__, "model_spec": name,
+        "model": {"backend": "external samples", "file": str(config.samples), "sha256": digest},
+        "benchmark": {"name": bench.name, "version": bench.version, "sha256": bench.sha256, "source": bench.source,
+                      "problems": len(bench), "of": len(bench)},
+        "template": {"name": "unknown (external samples)", "kind": None, "sha256": None},
+        "params": {}, "seed": None, "n": None, "sandbox_limits": limits,
+        "platform": {"python": platform.python_version(), "system": platform.platform()},
+    }
+    run_id, _ = store.open_run(identity, manifest, kind="score", model=name, benchmark=bench.name)
+    return store, run_id

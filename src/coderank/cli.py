@@ -65,6 +65,12 @@ def score(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (pass@k, counts, "
                                            "isolation) instead of the table.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
+    name: Annotated[str | None, typer.Option("--name", help="Name of this run on the board and in duels "
+                                             "(default: the samples file's name).", show_default=False)] = None,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Record the run in the store (for runs, show, "
+                                       "verify, board, duel).")] = True,
+    store: Annotated[Path | None, typer.Option("--store", help="Database file (default: $CODERANK_HOME/coderank.db "
+                                               "or ~/.local/share/coderank/coderank.db).", show_default=False)] = None,
 ) -> None:
     """Score a file of model samples against a benchmark, in the sandbox.
 
@@ -76,7 +82,8 @@ def score(
     """  # noqa: E501
     limits = Limits(cpu_seconds=timeout, wall_seconds=wall_timeout, memory_bytes=memory_mb << 20)
     config = api.ScoreConfig(samples=samples, benchmark=benchmark, workers=workers, limits=limits,
-                             out=out_path, allow_imports=tuple(allow_import or ()), seed=seed)
+                             out=out_path, allow_imports=tuple(allow_import or ()), seed=seed, store=store,
+                             save=save, model_name=name)
     with _progress(sys.stderr.isatty(), "scoring") as bar:
         task = bar.add_task("score", total=None)
 
@@ -100,7 +107,8 @@ def score(
 
 def _print_score(r: api.ScoreResult) -> None:
     b = r.benchmark
-    out.print(f"[bold]{r.samples_file}[/] on [bold]{b['name']}[/] ({b['version']}, {b['sha256'][:19]}…)",
+    run = f"  {r.run_id}" if r.run_id else ""
+    out.print(f"[bold]{r.samples_file}[/] on [bold]{b['name']}[/] ({b['version']}, {b['sha256'][:19]}…){run}",
               highlight=False)
     table = Table(show_edge=False, header_style="bold")
     for col in ("metric", "score", "95% interval", "problems", "samples"):

@@ -70,6 +70,8 @@ def _setting_key(run: RunInfo) -> dict[str, Any]:
 
 def _describe(run: RunInfo) -> str:
     m = run.manifest
+    if run.kind == "score":
+        return "external samples (scored with coderank score)"
     p = m.get("params") or {}
     temp = p.get("temperature")
     decoding = "greedy" if temp == 0 else f"T={temp}, top_p={p.get('top_p')}"
@@ -120,7 +122,9 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
             p1 = r.summary["pass_at_k"].get("pass@1", {})
             rows.append(BoardRow(
                 kind="measured", model=r.model, value=p1.get("value", 0.0), low=p1.get("low"), high=p1.get("high"),
-                pass_at_k=r.summary["pass_at_k"], samples_per_problem=r.manifest.get("n"),
+                pass_at_k=r.summary["pass_at_k"],
+                samples_per_problem=r.manifest.get("n") or min(
+                    (v["n"] for v in (r.summary.get("per_problem") or {}).values()), default=None),
                 problems=r.summary.get("problems"),
                 date=_dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d"), run_id=r.run_id,
                 setting=_describe(r), differs=_differences(r, reference, reference_run),

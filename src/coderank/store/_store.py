@@ -264,19 +264,36 @@ class Store:
 
     # -- samples ---------------------------------------------------------------------------------------
 
-    def put_sample(self, run_id: str, task_id: str, index: int, *, completion_key: str | None, program: str | None,
+    _UPSERT_SAMPLE = (
+        "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (run_id, task_id, sample_index) DO UPDATE SET completion_key = excluded.completion_key, "
+        "program = excluded.program, program_sha256 = excluded.program_sha256, extraction = excluded.extraction, "
+        "status = excluded.status, detail = excluded.detail, cpu_seconds = excluded.cpu_seconds, "
+        "wall_seconds = excluded.wall_seconds, output = excluded.output, truncated = excluded.truncated"
+    )
+
+    @staticmethod
+    def sample_row(run_id: str, task_id: str, index: int, *, completion_key: str | None, program: str | None,
                    extraction: dict[str, Any], status: str, detail: str, cpu_seconds: float | None,
-                   wall_seconds: float | None, output: str | None, truncated: bool) -> None:
+                   wall_seconds: float | None, output: str | None, truncated: bool) -> tuple[Any, ...]:
+        """The stored form of one sample (for :meth:`put_samples`)."""
+        return (run_id, task_id, index, completion_key, program,
+                sha256_text(program) if program is not None else None, canonical_json(extraction), status, detail,
+                cpu_seconds, wall_seconds, output, int(truncated))
+
+    def put_sample(self, run_id: str, task_id: str, index: int, **fields: Any) -> None:
         """Store one sample's verdict; the same (run, task, index) again replaces it, never duplicates."""
-        self.db.execute(
-            "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (run_id, task_id, sample_index) DO UPDATE SET completion_key = excluded.completion_key, "
-            "program = excluded.program, program_sha256 = excluded.program_sha256, extraction = excluded.extraction, "
-            "status = excluded.status, detail = excluded.detail, cpu_seconds = excluded.cpu_seconds, "
-            "wall_seconds = excluded.wall_seconds, output = excluded.output, truncated = excluded.truncated",
-            (run_id, task_id, index, completion_key, program, sha256_text(program) if program is not None else None,
-             canonical_json(extraction), status, detail, cpu_seconds, wall_seconds, output, int(truncated)),
-        )
+        self.db.execute(self._UPSERT_SAMPLE, self.sample_row(run_id, task_id, index, **fields))
+
+    def put_samples(self, rows: list[tuple[Any, ...]]) -> None:
+        """Store many samples (rows from :meth:`sample_row`) in one transaction."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(self._UPSERT_SAMPLE, rows)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def samples(self, run_id: str) -> Iterator[SampleRow]:
         """The run's samples, by task then index."""
