@@ -10,4 +10,5 @@ python3 -m venv .venv
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy
 .venv/bin/pytest -q
+bash scripts/install-chromium.sh  # Debian's chromium, for the report's browser tests
 .venv/bin/pytest -q -m slow || [ $? -eq 5 ]  # 5: no slow tests selected

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -92,7 +93,7 @@ def score(
 
         result = api.score(config, progress=on_progress)
     for bad in result.bad_lines[:20]:
-        err.print(f"[yellow]warning:[/] {bad['message']} (line skipped)", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(bad['message'])} (line skipped)", highlight=False)
     if len(result.bad_lines) > 20:
         err.print(f"[yellow]warning:[/] ... and {len(result.bad_lines) - 20} more bad lines", highlight=False)
     if json_out:
@@ -100,7 +101,7 @@ def score(
     else:
         _print_score(result)
     if result.bad_lines:
-        err.print(f"[red]{len(result.bad_lines)} line(s) of {samples} could not be scored; "
+        err.print(f"[red]{len(result.bad_lines)} line(s) of {escape(str(samples))} could not be scored; "
                   "the score covers the other samples only.[/]", highlight=False)
         raise typer.Exit(1)
 
@@ -108,7 +109,8 @@ def score(
 def _print_score(r: api.ScoreResult) -> None:
     b = r.benchmark
     run = f"  {r.run_id}" if r.run_id else ""
-    out.print(f"[bold]{r.samples_file}[/] on [bold]{b['name']}[/] ({b['version']}, {b['sha256'][:19]}…){run}",
+    out.print(f"[bold]{escape(r.samples_file)}[/] on [bold]{escape(b['name'])}[/] ({b['version']}, "
+              f"{b['sha256'][:19]}…){run}",
               highlight=False)
     table = Table(show_edge=False, header_style="bold")
     for col in ("metric", "score", "95% interval", "problems", "samples"):
@@ -158,9 +160,9 @@ def main() -> None:
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except CoderankError as exc:
-        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        err.print("[red]error:[/] " + escape(exc.message), highlight=False)
         if exc.hint:
-            err.print(f"  hint: {exc.hint}", highlight=False)
+            err.print("  hint: " + escape(exc.hint), highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from coderank.cli import app, out
@@ -104,8 +105,8 @@ def duel(
         out.print(table)
         return
     a, b = result["a"], result["b"]
-    out.print(f"A = {a['model']} ({a['run_id']}): pass@1 {a['pass@1']:.3f}", highlight=False)
-    out.print(f"B = {b['model']} ({b['run_id']}): pass@1 {b['pass@1']:.3f}", highlight=False)
+    out.print(escape(f"A = {a['model']} ({a['run_id']}): pass@1 {a['pass@1']:.3f}"), highlight=False)
+    out.print(escape(f"B = {b['model']} ({b['run_id']}): pass@1 {b['pass@1']:.3f}"), highlight=False)
     out.print(f"{result['problems']} common problems of {result['benchmark']}", highlight=False)
     if "tally" in result:
         t = result["tally"]
@@ -116,7 +117,7 @@ def duel(
     d = result["diff"]
     out.print(f"pass@1 difference A - B: {d['value']:+.3f}, 95% paired-bootstrap interval "
               f"[{d['low']:+.3f}, {d['high']:+.3f}]", highlight=False)
-    out.print(f"[bold]{result['verdict']}[/]", highlight=False)
+    out.print(f"[bold]{escape(result['verdict'])}[/]", highlight=False)
     if problems:
         table = Table(show_edge=False, header_style="bold")
         for col in ("task", "A passed", "B passed"):
@@ -124,3 +125,40 @@ def duel(
         for row in result["per_problem"]:
             table.add_row(row["task_id"], f"{row['a']['c']}/{row['a']['n']}", f"{row['b']['c']}/{row['b']['n']}")
         out.print(table)
+
+
+@app.command()
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for index.html and the PNG charts (created "
+                                          "if missing; an earlier report there is overwritten).",
+                                          show_default=False)],
+    benchmark: Annotated[str | None, typer.Option("--benchmark", "-b", help="Only this benchmark.",
+                                                  show_default=False)] = None,
+    reported: Annotated[bool, typer.Option(help="Show numbers reported in papers and vendor reports (apart from "
+                                           "measured runs).")] = True,
+    reported_file: Annotated[list[Path] | None, typer.Option(
+        "--reported-file", help="Extra JSONL file of reported numbers (repeatable); your own file in "
+        "$CODERANK_HOME/reported.jsonl is always read.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the duel and ranking bootstraps.")] = 0,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a static HTML report with PNG charts: leaderboard, pass@k curves, per-problem heatmap, duels.
+
+    The folder holds index.html and its PNG files (referenced by relative name) and opens without a network: no scripts, no fonts or styles from elsewhere. Per benchmark: the leaderboard table (intervals, n, date, setting, not-comparable marks; reported numbers apart with source and date) and its bar chart, pass@k curves for runs with several k, a models x problems heatmap of pass rates, and for runs on the same benchmark data a matrix of pairwise pass@1 differences with significance, plus a Bradley-Terry ranking from three runs on. Needs matplotlib: the `report` extra of coderank (or pip install matplotlib).
+
+    Example: coderank report --out report/ && xdg-open report/index.html
+    """  # noqa: E501
+    from coderank.report.html import build_report
+    from coderank.store import Store
+
+    with Store(store) as db:
+        result = build_report(db, out_dir, benchmark, reported, reported_paths=tuple(reported_file or ()), seed=seed)
+    if json_out:
+        print(json.dumps({"index": str(result.index), "charts": [str(result.index.parent / c) for c in result.charts],
+                          "benchmarks": list(result.benchmarks)}, indent=2))
+        return
+    if not result.benchmarks:
+        out.print("no finished runs yet (the report says so): try `coderank eval --limit 10`", highlight=False)
+    out.print(f"wrote {result.index} ({len(result.charts)} charts, {len(result.benchmarks)} benchmarks)",
+              highlight=False)

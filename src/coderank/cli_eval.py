@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from coderank.cli import _progress, app, err, out
@@ -85,7 +86,7 @@ def eval_cmd(
 
 
 def _print_result(r: dict[str, Any]) -> None:
-    out.print(f"[bold]{r['run_id']}[/]  {r['model']} on {r['benchmark']}"
+    out.print(f"[bold]{r['run_id']}[/]  {escape(r['model'])} on {escape(r['benchmark'])}"
               + ("  (resumed)" if r.get("resumed") else ""), highlight=False)
     _print_passk(r["pass_at_k"])
     out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(r["status_counts"].items())), highlight=False)
@@ -156,7 +157,7 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
         return
     out.print(f"[bold]{info.run_id}[/] ({info.status}, created {_when(info.created_at)})", highlight=False)
     m = info.manifest
-    out.print(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}", highlight=False)
+    out.print(escape(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}"), highlight=False)
     b = m.get("benchmark", {})
     out.print(f"benchmark: {b.get('name')} {b.get('version')} {b.get('sha256')} "
               f"({b.get('problems')} of {b.get('of')} problems)", highlight=False)
@@ -168,7 +169,7 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
         counts = info.summary.get("status_counts", {})
         out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
     for s in rows:
-        out.print(f"{s.task_id} #{s.sample_index}: {s.status} {s.detail[:100]}", highlight=False)
+        out.print(f"{escape(s.task_id)} #{s.sample_index}: {s.status} {escape(s.detail[:100])}", highlight=False)
 
 
 @app.command()
@@ -187,8 +188,8 @@ def verify(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).
                   "verdict and hash matches", highlight=False)
     else:
         for m in result["mismatches"][:20]:
-            out.print(f"[red]mismatch[/] {m['task_id']} #{m['sample_index']}: stored {m['stored']}, now {m['now']} "
-                      f"{m['detail'][:100]}", highlight=False)
+            out.print(f"[red]mismatch[/] {escape(m['task_id'])} #{m['sample_index']}: stored {m['stored']}, "
+                      f"now {m['now']} {escape(m['detail'][:100])}", highlight=False)
         for h in result["hash_problems"][:20]:
             out.print(f"[red]hash[/] {h}", highlight=False)
     if not result["ok"]:
