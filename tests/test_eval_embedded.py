@@ -22,9 +22,13 @@ llama_cpp = pytest.importorskip("llama_cpp")
 
 
 def test_greedy_eval_is_stored_reproducible_verifiable_and_exportable(cli, tmp_path):
-    code, out, err = cli("eval", "--limit", "3", "--json")
+    code, out, err = cli("eval", "--limit", "3", "--json", "--out", str(tmp_path / "run"))
     assert code == 0, err
     first = json.loads(out)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["sandbox_isolation"]["landlock"].startswith("active")
+    lines = [json.loads(x) for x in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    assert len(lines) == 3 and all(x["answer"] and x["program"] for x in lines)
     assert first["samples"] == 3 and first["generated"] == 3 and first["cached"] == 0
     assert first["manifest"]["model"]["weights_sha256"].startswith("sha256:1d9614638d18")
     assert first["manifest"]["template"]["name"] == "chat"

@@ -46,7 +46,7 @@ def board(
         others = [r for r in rows if r.kind == "reported"]
         table = Table(title=f"{name}: measured by coderank", title_justify="left", show_edge=False,
                       header_style="bold")
-        for col in ("#", "model", "pass@1", "95% interval", "n", "problems", "date", "setting", "run", ""):
+        for col in ("#", "model", "pass@1", "95% interval", "more k", "n", "problems", "date", "setting", "run", ""):
             table.add_column(col, justify="right" if col in ("#", "pass@1", "n", "problems") else "left")
         notes: list[str] = []
         for i, r in enumerate(measured, start=1):
@@ -54,8 +54,11 @@ def board(
             if r.differs:
                 notes.append(f"[{len(notes) + 1}] {r.run_id}: not comparable: " + "; ".join(r.differs))
                 mark = f"≠ [{len(notes)}]"
-            table.add_row(str(i), r.model, f"{r.value:.3f}", f"[{r.low:.3f}, {r.high:.3f}]",
-                          str(r.samples_per_problem), str(r.problems), r.date, r.setting, r.run_id or "", mark)
+            more = ", ".join(f"{k} {v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]"
+                             for k, v in r.pass_at_k.items() if k != "pass@1")
+            table.add_row(str(i), escape(r.model), f"{r.value:.3f}", f"[{r.low:.3f}, {r.high:.3f}]", more,
+                          str(r.samples_per_problem), str(r.problems), r.date, escape(r.setting), r.run_id or "",
+                          mark)
         if measured:
             out.print(table)
             for note in notes:

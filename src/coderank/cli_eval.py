@@ -59,6 +59,9 @@ def eval_cmd(
     timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds per program.")] = 3.0,
     workers: Annotated[int | None, typer.Option(help="Sandbox workers (default: one per core).",
                                                 show_default=False)] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the run to this folder: "
+                                                 "manifest.json, summary.json, samples.jsonl (answers, programs, "
+                                                 "verdicts).", show_default=False)] = None,
     store: StoreOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -75,7 +78,7 @@ def eval_cmd(
         seed=seed, limit=limit, tasks=tuple(tasks or ()), template=prompt_template,
         backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
                                max_retries=max_retries),
-        limits=Limits(cpu_seconds=timeout), workers=workers, store=store,
+        limits=Limits(cpu_seconds=timeout), workers=workers, store=store, out=out_dir,
     )
     with _progress(sys.stderr.isatty(), "eval") as bar:
         result = evaluate(config, progress=_phase_progress(bar))

@@ -49,6 +49,7 @@ class EvalConfig:
         limits: Sandbox limits.
         workers: Sandbox workers.
         store: Database path (None: the default).
+        out: Also write the run to this folder (manifest.json, summary.json, samples.jsonl).
     """
 
     model: str = "default"
@@ -65,6 +66,34 @@ class EvalConfig:
     limits: Limits = field(default_factory=Limits)
     workers: int | None = None
     store: Path | None = None
+    out: Path | None = None
+
+
+def write_run_dir(out: Path, run_ref: str, store_path: Path | None = None) -> None:
+    """Write a run to a folder: ``manifest.json``, ``summary.json`` and ``samples.jsonl``.
+
+    ``samples.jsonl`` has one line per sample: task_id, sample_index, status, detail, the raw model answer,
+    its finish reason, the extracted program, how it was extracted, and whether it was truncated.
+    """
+    import json
+
+    out.mkdir(parents=True, exist_ok=True)
+    store = Store(store_path)
+    try:
+        run = store.get_run(run_ref)
+        (out / "manifest.json").write_text(json.dumps(run.manifest, indent=2, ensure_ascii=False) + "\n")
+        (out / "summary.json").write_text(json.dumps(run.summary, indent=2, ensure_ascii=False) + "\n")
+        with (out / "samples.jsonl").open("w", encoding="utf-8") as fh:
+            for row in store.samples(run.run_id):
+                comp = store.get_completion(row.completion_key) if row.completion_key else None
+                fh.write(json.dumps({
+                    "task_id": row.task_id, "sample_index": row.sample_index, "status": row.status,
+                    "detail": row.detail, "answer": comp["text"] if comp else None,
+                    "finish_reason": comp["finish_reason"] if comp else None, "program": row.program,
+                    "extraction": row.extraction, "truncated": row.truncated,
+                }, ensure_ascii=False) + "\n")
+    finally:
+        store.close()
 
 
 def select_problems(bench: Benchmark, limit: int | None, tasks: tuple[str, ...]) -> list[Problem]:
@@ -155,8 +184,12 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         "isolation": isolation,
         "manifest": manifest,
     })
-    store.finish_run(run_id, {k: v for k, v in result.items() if k != "manifest"})
+    if isolation:
+        manifest["sandbox_isolation"] = isolation  # known once the sandbox has started
+    store.finish_run(run_id, {k: v for k, v in result.items() if k != "manifest"}, manifest)
     store.close()
+    if config.out is not None:
+        write_run_dir(config.out, run_id, config.store)
     return result
 
 

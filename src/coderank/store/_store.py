@@ -199,8 +199,12 @@ class Store:
             raise
         return run_id, row is not None
 
-    def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
-        """Mark a run finished and store its summary."""
+    def finish_run(self, run_id: str, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
+        """Mark a run finished and store its summary (and its completed manifest, re-hashed)."""
+        if manifest is not None:
+            text = canonical_json(manifest)
+            self.db.execute("UPDATE runs SET manifest = ?, manifest_sha256 = ? WHERE run_id = ?",
+                            (text, sha256_text(text), run_id))
         self.db.execute(
             "UPDATE runs SET status = 'finished', finished_at = ?, summary = ? WHERE run_id = ?",
             (time.time(), canonical_json(summary), run_id),
