@@ -108,8 +108,9 @@ def duel(
         out.print(table)
         return
     a, b = result["a"], result["b"]
-    out.print(escape(f"A = {a['model']} ({a['run_id']}): pass@1 {a['pass@1']:.3f}"), highlight=False)
-    out.print(escape(f"B = {b['model']} ({b['run_id']}): pass@1 {b['pass@1']:.3f}"), highlight=False)
+    for side, run in (("A", a), ("B", b)):
+        out.print(escape(f"{side} = {run['model']} ({run['run_id']}, template {run['template']}): "
+                         f"pass@1 {run['pass@1']:.3f}"), highlight=False)
     out.print(f"{result['problems']} common problems of {result['benchmark']}", highlight=False)
     if "tally" in result:
         t = result["tally"]

@@ -31,7 +31,7 @@ def test_a_lopsided_tally_names_the_better_model():
     ra, rb = _greedy_pair(store, 30, 2, 40, 92)
     result = duel(store, ra, rb)
     assert result["mcnemar_p"] < 0.001
-    assert "model-a" in result["verdict"] and "better" in result["verdict"]
+    assert result["a"]["model"] == "model-a" and "A is better than B" in result["verdict"]
 
 
 def test_sampled_runs_report_the_probability_that_a_beats_b():

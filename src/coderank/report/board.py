@@ -96,6 +96,19 @@ def _differences(run: RunInfo, reference: dict[str, Any], reference_run: RunInfo
     return tuple(out)
 
 
+def _compare(run: RunInfo, reference_key: str | None, first_of: dict[str, RunInfo]) -> tuple[str, ...]:
+    own = repr(_setting_key(run))
+    if reference_key is not None:
+        if own == reference_key:
+            return ()
+        other = first_of[reference_key]
+    else:
+        if len(first_of) == 1:
+            return ()
+        other = next(r for key, r in first_of.items() if key != own)
+    return _differences(run, _setting_key(other), other)
+
+
 def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = True,
                 reported_paths: tuple[Path, ...] = ()) -> dict[str, list[BoardRow]]:
     """Leaderboard rows per benchmark name: measured rows (best first), then reported rows (best first).
@@ -113,9 +126,12 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
     for name in sorted({r.benchmark for r in runs}):
         group = [r for r in runs if r.benchmark == name]
         counts = Counter(repr(_setting_key(r)) for r in group)
-        top = counts.most_common(1)[0][0]
-        reference_run = next(r for r in group if repr(_setting_key(r)) == top)
-        reference = _setting_key(reference_run)
+        ranked = counts.most_common()
+        # The reference is the setting most runs share; with a tie for most, no setting is the reference and
+        # every run is compared with a run of another setting.
+        unique_top = len(ranked) == 1 or ranked[0][1] > ranked[1][1]
+        reference_key = ranked[0][0] if unique_top else None
+        first_of = {key: next(r for r in group if repr(_setting_key(r)) == key) for key, _ in ranked}
         rows = []
         for r in group:
             assert r.summary is not None
@@ -127,7 +143,7 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
                     (v["n"] for v in (r.summary.get("per_problem") or {}).values()), default=None),
                 problems=r.summary.get("problems"),
                 date=_dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d"), run_id=r.run_id,
-                setting=_describe(r), differs=_differences(r, reference, reference_run),
+                setting=_describe(r), differs=_compare(r, reference_key, first_of),
             ))
         boards[name] = sorted(rows, key=lambda row: -row.value)
     if reported:

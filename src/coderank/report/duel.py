@@ -47,10 +47,6 @@ def _check_same_benchmark(runs: list[RunInfo]) -> None:
         )
 
 
-def _label(run: RunInfo) -> str:
-    return f"{run.model} ({run.run_id})"
-
-
 def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, Any]:
     """Compare two runs on their common problems.
 
@@ -67,15 +63,17 @@ def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, An
     diff = paired_bootstrap_diff(va, vb, seed=seed)
     greedy = all(ca[t][0] == 1 and cb[t][0] == 1 for t in common)
     result: dict[str, Any] = {
-        "a": {"run_id": a.run_id, "model": a.model, "pass@1": float(va.mean())},
-        "b": {"run_id": b.run_id, "model": b.model, "pass@1": float(vb.mean())},
+        "a": {"run_id": a.run_id, "model": a.model, "template": a.manifest.get("template", {}).get("name"),
+              "pass@1": float(va.mean())},
+        "b": {"run_id": b.run_id, "model": b.model, "template": b.manifest.get("template", {}).get("name"),
+              "pass@1": float(vb.mean())},
         "benchmark": a.benchmark,
         "problems": len(common),
         "diff": {"value": diff[0], "low": diff[1], "high": diff[2], "confidence": 0.95, "metric": "pass@1"},
         "per_problem": [{"task_id": t, "a": {"n": ca[t][0], "c": ca[t][1]}, "b": {"n": cb[t][0], "c": cb[t][1]}}
                         for t in ids],
     }
-    name_a, name_b = _label(a), _label(b)
+    name_a, name_b = "A", "B"  # the sentence refers to the A and B the header names (model names can repeat)
     if greedy:
         tally = paired_counts(ca, cb)
         p = mcnemar_exact(tally.a_only, tally.b_only)
