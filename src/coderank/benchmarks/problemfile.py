@@ -20,6 +20,7 @@ from typing import Any
 
 from coderank.benchmarks._benchmark import Benchmark
 from coderank.errors import InputError
+from coderank.jsonl import json_lines
 from coderank.types import Problem
 
 _KNOWN = {"task_id", "prompt", "entry_point", "test", "cases", "canonical_solution", "metadata", "language"}
@@ -98,20 +99,7 @@ def load_problem_file(path: Path) -> Benchmark:
         raise InputError(f"{path}: YAML problem files are not supported yet", "convert it to JSONL (one object a line)")
     problems: dict[str, Problem] = {}
     with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            where = f"{path}:{lineno}"
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{where}: not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})",
-                                 "save the file as UTF-8") from exc
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}",
-                                 "each line must be one complete JSON object") from exc
+        for where, row in json_lines(fh, str(path)):
             problem = _problem_from_row(row, where)
             if problem.task_id in problems:
                 raise InputError(f"{where}: duplicate task_id {problem.task_id!r}")

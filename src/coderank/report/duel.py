@@ -28,15 +28,6 @@ from coderank.scoring import (
 from coderank.store import RunInfo, Store
 
 
-def _counts(store: Store, run: RunInfo) -> dict[str, tuple[int, int]]:
-    counts: dict[str, list[int]] = {}
-    for row in store.samples(run.run_id):
-        c = counts.setdefault(row.task_id, [0, 0])
-        c[0] += 1
-        c[1] += row.status == "passed"
-    return {t: (n, c) for t, (n, c) in counts.items()}
-
-
 def _check_same_benchmark(runs: list[RunInfo]) -> None:
     hashes = {r.manifest.get("benchmark", {}).get("sha256") for r in runs}
     if len(hashes) > 1:
@@ -55,7 +46,7 @@ def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, An
     """
     a, b = store.get_run(ref_a), store.get_run(ref_b)
     _check_same_benchmark([a, b])
-    ca, cb = _counts(store, a), _counts(store, b)
+    ca, cb = store.per_problem_counts(a.run_id), store.per_problem_counts(b.run_id)
     common = sorted(set(ca) & set(cb))
     if not common:
         raise UsageError(f"{a.run_id} and {b.run_id} have no problem in common")
@@ -100,7 +91,7 @@ def ranking(store: Store, refs: list[str], *, resamples: int = 1000, seed: int =
     if len({r.run_id for r in runs}) != len(runs):
         raise UsageError("the same run is named twice")
     _check_same_benchmark(runs)
-    counts = [_counts(store, r) for r in runs]
+    counts = [store.per_problem_counts(r.run_id) for r in runs]
     common = sorted(set.intersection(*(set(c) for c in counts)))
     if not common:
         raise UsageError("these runs have no problem in common")

@@ -108,15 +108,6 @@ def _reported_labels(rows: list[BoardRow]) -> list[str]:
                                                                                                 strict=True)]
 
 
-def _per_problem(store: Store, run: RunInfo) -> dict[str, tuple[int, int]]:
-    counts: dict[str, list[int]] = {}
-    for row in store.samples(run.run_id):
-        c = counts.setdefault(row.task_id, [0, 0])
-        c[0] += 1
-        c[1] += row.status == "passed"
-    return {t: (n, c) for t, (n, c) in counts.items()}
-
-
 def _measured_row(rank: int, row: BoardRow) -> dict[str, Any]:
     others = []
     for key, est in sorted(row.pass_at_k.items(), key=lambda kv: int(kv[0].split("@")[1])):
@@ -220,7 +211,7 @@ def _section(store: Store, name: str, rows: list[BoardRow], out_dir: Path, seed:
                           "n >= 10 samples per problem get pass@10 and a curve")
 
     if runs:
-        per = {run.run_id: _per_problem(store, run) for run in runs}
+        per = {run.run_id: store.per_problem_counts(run.run_id) for run in runs}
         tasks = sorted({t for counts in per.values() for t in counts}, key=charts.natural_key)
         rates = np.full((len(runs), len(tasks)), math.nan)
         index = {t: k for k, t in enumerate(tasks)}

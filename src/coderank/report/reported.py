@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from coderank.errors import CoderankError, InputError, UsageError
+from coderank.jsonl import json_lines
 
 BUNDLED = "bundled"
 """The ``origin`` of the numbers that ship with coderank."""
@@ -166,26 +167,13 @@ def _key(entry: Reported) -> tuple[str, ...]:
 def _parse_lines(lines: Iterable[bytes], name: str, origin: str) -> list[Reported]:
     entries: list[Reported] = []
     seen: dict[tuple[str, ...], int] = {}
-    for lineno, raw in enumerate(lines, start=1):
-        where = f"{name}:{lineno}"
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{where}: not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})",
-                             "save the file as UTF-8") from exc
-        if not text.strip():
-            continue
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}",
-                             "each line must be one complete JSON object") from exc
+    for where, row in json_lines(lines, name):
         entry = _entry_from_row(row, where, origin)
         key = _key(entry)
         if key in seen:
             raise InputError(f"{where}: duplicate of line {seen[key]} (same model, benchmark, metric, setting and "
                              "source)", "remove one of the two lines")
-        seen[key] = lineno
+        seen[key] = int(where.rsplit(":", 1)[1])
         entries.append(entry)
     return entries
 

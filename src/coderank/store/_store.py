@@ -311,6 +311,12 @@ class Store:
                 output=row["output"], truncated=bool(row["truncated"]),
             )
 
+    def per_problem_counts(self, run_id: str) -> dict[str, tuple[int, int]]:
+        """``{task_id: (samples, passed)}`` of a run."""
+        return {row[0]: (row[1], row[2]) for row in self.db.execute(
+            "SELECT task_id, COUNT(*), SUM(status = 'passed') FROM samples WHERE run_id = ? GROUP BY task_id",
+            (run_id,))}
+
     def done_keys(self, run_id: str) -> set[tuple[str, int]]:
         """(task, index) pairs the run already has verdicts for."""
         return {(r[0], r[1]) for r in self.db.execute(
