@@ -185,3 +185,4 @@ from coderank import cli_eval as _cli_eval  # noqa: E402,F401  (registers eval, 
 if __name__ == "__main__":
     main()
 from coderank import cli_compare as _cli_compare  # noqa: E402,F401  (registers board, duel)
+from coderank import cli_rigor_perturb as _cli_rigor_perturb  # noqa: E402,F401  (registers perturb)

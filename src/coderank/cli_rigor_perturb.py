@@ -1,0 +1,62 @@
+"""CLI command ``perturb``: write semantically equivalent variants of a benchmark (memorisation probes)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from coderank.cli import app, err, out
+
+
+@app.command()
+def perturb(
+    benchmark: Annotated[str, typer.Argument(help="Benchmark name (humaneval) or a JSONL problem file.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Problem file (JSONL) to write; task ids get a "
+                                           "#<kind> suffix, e.g. HumanEval/0#rename.", show_default=False)],
+    kinds: Annotated[str, typer.Option("--kinds", help="Comma-separated: rename (neutral function/parameter "
+                                       "names), examples (reordered, reformatted docstring examples), docstring "
+                                       "(fixed rewordings).")] = "rename,examples,docstring",
+    seed: Annotated[int, typer.Option(help="Seed for names, orders and layouts.")] = 0,
+    workers: Annotated[int | None, typer.Option(help="Sandbox workers for the check (default: one per core).",
+                                                show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the table.")] = False,
+) -> None:
+    """Derive equivalent variants of a benchmark and write them as a problem file.
+
+    Every variant's canonical solution must still pass its tests in the sandbox, else the variant is dropped
+    and listed. Measure a model's gap by evaluating both: `coderank eval -b humaneval` and
+    `coderank eval -b OUT.jsonl`, then compare per kind (coderank.rigor.perturb.gap).
+    """
+    from coderank.benchmarks import load_benchmark
+    from coderank.rigor.perturb import perturb_benchmark, write_problem_file
+
+    bench = load_benchmark(benchmark)
+    kind_list = [k.strip() for k in kinds.split(",") if k.strip()]
+    result = perturb_benchmark(bench, kind_list, seed, workers=workers)
+    write_problem_file(result, out_path)
+    if json_out:
+        doc = result.to_json()
+        doc["out"] = str(out_path)
+        print(json.dumps(doc, indent=2))
+        return
+    table = Table(title=f"{bench.name} perturbed (seed {seed}) -> {escape(str(out_path))}", title_justify="left",
+                  show_edge=False, header_style="bold")
+    for col in ("kind", "derived", "kept", "dropped", "unchanged"):
+        table.add_column(col, justify="left" if col == "kind" else "right")
+    for c in result.counts().values():
+        table.add_row(c.kind, str(c.derived), str(c.kept), str(c.dropped), str(c.unchanged))
+    out.print(table)
+    for rec in result.dropped():
+        out.print(f"dropped {escape(rec.task_id)}: {escape(rec.reason)}", highlight=False)
+    out.print(f"{len(result.benchmark)} problems written to {escape(str(out_path))} "
+              f"(hash {result.benchmark.sha256[:19]}…); unchanged = nothing for the kind to change, not written",
+              highlight=False)
+    if result.dropped():
+        err.print(f"[yellow]warning:[/] {len(result.dropped())} variant(s) dropped (listed above)", highlight=False)
+    sys.stdout.flush()

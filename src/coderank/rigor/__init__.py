@@ -1,0 +1,1 @@
+"""Rigor checks: contamination, test augmentation, perturbation."""
