@@ -60,3 +60,44 @@ def perturb(
     if result.dropped():
         err.print(f"[yellow]warning:[/] {len(result.dropped())} variant(s) dropped (listed above)", highlight=False)
     sys.stdout.flush()
+
+
+@app.command("perturb-gap")
+def perturb_gap(
+    original: Annotated[str, typer.Argument(help="Run on the original benchmark (id or unique prefix).")],
+    perturbed: Annotated[str, typer.Argument(help="Run on the file `coderank perturb` wrote.")],
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    store: Annotated[Path | None, typer.Option("--store", help="Database file.", show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the table.")] = False,
+) -> None:
+    """Memorisation probe: pass@1 on the original problems minus pass@1 on their perturbed variants, per kind.
+
+    A model that memorised the benchmark drops more on equivalent variants. Each gap has a paired-bootstrap 95% interval over the problems both runs cover.
+    """  # noqa: E501
+    from dataclasses import asdict
+
+    from coderank.errors import UsageError
+    from coderank.rigor.perturb import gap
+    from coderank.store import Store
+
+    with Store(store) as db:
+        a, b = db.get_run(original), db.get_run(perturbed)
+        try:
+            gaps = gap(db.per_problem_counts(a.run_id), db.per_problem_counts(b.run_id), seed=seed)
+        except ValueError as exc:
+            raise UsageError(str(exc), "the second run must be an eval of a file written by `coderank perturb`, "
+                             "the first an eval of its source benchmark") from exc
+    if json_out:
+        print(json.dumps({"original": a.run_id, "perturbed": b.run_id,
+                          "gaps": {k: asdict(v) for k, v in gaps.items()}}, indent=2))
+        return
+    table = Table(title=f"{escape(a.model)}: {a.run_id} (original) vs {b.run_id} (perturbed)", title_justify="left",
+                  show_edge=False, header_style="bold")
+    for col in ("kind", "problems", "original pass@1", "perturbed pass@1", "gap", "95% interval"):
+        table.add_column(col, justify="left" if col == "kind" else "right")
+    for g in gaps.values():
+        table.add_row(g.kind, str(g.problems), f"{g.original:.3f}", f"{g.perturbed:.3f}", f"{g.diff:+.3f}",
+                      f"[{g.low:+.3f}, {g.high:+.3f}]")
+    out.print(table)
+    out.print("gap = original - perturbed; an interval that excludes 0 means the surface form mattered",
+              highlight=False)

@@ -182,3 +182,32 @@ def test_cli_perturb(cli, tmp_path, humaneval: Benchmark) -> None:
     assert code == 0 and "docstring" in stdout and "kept" in stdout
     code, _, stderr = cli("perturb", str(src), "--out", str(dest), "--kinds", "nope")
     assert code == 2 and "unknown perturbation kind" in stderr
+
+
+def test_perturb_gap_cli_compares_stored_runs(cli, tmp_path):
+    from coderank.pipeline import run_summary
+    from coderank.store import Store
+
+    db = tmp_path / "db.sqlite"
+    store = Store(db)
+
+    def run(name, task_ids, passed):
+        manifest = {"version": 1, "benchmark": {"name": name, "sha256": name}, "n": 1}
+        run_id, _ = store.open_run({"name": name}, manifest, kind="eval", model="m", benchmark=name)
+        for task_id, ok in zip(task_ids, passed, strict=True):
+            store.put_sample(run_id, task_id, 0, completion_key=None, program="x", extraction={},
+                             status="passed" if ok else "failed", detail="", cpu_seconds=0, wall_seconds=0,
+                             output="", truncated=False)
+        store.finish_run(run_id, run_summary(store, run_id))
+        return run_id
+
+    ids = [f"HumanEval/{i}" for i in range(40)]
+    original = run("humaneval", ids, [1] * 30 + [0] * 10)
+    perturbed = run("p.jsonl", [f"{t}#rename" for t in ids], [1] * 15 + [0] * 25)
+    store.close()
+    code, out, _ = cli("perturb-gap", original, perturbed, "--store", str(db), "--json")
+    assert code == 0
+    g = json.loads(out)["gaps"]["rename"]
+    assert g["problems"] == 40 and g["diff"] == pytest.approx(0.375) and g["low"] > 0
+    code, _, err = cli("perturb-gap", perturbed, original, "--store", str(db))
+    assert code == 2 and "coderank perturb" in err
