@@ -13,16 +13,20 @@ from rich.table import Table
 from coderank.cli import app, out
 from coderank.cli_eval import JsonOpt, StoreOpt
 
+OnlyBenchmarkOpt = Annotated[str | None, typer.Option("--benchmark", "-b", help="Only this benchmark.",
+                                                     show_default=False)]
+ReportedOpt = Annotated[bool, typer.Option(help="Show numbers reported in papers and vendor reports (apart from "
+                                           "measured runs).")]
+ReportedFileOpt = Annotated[list[Path] | None, typer.Option(
+    "--reported-file", help="Extra JSONL file of reported numbers (repeatable); your own file in "
+    "$CODERANK_HOME/reported.jsonl is always read.")]
+
 
 @app.command()
 def board(
-    benchmark: Annotated[str | None, typer.Option("--benchmark", "-b", help="Only this benchmark.",
-                                                  show_default=False)] = None,
-    reported: Annotated[bool, typer.Option(help="Show numbers reported in papers and vendor reports (apart from "
-                                           "measured runs).")] = True,
-    reported_file: Annotated[list[Path] | None, typer.Option(
-        "--reported-file", help="Extra JSONL file of reported numbers (repeatable); your own file in "
-        "$CODERANK_HOME/reported.jsonl is always read.")] = None,
+    benchmark: OnlyBenchmarkOpt = None,
+    reported: ReportedOpt = True,
+    reported_file: ReportedFileOpt = None,
     store: StoreOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -136,13 +140,9 @@ def report(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for index.html and the PNG charts (created "
                                           "if missing; an earlier report there is overwritten).",
                                           show_default=False)],
-    benchmark: Annotated[str | None, typer.Option("--benchmark", "-b", help="Only this benchmark.",
-                                                  show_default=False)] = None,
-    reported: Annotated[bool, typer.Option(help="Show numbers reported in papers and vendor reports (apart from "
-                                           "measured runs).")] = True,
-    reported_file: Annotated[list[Path] | None, typer.Option(
-        "--reported-file", help="Extra JSONL file of reported numbers (repeatable); your own file in "
-        "$CODERANK_HOME/reported.jsonl is always read.")] = None,
+    benchmark: OnlyBenchmarkOpt = None,
+    reported: ReportedOpt = True,
+    reported_file: ReportedFileOpt = None,
     seed: Annotated[int, typer.Option(help="Seed of the duel and ranking bootstraps.")] = 0,
     store: StoreOpt = None,
     json_out: JsonOpt = False,

@@ -29,6 +29,7 @@ from typing import Any
 
 from coderank.errors import CoderankError, InputError, UsageError
 from coderank.jsonl import json_lines
+from coderank.paths import data_home
 
 BUNDLED = "bundled"
 """The ``origin`` of the numbers that ship with coderank."""
@@ -96,11 +97,7 @@ class Reported:
 
 def user_reported_path() -> Path:
     """``$CODERANK_HOME/reported.jsonl``, else ``$XDG_DATA_HOME/coderank/reported.jsonl`` (~/.local/share)."""
-    home = os.environ.get("CODERANK_HOME")
-    if home:
-        return Path(home) / "reported.jsonl"
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(data) / "coderank" / "reported.jsonl"
+    return data_home() / "reported.jsonl"
 
 
 def _check_date(text: str) -> bool:

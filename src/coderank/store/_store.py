@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from coderank.errors import UsageError
+from coderank.paths import data_home
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -87,11 +87,7 @@ def canonical_json(obj: Any) -> str:
 
 def default_path() -> Path:
     """``$CODERANK_HOME/coderank.db``, else ``$XDG_DATA_HOME/coderank/coderank.db`` (~/.local/share)."""
-    home = os.environ.get("CODERANK_HOME")
-    if home:
-        return Path(home) / "coderank.db"
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(data) / "coderank" / "coderank.db"
+    return data_home() / "coderank.db"
 
 
 @dataclass(frozen=True)
