@@ -106,19 +106,24 @@ def score(
         raise typer.Exit(1)
 
 
+def print_passk(passk: dict[str, Any]) -> None:
+    """The pass@k table: ``{"pass@1": {"value", "low", "high", "problems", "samples"}, ...}``."""
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("metric", "score", "95% interval", "problems", "samples"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for name, e in passk.items():
+        table.add_row(name, f"{e['value']:.3f}", f"[{e['low']:.3f}, {e['high']:.3f}]", str(e["problems"]),
+                      str(e["samples"]))
+    out.print(table)
+
+
 def _print_score(r: api.ScoreResult) -> None:
     b = r.benchmark
     run = f"  {r.run_id}" if r.run_id else ""
     out.print(f"[bold]{escape(r.samples_file)}[/] on [bold]{escape(b['name'])}[/] ({b['version']}, "
               f"{b['sha256'][:19]}…){run}",
               highlight=False)
-    table = Table(show_edge=False, header_style="bold")
-    for col in ("metric", "score", "95% interval", "problems", "samples"):
-        table.add_column(col, justify="right" if col != "metric" else "left")
-    for e in r.estimates:
-        table.add_row(f"pass@{e.k}", f"{e.value:.3f}", f"[{e.low:.3f}, {e.high:.3f}]", str(e.problems),
-                      str(e.samples))
-    out.print(table)
+    print_passk(r.to_json()["pass_at_k"])
     counts = ", ".join(f"{k} {v}" for k, v in r.status_counts.items())
     out.print(f"statuses: {counts}", highlight=False)
     if r.problems_scored < r.problems_in_benchmark:

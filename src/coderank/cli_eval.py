@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from coderank.cli import _progress, app, err, out
+from coderank.cli import _progress, app, err, out, print_passk
 from coderank.errors import UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
@@ -91,23 +91,13 @@ def eval_cmd(
 def _print_result(r: dict[str, Any]) -> None:
     out.print(f"[bold]{r['run_id']}[/]  {escape(r['model'])} on {escape(r['benchmark'])}"
               + ("  (resumed)" if r.get("resumed") else ""), highlight=False)
-    _print_passk(r["pass_at_k"])
+    print_passk(r["pass_at_k"])
     out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(r["status_counts"].items())), highlight=False)
     if r.get("truncated"):
         out.print(f"[yellow]{r['truncated']} sample(s) hit --max-tokens (truncated)[/]", highlight=False)
     tps = f", {r['tokens_per_second']} tokens/s" if r.get("tokens_per_second") else ""
     out.print(f"generated {r['generated']}, from cache {r['cached']}; {r['wall_seconds']} s in all{tps}",
               highlight=False)
-
-
-def _print_passk(passk: dict[str, Any]) -> None:
-    table = Table(show_edge=False, header_style="bold")
-    for col in ("metric", "score", "95% interval", "problems", "samples"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
-    for name, e in passk.items():
-        table.add_row(name, f"{e['value']:.3f}", f"[{e['low']:.3f}, {e['high']:.3f}]", str(e["problems"]),
-                      str(e["samples"]))
-    out.print(table)
 
 
 def _when(ts: float | None) -> str:
@@ -168,7 +158,7 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
     out.print(f"template: {t.get('name')} ({t.get('kind')}, {t.get('sha256')})  params: {json.dumps(m.get('params'))}"
               f"  seed: {m.get('seed')}  n: {m.get('n')}", highlight=False)
     if info.summary:
-        _print_passk(info.summary.get("pass_at_k", {}))
+        print_passk(info.summary.get("pass_at_k", {}))
         counts = info.summary.get("status_counts", {})
         out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
     for s in rows:

@@ -227,7 +227,7 @@ def _generate(store: Store, backend: Backend, template: Any, todo: list[tuple[Pr
             pos = missing[j]
             problem, i = todo[pos]
             _store_completion(store, keys[pos], model_id, requests[pos], i, comp)
-            completions[(problem.task_id, i)] = (keys[pos], store.get_completion(keys[pos]) or {})
+            completions[(problem.task_id, i)] = (keys[pos], {"text": comp.text, "finish_reason": comp.finish_reason})
             tokens += comp.completion_tokens or 0
             seconds += comp.seconds
             if progress:

@@ -15,7 +15,6 @@ import json
 import os
 import selectors
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -26,11 +25,10 @@ from typing import Any
 
 import coderank
 from coderank.errors import SandboxError
-from coderank.execution._frames import pack
+from coderank.execution._frames import HEADER, pack
 from coderank.execution.sandbox import Limits, default_read_paths, listable_paths
 from coderank.types import Problem, Status, Verdict
 
-_HDR = struct.Struct(">I")
 _DEPTH = 2  # jobs queued per worker: one running, one ready, so a worker never waits for the harness
 _GRACE = 5.0  # seconds past a program's wall backstop before the harness gives up on its worker
 _START_TIMEOUT = 60.0
@@ -278,7 +276,7 @@ class Executor:
                 continue
             w.inbuf += chunk
             while len(w.inbuf) >= 4:
-                size = _HDR.unpack_from(w.inbuf)[0]
+                size = HEADER.unpack_from(w.inbuf)[0]
                 if len(w.inbuf) < 4 + size:
                     break
                 msg = json.loads(bytes(w.inbuf[4 : 4 + size]))

@@ -356,12 +356,17 @@ def _render(ex: _Example, style: str, indent: str, entry_point: str) -> list[str
     return [f"{indent}{ex.expr} {style.strip()} {ex.output[0]}"]
 
 
-def _perturb_examples(problem: Problem, rng: random.Random) -> tuple[Problem, dict[str, Any]]:
+def _docstring_lines(problem: Problem) -> tuple[list[str], int, int]:
+    """The lines of the entry point's docstring body, with the body's offsets in the prompt."""
     span = _docstring_span(problem.prompt, problem.entry_point)
     if span is None:
         raise _Unchanged("no docstring")
     _, _, body_start, body_end = span
-    lines = problem.prompt[body_start:body_end].split("\n")
+    return problem.prompt[body_start:body_end].split("\n"), body_start, body_end
+
+
+def _perturb_examples(problem: Problem, rng: random.Random) -> tuple[Problem, dict[str, Any]]:
+    lines, body_start, body_end = _docstring_lines(problem)
     blocks = _blocks(lines, problem.entry_point)
     if not blocks:
         raise _Unchanged("no examples in the docstring")
@@ -435,11 +440,7 @@ def _reword(text: str, applied: dict[str, int]) -> str:
 
 
 def _perturb_docstring(problem: Problem, rng: random.Random) -> tuple[Problem, dict[str, Any]]:
-    span = _docstring_span(problem.prompt, problem.entry_point)
-    if span is None:
-        raise _Unchanged("no docstring")
-    _, _, body_start, body_end = span
-    lines = problem.prompt[body_start:body_end].split("\n")
+    lines, body_start, body_end = _docstring_lines(problem)
     example_lines = {i for start, end, _, _ in _blocks(lines, problem.entry_point) for i in range(start, end)}
     applied: dict[str, int] = {}
     # prose = maximal runs of non-example lines, reworded as paragraphs so multi-line phrases match
