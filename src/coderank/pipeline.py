@@ -19,10 +19,11 @@ from typing import Any
 
 import coderank
 from coderank.benchmarks import Benchmark, load_benchmark
-from coderank.errors import CoderankError, UsageError
+from coderank.errors import UsageError
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
-from coderank.models.backends import Backend, BackendOptions, Completion, Request, load_backend
+from coderank.generation import GenStats, cached_generate
+from coderank.models.backends import Backend, BackendOptions, Request, load_backend
 from coderank.scoring import ks_for, summary
 from coderank.store import Store
 from coderank.types import Problem, Status
@@ -157,7 +158,8 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
             "model_spec": config.model,
             "model": backend.identity(),
             "benchmark": {"name": bench.name, "version": bench.version, "sha256": bench.sha256,
-                          "source": bench.source, "problems": len(problems), "of": len(bench)},
+                          "source": bench.source, "problems": len(problems), "of": len(bench),
+                          **({"derivation": bench.derivation} if bench.derivation else {})},
             "template": {"name": template.name, "kind": template.kind, "sha256": template.sha256},
             "params": params,
             "seed": config.seed,
@@ -195,61 +197,22 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
 
 def _generate(store: Store, backend: Backend, template: Any, todo: list[tuple[Problem, int]], config: EvalConfig,
               progress: Progress | None) -> dict[str, Any]:
-    model_id = backend.identity()
-    keys: list[str] = []
     requests: list[Request] = []
-    completions: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
-    cached = 0
-    missing: list[int] = []
     for problem, i in todo:
         rendered = template.render(problem)
-        req = Request(
+        requests.append(Request(
             kind=rendered.kind, text=rendered.text,
             messages=tuple((m["role"], m["content"]) for m in rendered.messages) if rendered.messages else None,
             max_tokens=config.max_tokens, temperature=config.temperature, top_p=config.top_p,
             stop=tuple(rendered.stop), seed=config.seed + i,
-        )
-        key = Store.completion_key({"model": model_id, "request": req.as_dict(), "index": i})
-        keys.append(key)
-        requests.append(req)
-        hit = store.get_completion(key)
-        if hit is not None:
-            completions[(problem.task_id, i)] = (key, hit)
-            cached += 1
-        else:
-            missing.append(len(requests) - 1)
-    tokens = 0
-    seconds = 0.0
-    if progress:
-        progress("generating", 0, len(missing))
-    try:
-        for n_done, (j, comp) in enumerate(backend.generate([requests[m] for m in missing]), start=1):
-            pos = missing[j]
-            problem, i = todo[pos]
-            _store_completion(store, keys[pos], model_id, requests[pos], i, comp)
-            completions[(problem.task_id, i)] = (keys[pos], {"text": comp.text, "finish_reason": comp.finish_reason})
-            tokens += comp.completion_tokens or 0
-            seconds += comp.seconds
-            if progress:
-                progress("generating", n_done, len(missing))
-    except CoderankError:
-        raise
-    except Exception as exc:
-        if type(exc).__module__.startswith(("openai", "httpx")):
-            raise CoderankError(
-                f"the model server failed after retries: {type(exc).__name__}: {exc}"[:500],
-                "check the server and rerun the same command: finished samples are kept and the run resumes",
-            ) from exc
-        raise
-    return {"completions": completions, "generated": len(missing), "cached": cached, "tokens": tokens,
-            "seconds": seconds}
-
-
-def _store_completion(store: Store, key: str, model_id: dict[str, Any], req: Request, index: int,
-                      comp: Completion) -> None:
-    store.put_completion(key, {"model": model_id, "request": req.as_dict(), "index": index}, comp.text,
-                         finish_reason=comp.finish_reason, prompt_tokens=comp.prompt_tokens,
-                         completion_tokens=comp.completion_tokens, seconds=comp.seconds)
+        ))
+    stats = GenStats()
+    answers = cached_generate(store, backend, requests, [{"index": i} for _, i in todo], progress=progress,
+                              stats=stats)
+    completions = {(problem.task_id, i): (g.key, {"text": g.text, "finish_reason": g.finish_reason})
+                   for (problem, i), g in zip(todo, answers, strict=True)}
+    return {"completions": completions, "generated": stats.generated, "cached": stats.cached,
+            "tokens": stats.tokens, "seconds": stats.seconds}
 
 
 def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],

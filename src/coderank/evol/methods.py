@@ -18,6 +18,10 @@ unrealistic or unverifiable bounds.
 **Versioning.** :data:`METHODS_VERSION` and :func:`methods_sha256` go into the run manifest. The hash covers
 every method's name, template and weight plus :data:`ANSWER_TEMPLATE`, so any change to wording or weights
 shows up as a different hash. Bump :data:`METHODS_VERSION` whenever the wording changes on purpose.
+
+Version 2 is short and direct: with version 1's longer, ``#Original Exercise#``-framed wording the embedded
+0.5B model mostly solved the task or echoed the template instead of rewriting the task (measured on a dozen
+seeds: 2 of 12 usable rewrites, against about half with version 2).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import jinja2
 
 from coderank.errors import UsageError
 
-METHODS_VERSION = 1
+METHODS_VERSION = 2
 """Version of the built-in wording; bump it on any deliberate change to the templates or weights."""
 
 _FORMAT = 1  # version of the hashed layout; bump it if the canonical JSON changes shape
@@ -89,12 +93,9 @@ def _compile(source: str) -> jinja2.Template:
 
 # --- built-in wording --------------------------------------------------------------------------------------
 
-_HEAD = ("You are rewriting a programming exercise so that it becomes somewhat harder to solve. "
-         "Keep the exercise self-contained and solvable in Python, and keep everything it already asks for "
-         "unless told otherwise below.\n\n")
-_TAIL = ("\n\nReply with the new exercise alone: do not solve it, do not explain your changes, and do not "
-         "begin with a heading or label.\n\n"
-         "#Original Exercise#\n{{ instruction }}\n\n#New Exercise#\n")
+_HEAD = "Here is a programming task:\n\n{{ instruction }}\n\nMake the task harder. "
+_TAIL = ("\nWrite out the complete new task, as a user would ask it, and nothing else: do not solve it and do "
+         "not explain what you changed.")
 
 
 def _method(name: str, how: str, weight: float = 1.0) -> EvolMethod:
@@ -102,22 +103,15 @@ def _method(name: str, how: str, weight: float = 1.0) -> EvolMethod:
 
 
 METHODS: dict[str, EvolMethod] = {m.name: m for m in (
-    _method("constraints",
-            "How to make it harder: introduce one further constraint or requirement that the solution must "
-            "respect, using roughly ten more words than the original."),
-    _method("specific",
-            "How to make it harder: find a requirement that is ordinary and widely used, and swap it for one that "
-            "is rarer and more specific, so the familiar approach no longer fits as it is."),
-    _method("reasoning",
-            "How to make it harder: if the exercise can be done with only a couple of simple steps, change it so "
-            "that solving it needs several more steps of logical reasoning."),
+    _method("constraints", "Add one new constraint or requirement to it, using about ten more words."),
+    _method("specific", "Replace one common requirement in it with a less common and more specific one."),
+    _method("reasoning", "Change it so that solving it needs a few more steps of logical reasoning."),
     _method("misdirection",
-            "How to make it harder: include a short piece of Python code that looks like an attempt at the "
-            "exercise but contains a mistake, presented as a reference, so that it could lead a reader astray. "
-            "Do not point out where the mistake is."),
+            "Add a short piece of Python code with a bug in it, given as a reference attempt that could mislead. "
+            "Do not say where the bug is."),
     _method("complexity",
-            "How to make it harder: state a stricter time or space complexity that the solution must achieve. "
-            "Keep the bound achievable and clearly worded.",
+            "Require a stricter time or space complexity of the solution; keep the bound achievable and state it "
+            "clearly.",
             weight=0.05),
 )}
 """The built-in methods by name (see the module docstring for the weights)."""
@@ -131,14 +125,17 @@ ANSWER_TEMPLATE = (
 """How each evolved instruction is answered, in a call of its own."""
 
 ELIMINATION_PHRASES = (
+    "here is a programming task",
+    "make the task harder",
+    "the complete new task",
+    "new task:",
+    "harder task",
+    "as a user would ask it",
+    "do not solve it",
+    "what you changed",
+    "about ten more words",
     "#original exercise#",
     "#new exercise#",
-    "original exercise",
-    "new exercise",
-    "rewritten exercise",
-    "make it harder",
-    "harder to solve",
-    "how to make it harder",
 )
 """Lower-case phrases that show an evolved instruction copied the method templates' own words.
 

@@ -72,6 +72,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "evolution rows",
+        """
+        CREATE TABLE evol_rows (
+            run_id TEXT NOT NULL REFERENCES runs(run_id),
+            row_id TEXT NOT NULL,
+            round INTEGER NOT NULL,
+            parent_id TEXT NOT NULL,
+            seed_id TEXT NOT NULL,
+            method TEXT NOT NULL,
+            instruction TEXT NOT NULL,
+            output TEXT,
+            kept INTEGER NOT NULL,
+            reason TEXT,
+            detail TEXT,
+            record TEXT NOT NULL,
+            PRIMARY KEY (run_id, row_id)
+        );
+        """,
+    ),
 ]
 
 
@@ -317,6 +337,42 @@ class Store:
         """(task, index) pairs the run already has verdicts for."""
         return {(r[0], r[1]) for r in self.db.execute(
             "SELECT task_id, sample_index FROM samples WHERE run_id = ?", (run_id,))}
+
+    # -- evolution rows --------------------------------------------------------------------------------
+
+    _UPSERT_EVOL = (
+        "INSERT INTO evol_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (run_id, row_id) DO UPDATE SET round = excluded.round, parent_id = excluded.parent_id, "
+        "seed_id = excluded.seed_id, method = excluded.method, instruction = excluded.instruction, "
+        "output = excluded.output, kept = excluded.kept, reason = excluded.reason, detail = excluded.detail, "
+        "record = excluded.record"
+    )
+
+    def put_evol_rows(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        """Store evolution attempts (kept or dropped) in one transaction; a row id seen again is replaced.
+
+        Each row has ``id``, ``round``, ``parent_id``, ``seed_id``, ``method``, ``instruction``, ``output``,
+        ``kept``, ``reason`` and ``detail``; the whole dict is kept as ``record``.
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(self._UPSERT_EVOL, [
+                (run_id, r["id"], r["round"], r["parent_id"], r["seed_id"], r["method"], r["instruction"],
+                 r.get("output"), int(bool(r["kept"])), r.get("reason"), r.get("detail"), canonical_json(r))
+                for r in rows])
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def evol_rows(self, run_id: str, *, kept: bool | None = None) -> list[dict[str, Any]]:
+        """A run's evolution attempts (all, or only kept / dropped ones), by round then row id."""
+        sql = "SELECT record FROM evol_rows WHERE run_id = ?"
+        args: tuple[Any, ...] = (run_id,)
+        if kept is not None:
+            sql += " AND kept = ?"
+            args += (int(kept),)
+        return [json.loads(r[0]) for r in self.db.execute(sql + " ORDER BY round, row_id", args)]
 
     # -- integrity -------------------------------------------------------------------------------------
 

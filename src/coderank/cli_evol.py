@@ -1,0 +1,100 @@
+"""CLI command ``evol``: Evol-Instruct data generation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from coderank.cli import _progress, app, out
+from coderank.cli_eval import JsonOpt, StoreOpt, _phase_progress
+from coderank.execution.sandbox import Limits
+from coderank.models.backends import BackendOptions
+
+
+@app.command()
+def evol(
+    seeds: Annotated[Path | None, typer.Argument(help="Seed instructions: our JSONL ({id, instruction, input}), "
+                                                 "Alpaca-shaped JSONL, or a Code Alpaca / Alpaca JSON array. "
+                                                 "Default: the 139 bundled seeds.", show_default=False)] = None,
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="JSONL to write (id, instruction, output, round, "
+                                           "method, parent_id, seed_id, source); DATA.manifest.json goes beside "
+                                           "it.")] = Path("evol.jsonl"),
+    model: Annotated[str, typer.Option("--model", "-m", help="default (embedded GGUF), gguf:PATH, hf:PATH or "
+                                       "openai:MODEL (with --base-url for vLLM, llama.cpp server, ...).")
+                     ] = "default",
+    rounds: Annotated[int, typer.Option("--rounds", "-r", help="Evolution rounds.")] = 1,
+    limit: Annotated[int | None, typer.Option(help="Only the first N seeds.", show_default=False)] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the method draws and every call's sampling.")] = 0,
+    methods: Annotated[str | None, typer.Option(help="Comma-separated subset of: constraints, specific, reasoning, "
+                                                "misdirection, complexity (default: all, complexity rarely).",
+                                                show_default=False)] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature of evolution calls.")] = 0.7,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling of evolution calls.")] = 0.95,
+    answer_temperature: Annotated[float, typer.Option(help="Temperature of answer calls (0 = greedy).")] = 0.0,
+    max_tokens: Annotated[int, typer.Option(help="Token limit of an evolution call (a cut-off instruction is "
+                                            "dropped as overlong).")] = 384,
+    answer_max_tokens: Annotated[int, typer.Option(help="Token limit of an answer call (a cut-off answer is "
+                                                   "dropped).")] = 768,
+    max_chars: Annotated[int, typer.Option(help="Longest evolved instruction kept (characters).")] = 2000,
+    decontam: Annotated[list[str] | None, typer.Option("--decontam", help="Benchmark to decontaminate against "
+                                                       "(repeatable; default humaneval; a name or problem file).",
+                                                       show_default=False)] = None,
+    no_decontam: Annotated[bool, typer.Option("--no-decontam", help="Skip decontamination (recorded in the "
+                                              "manifest; not advised).")] = False,
+    embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Also use the embedding "
+                                             "detector of `coderank contam` (needs coderank[rigor]).")] = True,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
+                                                 show_default=False)] = None,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable with the API key.")] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="Requests in flight to a server.")] = 4,
+    timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds for running an answer's code.")] = 5.0,
+    workers: Annotated[int | None, typer.Option(help="Sandbox workers (default: one per core).",
+                                                show_default=False)] = None,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evolve code instructions (Evol-Instruct, WizardCoder recipe), answer them, keep what passes the checks.
+
+    Each round draws one evolution method per instruction (seeded), asks the model for the harder instruction, answers it in a separate call, runs the answer's code with its own examples in the sandbox, and decontaminates against HumanEval. Dropped attempts are stored with their reason and their parent goes back into the pool. Killed? Run the same command again: every call is cached, nothing is lost or duplicated.
+
+    Examples: coderank evol --limit 20 --rounds 2 -o evol.jsonl | coderank evol my_seeds.json -m openai:qwen --base-url http://127.0.0.1:8080/v1 --concurrency 8
+    """  # noqa: E501
+    from coderank.evol.pipeline import EvolConfig, evolve
+
+    config = EvolConfig(
+        out=out_path, model=model, seeds=seeds, rounds=rounds, limit=limit, seed=seed,
+        methods=tuple(m.strip() for m in (methods or "").split(",") if m.strip()),
+        temperature=temperature, top_p=top_p, answer_temperature=answer_temperature, max_tokens=max_tokens,
+        answer_max_tokens=answer_max_tokens, max_chars=max_chars,
+        decontam=() if no_decontam else tuple(decontam or ("humaneval",)), embeddings=embeddings,
+        limits=Limits(cpu_seconds=timeout), workers=workers,
+        backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency),
+        store=store,
+    )
+    with _progress(sys.stderr.isatty() and not json_out, "evol") as bar:
+        result = evolve(config, progress=_phase_progress(bar))
+    if json_out:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"evol {result['run_id']} ({escape(model)})", title_justify="left", show_edge=False,
+                  header_style="bold")
+    for col in ("round", "attempts", "kept", "dropped by reason", "seconds"):
+        table.add_column(col, justify="left" if col == "dropped by reason" else "right")
+    for rep in result["rounds"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in rep["dropped"].items()) or "-"
+        table.add_row(str(rep["round"]), str(rep["attempts"]), str(rep["kept"]), reasons, f"{rep['seconds']:.0f}")
+    out.print(table)
+    deco = result["manifest"]["decontam"]
+    against = ", ".join(b["name"] for b in deco["benchmarks"]) or "nothing (--no-decontam)"
+    out.print(f"{result['rows']} rows -> {escape(result['out'])} (manifest {escape(result['manifest_path'])}); "
+              f"decontaminated against {escape(against)}: {result['leaked']} leaked rows dropped", highlight=False)
+    tps = result["tokens_per_second"]
+    out.print(f"{result['generated']} calls generated, {result['cached']} from the cache"
+              + (f", {tps} tokens/s" if tps else "") + f"; {result['wall_seconds']:.0f} s"
+              + (" (resumed)" if result["resumed"] else ""), highlight=False)
