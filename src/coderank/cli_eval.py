@@ -22,10 +22,24 @@ StoreOpt = Annotated[Path | None, typer.Option("--store", help="Database file (d
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the human output.")]
 
 
-def _phase_progress(bar: Any) -> Any:
+def _phase_progress(bar: Any, every: float = 30.0) -> Any:
+    """A ``progress(phase, done, total)`` callback: a live bar on a terminal, else a log line every ``every`` s."""
+    import time
+
     tasks: dict[str, Any] = {}
+    started: dict[str, float] = {}
+    logged: dict[str, float] = {}
 
     def update(phase: str, done: int, total: int) -> None:
+        if bar.disable:
+            now = time.monotonic()
+            start = started.setdefault(phase, now)
+            if (done == total and total) or now - logged.get(phase, start) >= every:
+                logged[phase] = now
+                eta = (now - start) / done * (total - done) if done else None
+                err.print(f"{phase}: {done}/{total}" + (f", eta {eta:.0f} s" if eta is not None and done < total
+                                                        else f", {now - start:.0f} s"), highlight=False)
+            return
         if phase not in tasks:
             tasks[phase] = bar.add_task(phase, total=total)
         bar.update(tasks[phase], completed=done, total=total, description=phase)
@@ -124,7 +138,8 @@ def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
         table.add_column(col)
     for r in rows:
         p1 = (r.summary or {}).get("pass_at_k", {}).get("pass@1")
-        table.add_row(r.run_id, r.model, r.benchmark, f"{p1['value']:.3f}" if p1 else "-", str(r.samples),
+        n = (r.summary or {}).get("rows", 0) if r.kind == "evol" else r.samples
+        table.add_row(r.run_id, r.model, r.benchmark, f"{p1['value']:.3f}" if p1 else "-", str(n),
                       r.status, _when(r.created_at))
     out.print(table)
 
@@ -133,12 +148,16 @@ def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
 def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")], store: StoreOpt = None,
          json_out: JsonOpt = False,
          samples: Annotated[bool, typer.Option("--samples", help="Also list every sample's verdict.")] = False) -> None:
-    """Show one run: manifest, score, statuses (and with --samples each verdict)."""
+    """Show one run: manifest, score, statuses (and with --samples each verdict; for evol runs every attempt)."""
     from coderank.store import Store
 
     with Store(store) as db:
         info = db.get_run(run)
         rows = list(db.samples(info.run_id)) if samples else []
+        evol_rows = db.evol_rows(info.run_id) if samples and info.kind == "evol" else []
+    if info.kind == "evol":
+        _show_evol(info, evol_rows, json_out)
+        return
     if json_out:
         doc: dict[str, Any] = {"run_id": info.run_id, "status": info.status, "manifest": info.manifest,
                                "summary": info.summary}
@@ -163,6 +182,30 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
         out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
     for s in rows:
         out.print(f"{escape(s.task_id)} #{s.sample_index}: {s.status} {escape(s.detail[:100])}", highlight=False)
+
+
+def _show_evol(info: Any, rows: list[dict[str, Any]], json_out: bool) -> None:
+    from coderank.cli_evol import print_report
+
+    if json_out:
+        doc: dict[str, Any] = {"run_id": info.run_id, "status": info.status, "manifest": info.manifest,
+                               "summary": info.summary}
+        if rows:
+            doc["rows"] = rows
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    out.print(f"[bold]{info.run_id}[/] (evol, {info.status}, created {_when(info.created_at)})", highlight=False)
+    m = info.manifest
+    out.print(escape(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}"), highlight=False)
+    out.print(f"seeds: {m['seeds']['source']} ({m['seeds']['count']}, {m['seeds']['sha256']})  methods v"
+              f"{m['methods']['version']} {m['methods']['sha256']}  seed: {m.get('seed')}  rounds: {m.get('rounds')}",
+              highlight=False)
+    if info.summary:
+        print_report(info.summary, m)
+    for r in rows:
+        verdict = "kept" if r["kept"] else f"{r['reason']}: {r['detail']}"
+        out.print(f"{escape(r['id'])} ({r['method']}, parent {escape(r['parent_id'])}): {escape(verdict[:120])}",
+                  highlight=False)
 
 
 @app.command()

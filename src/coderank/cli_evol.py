@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -77,24 +77,29 @@ def evol(
         backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency),
         store=store,
     )
-    with _progress(sys.stderr.isatty() and not json_out, "evol") as bar:
+    with _progress(sys.stderr.isatty() and not json_out, "evol", "calls") as bar:
         result = evolve(config, progress=_phase_progress(bar))
     if json_out:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"evol {result['run_id']} ({escape(model)})", title_justify="left", show_edge=False,
+    print_report(result, result["manifest"])
+
+
+def print_report(summary: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """The per-round table and totals of an evolution run (also used by `coderank show`)."""
+    table = Table(title=f"evol {summary['run_id']} ({escape(summary['model'])})", title_justify="left", show_edge=False,
                   header_style="bold")
     for col in ("round", "attempts", "kept", "dropped by reason", "seconds"):
         table.add_column(col, justify="left" if col == "dropped by reason" else "right")
-    for rep in result["rounds"]:
+    for rep in summary["rounds"]:
         reasons = ", ".join(f"{k} {v}" for k, v in rep["dropped"].items()) or "-"
         table.add_row(str(rep["round"]), str(rep["attempts"]), str(rep["kept"]), reasons, f"{rep['seconds']:.0f}")
     out.print(table)
-    deco = result["manifest"]["decontam"]
+    deco = manifest["decontam"]
     against = ", ".join(b["name"] for b in deco["benchmarks"]) or "nothing (--no-decontam)"
-    out.print(f"{result['rows']} rows -> {escape(result['out'])} (manifest {escape(result['manifest_path'])}); "
-              f"decontaminated against {escape(against)}: {result['leaked']} leaked rows dropped", highlight=False)
-    tps = result["tokens_per_second"]
-    out.print(f"{result['generated']} calls generated, {result['cached']} from the cache"
-              + (f", {tps} tokens/s" if tps else "") + f"; {result['wall_seconds']:.0f} s"
-              + (" (resumed)" if result["resumed"] else ""), highlight=False)
+    out.print(f"{summary['rows']} rows -> {escape(summary['out'])} (manifest {escape(summary['manifest_path'])}); "
+              f"decontaminated against {escape(against)}: {summary['leaked']} leaked rows dropped", highlight=False)
+    tps = summary["tokens_per_second"]
+    out.print(f"{summary['generated']} calls generated, {summary['cached']} from the cache"
+              + (f", {tps} tokens/s" if tps else "") + f"; {summary['wall_seconds']:.0f} s"
+              + (" (resumed)" if summary["resumed"] else ""), highlight=False)

@@ -229,6 +229,13 @@ def test_cli_prints_the_round_table_and_json(tmp_path, scripted, cli):
     doc = json.loads(stdout)
     assert code == 0 and doc["resumed"] and doc["generated"] == 0 and doc["rows"] == 2
     assert [r["kept"] for r in doc["rounds"]] == [1, 1]
+    code, stdout, _ = cli("show", doc["run_id"], "--samples")
+    assert code == 0 and "near-duplicate" in stdout and "s-keep~r2 (" in stdout and "parent s-keep~r1" in stdout
+    code, stdout, _ = cli("show", doc["run_id"], "--samples", "--json")
+    shown = json.loads(stdout)
+    assert len(shown["rows"]) == 6 and shown["summary"]["rows"] == 2
+    code, stdout, _ = cli("runs", "--json")
+    assert json.loads(stdout)[0]["kind"] == "evol"
     code, _, stderr = cli("evol", str(tmp_path / "missing.jsonl"), "-m", "script", "-o", str(out))
     assert code != 0 and "missing.jsonl" in stderr and "Traceback" not in stderr
 
