@@ -35,9 +35,9 @@ err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
-def _progress(enabled: bool, label: str) -> Progress:
+def _progress(enabled: bool, label: str, unit: str = "samples") -> Progress:
     return Progress(
-        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
         console=err, disable=not enabled, transient=True,
     )
