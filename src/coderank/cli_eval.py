@@ -70,6 +70,9 @@ def eval_cmd(
     concurrency: Annotated[int, typer.Option(help="Requests in flight to a server.")] = 4,
     max_retries: Annotated[int, typer.Option(help="Retries of a failed request (429, 5xx, timeout), with "
                                              "exponential backoff.")] = 5,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for a local GGUF model (default: all cores; 1 "
+                                                "keeps a background job usable on a busy machine).",
+                                                show_default=False)] = None,
     timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds per program.")] = 3.0,
     workers: Annotated[int | None, typer.Option(help="Sandbox workers (default: one per core).",
                                                 show_default=False)] = None,
@@ -90,7 +93,7 @@ def eval_cmd(
     config = EvalConfig(
         model=model, benchmark=benchmark, n=samples, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
         seed=seed, limit=limit, tasks=tuple(tasks or ()), template=prompt_template,
-        backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
+        backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads,
                                max_retries=max_retries),
         limits=Limits(cpu_seconds=timeout), workers=workers, store=store, out=out_dir,
     )

@@ -53,6 +53,9 @@ def evol(
                                                  show_default=False)] = None,
     api_key_env: Annotated[str, typer.Option(help="Environment variable with the API key.")] = "OPENAI_API_KEY",
     concurrency: Annotated[int, typer.Option(help="Requests in flight to a server.")] = 4,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for a local GGUF model (default: all cores; 1 "
+                                                "keeps a background job usable on a busy machine).",
+                                                show_default=False)] = None,
     timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds for running an answer's code.")] = 5.0,
     workers: Annotated[int | None, typer.Option(help="Sandbox workers (default: one per core).",
                                                 show_default=False)] = None,
@@ -74,7 +77,7 @@ def evol(
         answer_max_tokens=answer_max_tokens, max_chars=max_chars,
         decontam=() if no_decontam else tuple(decontam or ("humaneval",)), embeddings=embeddings,
         limits=Limits(cpu_seconds=timeout), workers=workers,
-        backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency),
+        backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads),
         store=store,
     )
     with _progress(sys.stderr.isatty() and not json_out, "evol", "calls") as bar:

@@ -251,3 +251,14 @@ def test_server_failure_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(CoderankError, match="server failed"):
         evolve(config(tmp_path, seeds_file(tmp_path, ["KEEP"])))
     assert time.monotonic() - t < 30
+
+
+def test_output_loads_with_the_datasets_json_loader(tmp_path, scripted):
+    datasets = pytest.importorskip("datasets")
+    cfg = config(tmp_path, seeds_file(tmp_path, ["KEEP1", "KEEP2", "DUP"]), rounds=2)
+    evolve(cfg)
+    ds = datasets.load_dataset("json", data_files=str(cfg.out), split="train", cache_dir=str(tmp_path / "hf"))
+    assert ds.num_rows == 4
+    assert set(ds.column_names) == {"id", "instruction", "output", "round", "method", "parent_id", "seed_id",
+                                    "source"}
+    assert sorted(ds["round"]) == [1, 1, 2, 2]
