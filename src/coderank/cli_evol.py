@@ -29,6 +29,9 @@ def evol(
                                        "openai:MODEL (with --base-url for vLLM, llama.cpp server, ...).")
                      ] = "default",
     rounds: Annotated[int, typer.Option("--rounds", "-r", help="Evolution rounds.")] = 1,
+    include_seeds: Annotated[bool, typer.Option("--include-seeds", help="Also answer the seeds themselves and keep "
+                                                "them as round-0 rows (WizardCoder trained on seeds + evolutions)."
+                                                )] = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N seeds.", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Seeds the method draws and every call's sampling.")] = 0,
     methods: Annotated[str | None, typer.Option(help="Comma-separated subset of: constraints, specific, reasoning, "
@@ -71,7 +74,7 @@ def evol(
     from coderank.evol.pipeline import EvolConfig, evolve
 
     config = EvolConfig(
-        out=out_path, model=model, seeds=seeds, rounds=rounds, limit=limit, seed=seed,
+        out=out_path, model=model, seeds=seeds, rounds=rounds, include_seeds=include_seeds, limit=limit, seed=seed,
         methods=tuple(m.strip() for m in (methods or "").split(",") if m.strip()),
         temperature=temperature, top_p=top_p, answer_temperature=answer_temperature, max_tokens=max_tokens,
         answer_max_tokens=answer_max_tokens, max_chars=max_chars,

@@ -262,3 +262,14 @@ def test_output_loads_with_the_datasets_json_loader(tmp_path, scripted):
     assert set(ds.column_names) == {"id", "instruction", "output", "round", "method", "parent_id", "seed_id",
                                     "source"}
     assert sorted(ds["round"]) == [1, 1, 2, 2]
+
+
+def test_include_seeds_answers_the_seeds_as_round_zero(tmp_path, scripted):
+    cfg = config(tmp_path, seeds_file(tmp_path, ["KEEP", "NOCODE"]), include_seeds=True)
+    result = evolve(cfg)
+    out = [json.loads(line) for line in cfg.out.read_text().splitlines()]
+    assert [(r["id"], r["round"], r["method"], r["parent_id"]) for r in out] == [
+        ("s-keep~r0", 0, "seed", ""), ("s-keep~r1", 1, out[1]["method"], "s-keep")]
+    assert out[0]["instruction"].startswith("KEEP write a function")
+    assert [(x["round"], x["attempts"], x["kept"]) for x in result["rounds"]] == [(0, 2, 1), (1, 2, 1)]
+    assert result["rounds"][0]["dropped"] == {"no-code": 1} and result["manifest"]["include_seeds"] is True

@@ -74,6 +74,8 @@ class EvolConfig:
         model: Model spec (see :mod:`coderank.models.backends`).
         seeds: Seed file (our JSONL, Alpaca JSONL or an Alpaca JSON array); None for the bundled seeds.
         rounds: Evolution rounds.
+        include_seeds: Also answer the seeds themselves and keep them as round-0 rows (method ``seed``), as
+            WizardCoder trained on its seed data together with the evolved data.
         limit: Only the first N seeds.
         seed: Seeds the method draws and the sampling of every call.
         methods: Names of the methods to draw from (empty: all, with their weights).
@@ -95,6 +97,7 @@ class EvolConfig:
     model: str = "default"
     seeds: Path | None = None
     rounds: int = 1
+    include_seeds: bool = False
     limit: int | None = None
     seed: int = 0
     methods: tuple[str, ...] = ()
@@ -180,6 +183,7 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
         sandbox = config.limits.resolved().as_dict()
         identity = {
             "kind": "evol", "model": backend.identity(), "seeds": seeds_sha, "rounds": config.rounds,
+            "include_seeds": config.include_seeds,
             "seed": config.seed, "methods": methods_sha256(methods), "params": params,
             "decontam": [(b.name, b.sha256) for b in benches], "embeddings": bool(benches) and config.embeddings,
             "sandbox": sandbox,
@@ -194,6 +198,7 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
             "methods": {"version": METHODS_VERSION, "sha256": methods_sha256(methods),
                         "names": [m.name for m in methods], "weights": {m.name: m.weight for m in methods}},
             "rounds": config.rounds,
+            "include_seeds": config.include_seeds,
             "seed": config.seed,
             "params": params,
             "decontam": {"benchmarks": [{"name": b.name, "sha256": b.sha256} for b in benches],
@@ -205,7 +210,7 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
         run_id, resumed = store.open_run(identity, manifest, kind="evol", model=config.model, benchmark="evol")
         runner = _Runner(config, store, backend, run_id, methods, benches, embedder, progress)
         pool = [_Item(s.id, s.text, s.id, 0, s.source) for s in seeds]
-        kept: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = runner.seed_round(pool) if config.include_seeds else []
         for r in range(1, config.rounds + 1):
             pool, new_rows = runner.round(r, pool)
             kept.extend(new_rows)
@@ -291,6 +296,35 @@ class _Runner:
                 _drop(row, drop)
             else:
                 answer_rows.append(row)
+        survivors = self._answer_and_check(r, answer_rows)
+        self.store.put_evol_rows(self.run_id, [_stored(row) for row in rows])
+        kept_ids = {row["id"] for row in survivors}
+        next_pool = []
+        for item, row in zip(pool, rows, strict=True):
+            if row["id"] in kept_ids:
+                next_pool.append(_Item(row["id"], row["instruction"], item.seed_id, r, item.source))
+            else:
+                next_pool.append(item)  # a failed attempt: the parent goes back to the pool
+        self._report(r, rows, survivors, t0)
+        return next_pool, [_output_row(row) for row in rows if row.get("kept")]
+
+    def seed_round(self, pool: list[_Item]) -> list[dict[str, Any]]:
+        """Round 0 (``--include-seeds``): answer the seeds themselves, with the same checks; return the rows kept.
+
+        WizardCoder trained on the seed data together with its evolutions; these rows carry ``round`` 0 and
+        ``method`` ``seed``. The pool is unchanged: round 1 evolves the seeds.
+        """
+        t0 = time.monotonic()
+        rows = [{"id": f"{item.seed_id}~r0", "round": 0, "parent_id": "", "seed_id": item.seed_id,
+                 "source": item.source, "method": "seed", "instruction": item.text} for item in pool]
+        survivors = self._answer_and_check(0, rows)
+        self.store.put_evol_rows(self.run_id, [_stored(row) for row in rows])
+        self._report(0, rows, survivors, t0)
+        return [_output_row(row) for row in rows if row.get("kept")]
+
+    def _answer_and_check(self, r: int, answer_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Answer each instruction in its own call, check the answer, run its code, decontaminate."""
+        cfg = self.config
         answer_reqs = [self._req(render_answer_prompt(row["instruction"]), temperature=cfg.answer_temperature,
                                  top_p=cfg.top_p, max_tokens=cfg.answer_max_tokens,
                                  seed=random.Random(f"answer:{cfg.seed}:{row['id']}").randrange(2**31))
@@ -308,25 +342,18 @@ class _Runner:
             else:
                 assert code is not None
                 code_rows.append((row, code))
-        survivors = self._sandbox(r, code_rows)
-        survivors = self._decontaminate(r, survivors)
+        survivors = self._decontaminate(r, self._sandbox(r, code_rows))
         for row in survivors:
             row["kept"], row["reason"], row["detail"] = True, None, None
-        self.store.put_evol_rows(self.run_id, [_stored(row) for row in rows])
-        kept_ids = {row["id"] for row in survivors}
-        next_pool = []
-        for item, row in zip(pool, rows, strict=True):
-            if row["id"] in kept_ids:
-                next_pool.append(_Item(row["id"], row["instruction"], item.seed_id, r, item.source))
-            else:
-                next_pool.append(item)  # a failed attempt: the parent goes back to the pool
+        return survivors
+
+    def _report(self, r: int, rows: list[dict[str, Any]], survivors: list[dict[str, Any]], t0: float) -> None:
         dropped = Counter(row["reason"] for row in rows if not row.get("kept"))
         self.reports.append({"round": r, "attempts": len(rows), "kept": len(survivors),
                              "dropped": {k: dropped[k] for k in filters.REASONS if dropped[k]},
                              "methods": dict(Counter(row["method"] for row in rows)),
                              "kept_by_method": dict(Counter(row["method"] for row in survivors)),
                              "seconds": round(time.monotonic() - t0, 2)})
-        return next_pool, [_output_row(row) for row in rows if row.get("kept")]
 
     def _sandbox(self, r: int, code_rows: list[tuple[dict[str, Any], str]]) -> list[dict[str, Any]]:
         if not code_rows:
