@@ -211,7 +211,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
     estimates = summary(nc, ks=ks, seed=config.seed)
     return ScoreResult(
         samples_file=str(config.samples),
-        benchmark={"name": bench.name, "version": bench.version, "sha256": bench.sha256, "source": bench.source},
+        benchmark={"name": bench.name, "version": bench.version, "sha256": bench.sha256, "source": bench.source,
+                   **({"derivation": bench.derivation} if bench.derivation else {})},
         samples=sum(statuses.values()),
         problems_scored=len(ordered),
         problems_in_benchmark=len(bench),
@@ -238,7 +239,8 @@ def _open_score_run(config: ScoreConfig, bench: Any) -> tuple[Store, str]:
         "version": 1, "kind": "score", "coderank_version": coderank.__version__, "model_spec": name,
         "model": {"backend": "external samples", "file": str(config.samples), "sha256": digest},
         "benchmark": {"name": bench.name, "version": bench.version, "sha256": bench.sha256, "source": bench.source,
-                      "problems": len(bench), "of": len(bench)},
+                      "problems": len(bench), "of": len(bench),
+                      **({"derivation": bench.derivation} if bench.derivation else {})},
         "template": {"name": "unknown (external samples)", "kind": None, "sha256": None},
         "params": {}, "seed": None, "n": None, "sandbox_limits": limits,
         "platform": {"python": platform.python_version(), "system": platform.platform()},

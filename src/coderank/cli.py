@@ -190,4 +190,5 @@ from coderank import cli_compare as _cli_compare  # noqa: E402,F401  (board, due
 from coderank import cli_eval as _cli_eval  # noqa: E402,F401  (eval, runs, show, verify, export)
 from coderank import cli_evol as _cli_evol  # noqa: E402,F401  (evol)
 from coderank import cli_rigor as _cli_rigor  # noqa: E402,F401  (contam)
+from coderank import cli_rigor_augment as _cli_rigor_augment  # noqa: E402,F401  (augment)
 from coderank import cli_rigor_perturb as _cli_rigor_perturb  # noqa: E402,F401  (perturb)

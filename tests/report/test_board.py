@@ -41,3 +41,54 @@ def test_board_json_has_measured_and_reported_sections(cli, tmp_path, monkeypatc
     doc = json.loads(out)
     assert code == 0 and doc["boards"]["humaneval"]["measured"] == []
     assert len(doc["boards"]["humaneval"]["reported"]) >= 20
+
+
+# --- the drop of a run on a derived benchmark (augmented tests, EvalPlus plus tests) -------------------------------
+
+def _run_on(store, model, bench, sha, passed, derivation=None, template="chat"):
+    """A finished greedy run of ``model`` on benchmark ``bench`` (hash ``sha``): ``passed`` maps task -> 0/1."""
+    from coderank.pipeline import run_summary
+
+    benchmark = {"name": bench, "sha256": sha, "problems": len(passed), "of": len(passed)}
+    if derivation:
+        benchmark["derivation"] = derivation
+    manifest = {"version": 1, "model_spec": model, "model": {"backend": "fake", "id": model}, "benchmark": benchmark,
+                "template": {"name": template, "sha256": f"sha256:{template}"},
+                "params": {"temperature": 0.0, "top_p": 1.0, "max_tokens": 512}, "seed": 0, "n": 1}
+    run_id, _ = store.open_run({"model": model, **manifest}, manifest, kind="eval", model=model, benchmark=bench)
+    for task, ok in passed.items():
+        store.put_sample(run_id, task, 0, completion_key=None, program="x", extraction={},
+                         status="passed" if ok else "failed", detail="", cpu_seconds=0, wall_seconds=0, output="",
+                         truncated=False)
+    store.finish_run(run_id, run_summary(store, run_id))
+    return run_id
+
+
+AUG = {"kind": "augment", "base": "humaneval", "base_sha256": "sha256:he", "seed": 0, "generator": "g"}
+
+
+def test_a_run_on_augmented_tests_shows_its_drop_on_common_problems():
+    store = Store(":memory:")
+    base = _run_on(store, "m", "humaneval", "sha256:he", {"HumanEval/0": 1, "HumanEval/1": 1, "HumanEval/2": 1,
+                                                           "HumanEval/3": 0})
+    aug = _run_on(store, "m", "aug.jsonl", "sha256:aug", {"HumanEval/0": 1, "HumanEval/1": 0, "HumanEval/2": 0}, AUG)
+    other = _run_on(store, "other", "aug.jsonl", "sha256:aug", {"HumanEval/0": 1, "HumanEval/1": 1}, AUG)
+    odd = _run_on(store, "m", "aug.jsonl", "sha256:aug", {"HumanEval/0": 0}, AUG, template="wizardcoder")
+    boards = leaderboard(store, reported=False)
+    rows = {r.run_id: r for r in boards["aug.jsonl"]}
+    # base on the three common problems: 3/3; augmented: 1/3 -> 66.67 points
+    assert rows[aug].drop == {"points": 66.67, "base_pass@1": 1.0, "pass@1": 1 / 3, "problems": 3, "base_run": base,
+                              "base_benchmark": "humaneval"}
+    assert rows[other].drop is None and rows[odd].drop is None  # no run of that model and setting on the base
+    assert all(r.drop is None for r in boards["humaneval"])
+
+
+def test_board_cli_shows_the_drop_column(cli, monkeypatch, tmp_path):
+    db = tmp_path / "runs.db"
+    with Store(db) as store:
+        _run_on(store, "m", "humaneval", "sha256:he", {"HumanEval/0": 1, "HumanEval/1": 1})
+        aug = _run_on(store, "m", "aug.jsonl", "sha256:aug", {"HumanEval/0": 1, "HumanEval/1": 0}, AUG)
+    code, out, _ = cli("board", "--store", str(db), "--no-reported")
+    assert code == 0 and "drop" in out and "50.0" in out and f"drop {aug}" in out
+    code, out, _ = cli("board", "--store", str(db), "--json", "-b", "aug.jsonl")
+    assert json.loads(out)["boards"]["aug.jsonl"]["measured"][0]["drop"]["points"] == 50.0

@@ -9,8 +9,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coderank.errors import UsageError
 from coderank.types import Problem
@@ -25,12 +26,16 @@ class Benchmark:
         version: Version of the data (package version for bundled data).
         problems: Problems by task id, in the benchmark's order.
         source: Where the data came from, for the manifest.
+        derivation: For a benchmark derived from another (``coderank augment``, ``coderank perturb``, an EvalPlus
+            file's plus tests): ``kind``, and where there is one, the ``base`` benchmark's name and its hash
+            ``base_sha256``, the generator's ``seed`` and version; it goes into run manifests. None otherwise.
     """
 
     name: str
     version: str
     problems: dict[str, Problem]
     source: str
+    derivation: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def sha256(self) -> str:
@@ -67,21 +72,40 @@ def names() -> list[str]:
 
 
 def load_benchmark(spec: str) -> Benchmark:
-    """Load a benchmark by registry name, or from a problem file (``.jsonl``) if ``spec`` is a path.
+    """Load a benchmark by registry name, from a problem file (``.jsonl``), or from an EvalPlus release file.
+
+    ``evalplus:PATH`` and ``evalplus-base:PATH`` load EvalPlus's HumanEval+/MBPP+ files with their plus or base
+    tests (:mod:`coderank.benchmarks.evalplus`); a bare path to a ``.jsonl``/``.jsonl.gz`` file in EvalPlus's
+    format loads as ``evalplus:PATH``; any other path is a problem file.
 
     Raises:
         UsageError: unknown name (with suggestions) or missing file.
         InputError: the problem file is invalid (with file and line).
+        SandboxError: an EvalPlus file's expected outputs must be computed and the sandbox cannot start.
     """
     if spec in _REGISTRY:
         return _REGISTRY[spec]()
-    path = Path(spec)
-    if path.suffix in (".jsonl", ".json", ".yaml", ".yml") or path.exists():
-        from coderank.benchmarks.problemfile import load_problem_file
+    scheme, sep, rest = spec.partition(":")
+    if sep and scheme in ("evalplus", "evalplus-base"):
+        from coderank.benchmarks.evalplus import SCHEMES, load_evalplus
 
+        if not Path(rest).is_file():
+            raise UsageError(f"EvalPlus file {rest} does not exist",
+                             "give the path of HumanEvalPlus.jsonl(.gz) or MbppPlus.jsonl(.gz) as released by "
+                             "EvalPlus (coderank downloads nothing)")
+        return load_evalplus(rest, SCHEMES[scheme])
+    path = Path(spec)
+    if path.suffix in (".jsonl", ".json", ".yaml", ".yml", ".gz") or path.exists():
         if not path.exists():
             raise UsageError(f"benchmark file {spec} does not exist")
+        from coderank.benchmarks.evalplus import is_evalplus_file, load_evalplus
+
+        if path.name.endswith((".jsonl", ".jsonl.gz")) and is_evalplus_file(path):
+            return load_evalplus(path, "plus")
+        from coderank.benchmarks.problemfile import load_problem_file
+
         return load_problem_file(path)
     close = difflib.get_close_matches(spec, names(), n=3)
     hint = f"did you mean {', '.join(close)}?" if close else f"known benchmarks: {', '.join(names())}"
-    raise UsageError(f"unknown benchmark {spec!r}", hint + " (or give the path of a problem file, .jsonl)")
+    raise UsageError(f"unknown benchmark {spec!r}", hint + " (or give the path of a problem file, .jsonl, or "
+                     "evalplus:PATH for an EvalPlus release file)")

@@ -15,6 +15,7 @@ Every problem is checked on load; an error names the file, the line and the fix.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -106,4 +107,31 @@ def load_problem_file(path: Path) -> Benchmark:
             problems[problem.task_id] = problem
     if not problems:
         raise InputError(f"{path}: no problems in the file")
-    return Benchmark(name=str(path), version="file", problems=problems, source=str(path.resolve()))
+    return Benchmark(name=str(path), version="file", problems=problems, source=str(path.resolve()),
+                     derivation=derivation_of(problems.values()))
+
+
+# The metadata key each deriving command writes on every line, and the derivation kind it stands for.
+_DERIVED_BY = {"augmentation": "augment", "perturbation": "perturb"}
+
+
+def derivation_of(problems: Iterable[Problem]) -> dict[str, Any] | None:
+    """The benchmark-level derivation a file written by ``coderank augment``/``perturb`` records on every line.
+
+    Returns ``{"kind", "base", "base_sha256", "seed", "generator"}`` when every problem's metadata names the
+    same source benchmark (and hash) and seed under the same key; None for any other file.
+    """
+    found: set[tuple[Any, ...]] = set()
+    for p in problems:
+        hits = [(kind, p.metadata[key]) for key, kind in _DERIVED_BY.items() if isinstance(p.metadata.get(key), dict)]
+        if len(hits) != 1:
+            return None
+        kind, meta = hits[0]
+        found.add((kind, meta.get("source_benchmark"), meta.get("source_benchmark_sha256"), meta.get("seed"),
+                   meta.get("generator")))
+    if len(found) != 1:
+        return None
+    kind, base, base_sha256, seed, generator = found.pop()
+    if not base or not base_sha256:
+        return None
+    return {"kind": kind, "base": base, "base_sha256": base_sha256, "seed": seed, "generator": generator}

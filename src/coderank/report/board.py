@@ -7,6 +7,11 @@ the setting most runs share as its reference and marks every run that differs, s
 
 A reported row comes from :mod:`coderank.report.reported`: a number with a source and date that coderank
 did not measure. It has no interval (the sources give none) and is never averaged with measured rows.
+
+A run on a derived benchmark (``coderank augment``'s harder tests, an EvalPlus file's plus tests) whose manifest
+names its base benchmark and hash gets a *drop*: the same model's pass@1 on the base benchmark minus its pass@1
+on the derived one, in points, over the problems both runs cover — what the stricter tests took away. The base
+run must have the same model identity, prompt template and decoding; the latest such run is used.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from coderank.report.reported import load_reported
-from coderank.store import RunInfo, Store
+from coderank.store import RunInfo, Store, canonical_json
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,9 @@ class BoardRow:
         source: Where a reported number comes from.
         reported_by: Who measured a reported number.
         differs: How a measured run's setting differs from the board's reference (empty: comparable).
+        drop: For a run on a derived benchmark: ``{"points", "base_pass@1", "pass@1", "problems", "base_run",
+            "base_benchmark"}`` — base minus derived pass@1 in points on the problems both runs cover; None
+            when the benchmark is not derived or the store has no matching base run.
     """
 
     kind: str
@@ -56,6 +64,7 @@ class BoardRow:
     source: str | None = None
     reported_by: str | None = None
     differs: tuple[str, ...] = ()
+    drop: dict[str, Any] | None = None
 
 
 def _setting_key(run: RunInfo) -> dict[str, Any]:
@@ -109,6 +118,33 @@ def _compare(run: RunInfo, reference_key: str | None, first_of: dict[str, RunInf
     return _differences(run, _setting_key(other), other)
 
 
+def _same_model(run: RunInfo) -> str:
+    m = run.manifest
+    return repr((canonical_json(m.get("model")), m.get("template", {}).get("sha256"),
+                 sorted((m.get("params") or {}).items())))
+
+
+def _drop(store: Store, run: RunInfo, runs: list[RunInfo]) -> dict[str, Any] | None:
+    derivation = run.manifest.get("benchmark", {}).get("derivation") or {}
+    base_sha = derivation.get("base_sha256")
+    if not base_sha:
+        return None
+    identity = _same_model(run)
+    bases = [r for r in runs if r.run_id != run.run_id and r.manifest.get("benchmark", {}).get("sha256") == base_sha
+             and _same_model(r) == identity]
+    if not bases:
+        return None
+    base = max(bases, key=lambda r: r.created_at)
+    ours, theirs = store.per_problem_counts(run.run_id), store.per_problem_counts(base.run_id)
+    common = [t for t in ours if t in theirs and ours[t][0] and theirs[t][0]]
+    if not common:
+        return None
+    derived = sum(ours[t][1] / ours[t][0] for t in common) / len(common)
+    original = sum(theirs[t][1] / theirs[t][0] for t in common) / len(common)
+    return {"points": round(100 * (original - derived), 2), "base_pass@1": original, "pass@1": derived,
+            "problems": len(common), "base_run": base.run_id, "base_benchmark": base.benchmark}
+
+
 def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = True,
                 reported_paths: tuple[Path, ...] = ()) -> dict[str, list[BoardRow]]:
     """Leaderboard rows per benchmark name: measured rows (best first), then reported rows (best first).
@@ -120,6 +156,7 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
         reported_paths: Extra files of reported numbers.
     """
     runs = [r for r in store.runs() if r.status == "finished" and r.summary and r.summary.get("pass_at_k")]
+    runs_all = runs
     if benchmark:
         runs = [r for r in runs if r.benchmark == benchmark]
     boards: dict[str, list[BoardRow]] = {}
@@ -143,7 +180,7 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
                     (v["n"] for v in (r.summary.get("per_problem") or {}).values()), default=None),
                 problems=r.summary.get("problems"),
                 date=_dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d"), run_id=r.run_id,
-                setting=_describe(r), differs=_compare(r, reference_key, first_of),
+                setting=_describe(r), differs=_compare(r, reference_key, first_of), drop=_drop(store, r, runs_all),
             ))
         boards[name] = sorted(rows, key=lambda row: -row.value)
     if reported:
