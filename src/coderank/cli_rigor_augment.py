@@ -40,6 +40,9 @@ def augment(
         "--contracts", help="EvalPlus HumanEval+ release file (HumanEvalPlus.jsonl[.gz]) whose hand-written input "
         "contracts also filter the new inputs (the canonical solution runs with the task's contract first).",
         show_default=False)] = None,
+    full_suite: Annotated[bool, typer.Option("--full-suite", help="Keep every valid new input as a test instead "
+                                             "of the set-cover reduction (many more tests; slower to score).")
+                          ] = False,
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", help="Keep this task as it is (repeatable): e.g. a problem whose docstring leaves ties open, "
         "where the canonical solution's choice is only one right answer.", show_default=False)] = None,
@@ -64,7 +67,8 @@ def augment(
     with _progress(sys.stderr.isatty(), "augment") as bar:
         result = augment_benchmark(bench, seed=seed, per_problem=per_problem, mutants=mutants, workers=workers,
                                    cpu_seconds=timeout, mutant_cpu_seconds=mutant_timeout, limit=limit,
-                                   contracts=contract_map, skip=tuple(skip or ()), progress=_phase_progress(bar))
+                                   contracts=contract_map, skip=tuple(skip or ()), reduce=not full_suite,
+                                   progress=_phase_progress(bar))
     write_problem_file(result.benchmark, out_path)
     if json_out:
         doc = result.to_json()

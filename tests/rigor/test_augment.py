@@ -170,6 +170,20 @@ def test_humaneval_problems_keep_passing_their_canonical_solution(humaneval_part
         assert r.killed_after == r.killed_predicted  # the selection's runs and the real check agree
 
 
+def test_full_suite_keeps_every_valid_input_and_still_passes(humaneval_part, ex):
+    part, reduced = humaneval_part
+    sub = dataclasses.replace(part, problems={t: part.problems[t] for t in ("HumanEval/6", "HumanEval/64")})
+    full = augment_benchmark(sub, seed=0, per_problem=40, mutants=20, workers=2, reduce=False)
+    small = {r.task_id: r for r in reduced.records}
+    for r in full.records:
+        assert r.status == "augmented" and r.kept == r.valid > small[r.task_id].kept
+        assert r.tests_after == r.tests_before + r.valid
+        assert r.killed_after >= small[r.task_id].killed_after  # a superset of tests kills at least as much
+    assert full.benchmark.derivation["reduced"] is False and full.benchmark.sha256 != reduced.benchmark.sha256
+    jobs = [Job(p.task_id, p, p.program(p.canonical_solution or "")) for p in full.benchmark]
+    assert all(v.passed for _, v in ex.map(jobs))
+
+
 def test_bad_budgets_are_usage_errors():
     with pytest.raises(UsageError):
         augment_benchmark(Benchmark("x", "1", {}, "x"), per_problem=0)

@@ -328,6 +328,7 @@ def augment_benchmark(
     limit: int | None = None,
     contracts: Mapping[str, str] | None = None,
     skip: Collection[str] = (),
+    reduce: bool = True,
     progress: Progress | None = None,
     executor: Any = None,
 ) -> AugmentResult:
@@ -343,6 +344,9 @@ def augment_benchmark(
             after an input that exhausts it).
         mutant_cpu_seconds: CPU budget of one sandboxed run of a mutant, and of each check of the augmented
             problem; a mutant that runs out of it is killed.
+        reduce: Keep only the set-cover reduction of the new tests (the default, a fast suite); False keeps
+            every valid new input as a test (many more tests, slower to run, and more chances to catch model
+            bugs that no mutant imitates).
         limit: Only the first ``limit`` problems (the derivation still names the whole source benchmark and its
             hash, so runs on the source compare with runs on the part).
         contracts: ``task_id -> contract`` (input-validity asserts placed between prompt and canonical solution,
@@ -435,12 +439,12 @@ def augment_benchmark(
 
         # Stage 3: reduce, write the derived problem, and check it in the sandbox (canonical and mutants).
         meta_common = {"generator": GENERATOR, "seed": seed, "per_problem": per_problem,
-                       "mutants_per_problem": mutants, "source_benchmark": benchmark.name,
+                       "mutants_per_problem": mutants, "reduced": reduce, "source_benchmark": benchmark.name,
                        "source_benchmark_sha256": benchmark.sha256}
         canon: list[Any] = []
         checks: list[Any] = []
         for w in live:
-            w.kept = _cover(w)
+            w.kept = _cover(w) if reduce else list(range(len(w.valid)))
             w.derived = _derive(w, {**meta_common, "source_task_id": w.problem.task_id,
                                     "source_sha256": w.problem.sha256})
             w.killed_after = set(w.killed_before)
@@ -474,11 +478,12 @@ def augment_benchmark(
         problems[problem.task_id] = problem
     derived = Benchmark(
         name=f"{benchmark.name}+augmented",
-        version=f"{benchmark.version}; {GENERATOR} seed {seed}, {per_problem} inputs and {mutants} mutants per problem",
+        version=f"{benchmark.version}; {GENERATOR} seed {seed}, {per_problem} inputs and {mutants} mutants per problem"
+                + ("" if reduce else ", full suite"),
         problems=problems,
         source=f"coderank augment of {benchmark.name} ({benchmark.sha256})",
         derivation={"kind": "augment", "base": benchmark.name, "base_sha256": benchmark.sha256, "seed": seed,
-                    "generator": GENERATOR},
+                    "generator": GENERATOR, "reduced": reduce},
     )
     return AugmentResult(derived, tuple(records), seed, per_problem, mutants, benchmark.name, benchmark.sha256,
                          time.monotonic() - started, isolation, {"cpu_seconds": cpu_seconds,
