@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from coderank.cli import app, err, out
+from coderank.errors import UsageError
 
 
 @app.command()
@@ -21,13 +22,27 @@ def perturb(
                                            "#<kind> suffix, e.g. HumanEval/0#rename.", show_default=False)],
     kinds: Annotated[str, typer.Option("--kinds", help="Comma-separated: rename (neutral function/parameter "
                                        "names), examples (reordered, reformatted docstring examples), docstring "
-                                       "(fixed rewordings).")] = "rename,examples,docstring",
+                                       "(fixed rewordings); paraphrase (a model rewrites the docstring prose; "
+                                       "needs --model).")] = "rename,examples,docstring",
     seed: Annotated[int, typer.Option(help="Seed for names, orders and layouts.")] = 0,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="For --kinds paraphrase: the model that "
+                                              "paraphrases each docstring (default, gguf:PATH, hf:PATH, "
+                                              "openai:MODEL).", show_default=False)] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server for --model openai:...",
+                                                 show_default=False)] = None,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable with the API key.")] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="Requests in flight to a server.")] = 4,
+    temperature: Annotated[float, typer.Option(help="Paraphrase sampling temperature (0 = greedy).")] = 0.0,
+    store: Annotated[Path | None, typer.Option("--store", help="Database whose completion cache keeps the "
+                                               "paraphrases.", show_default=False)] = None,
     workers: Annotated[int | None, typer.Option(help="Sandbox workers for the check (default: one per core).",
                                                 show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the table.")] = False,
 ) -> None:
     """Derive equivalent variants of a benchmark and write them as a problem file.
+
+    With --kinds paraphrase a model (any backend) rewrites each docstring's prose; paraphrases that lose a
+    number or a name, contain code or change length too much are dropped with the reason.
 
     Every variant's canonical solution must still pass its tests in the sandbox, else the variant is dropped
     and listed. Measure a model's gap by evaluating both: `coderank eval -b humaneval` and
@@ -38,7 +53,21 @@ def perturb(
 
     bench = load_benchmark(benchmark)
     kind_list = [k.strip() for k in kinds.split(",") if k.strip()]
-    result = perturb_benchmark(bench, kind_list, seed, workers=workers)
+    replies, info = None, None
+    if "paraphrase" in kind_list:
+        if model is None:
+            raise UsageError("--kinds paraphrase needs --model", "e.g. --model default (the embedded model), or "
+                             "--model openai:NAME --base-url http://127.0.0.1:8000/v1")
+        from coderank.cli import _progress
+        from coderank.cli_eval import _phase_progress
+        from coderank.models.backends import BackendOptions
+        from coderank.rigor import paraphrase
+
+        options = BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency)
+        with _progress(sys.stderr.isatty() and not json_out, "perturb", "calls") as bar:
+            replies, info = paraphrase.generate(bench, model, options=options, store_path=store, seed=seed,
+                                                temperature=temperature, progress=_phase_progress(bar))
+    result = perturb_benchmark(bench, kind_list, seed, workers=workers, paraphrases=replies, paraphrase_info=info)
     write_problem_file(result, out_path)
     if json_out:
         doc = result.to_json()

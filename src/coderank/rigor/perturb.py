@@ -52,6 +52,7 @@ from coderank.types import Problem
 
 __all__ = [
     "KINDS",
+    "MODEL_KINDS",
     "REWRITES",
     "GapEstimate",
     "KindCounts",
@@ -66,6 +67,9 @@ __all__ = [
 ]
 
 KINDS: tuple[str, ...] = ("rename", "examples", "docstring")
+MODEL_KINDS: tuple[str, ...] = ("paraphrase",)
+"""Kinds that need a model (``coderank perturb --kinds paraphrase --model SPEC``): see
+:mod:`coderank.rigor.paraphrase`."""
 _SEP = "#"
 
 
@@ -612,16 +616,18 @@ _PERTURBERS: dict[str, Callable[[Problem, random.Random], tuple[Problem, dict[st
 
 
 def _check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
+    every = ", ".join(KINDS + MODEL_KINDS)
     if not kinds:
-        raise UsageError("no perturbation kinds given", f"choose from {', '.join(KINDS)}")
-    unknown = [k for k in kinds if k not in KINDS]
+        raise UsageError("no perturbation kinds given", f"choose from {every}")
+    unknown = [k for k in kinds if k not in KINDS + MODEL_KINDS]
     if unknown:
-        raise UsageError(f"unknown perturbation kind(s) {', '.join(unknown)}", f"choose from {', '.join(KINDS)}")
+        raise UsageError(f"unknown perturbation kind(s) {', '.join(unknown)}", f"choose from {every}")
     return tuple(dict.fromkeys(kinds))
 
 
 def perturb_problem(problem: Problem, kind: str, seed: int, *, source_benchmark: str = "",
-                    source_benchmark_sha256: str = "") -> tuple[Problem, dict[str, Any]]:
+                    source_benchmark_sha256: str = "", paraphrases: Mapping[str, str] | None = None,
+                    paraphrase_info: Mapping[str, Any] | None = None) -> tuple[Problem, dict[str, Any]]:
     """One variant of one problem (not yet checked in the sandbox).
 
     Returns:
@@ -634,7 +640,10 @@ def perturb_problem(problem: Problem, kind: str, seed: int, *, source_benchmark:
         _Unchanged: nothing to change (becomes ``unchanged``).
     """
     _check_kinds([kind])
-    variant, changes = _PERTURBERS[kind](problem, _rng(seed, problem.task_id, kind))
+    if kind == "paraphrase":
+        variant, changes = _paraphrased(problem, paraphrases, paraphrase_info)
+    else:
+        variant, changes = _PERTURBERS[kind](problem, _rng(seed, problem.task_id, kind))
     meta = {
         "kind": kind,
         "seed": seed,
@@ -648,6 +657,27 @@ def perturb_problem(problem: Problem, kind: str, seed: int, *, source_benchmark:
     return replace(variant, task_id=f"{problem.task_id}{_SEP}{kind}", metadata=metadata), changes
 
 
+def _paraphrased(problem: Problem, paraphrases: Mapping[str, str] | None,
+                 info: Mapping[str, Any] | None) -> tuple[Problem, dict[str, Any]]:
+    from coderank.rigor import paraphrase
+
+    if paraphrases is None:
+        raise UsageError("the paraphrase kind needs a model's paraphrases",
+                         "coderank perturb --kinds paraphrase --model SPEC (any backend)")
+    try:
+        paraphrase.prose_of(problem)
+    except paraphrase.NothingToParaphrase as exc:
+        raise _Unchanged(str(exc)) from exc
+    reply = paraphrases.get(problem.task_id)
+    if not reply:
+        raise PerturbError("the model gave no paraphrase (empty, or cut off by the token limit)")
+    try:
+        variant, changes = paraphrase.apply(problem, reply)
+    except paraphrase.ParaphraseError as exc:
+        raise PerturbError(str(exc)) from exc
+    return variant, {**changes, **(info or {})}
+
+
 def perturb_benchmark(
     benchmark: Benchmark,
     kinds: Sequence[str] = KINDS,
@@ -656,6 +686,8 @@ def perturb_benchmark(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     executor: Any = None,
+    paraphrases: Mapping[str, str] | None = None,
+    paraphrase_info: Mapping[str, Any] | None = None,
 ) -> PerturbResult:
     """Derive the variants of every problem for each kind and keep those whose canonical solution passes.
 
@@ -666,6 +698,9 @@ def perturb_benchmark(
         workers: Sandbox workers for the check (default: one per core).
         progress: Called as ``progress(done, total)`` while checking.
         executor: An already started :class:`~coderank.execution.pool.Executor` to use instead of a new one.
+        paraphrases: For the ``paraphrase`` kind: task id -> the model's reply
+            (:func:`coderank.rigor.paraphrase.generate`).
+        paraphrase_info: Model and template record, added to each paraphrased variant's changes.
 
     Raises:
         UsageError: unknown kind.
@@ -681,7 +716,8 @@ def perturb_benchmark(
             tid = f"{problem.task_id}{_SEP}{kind}"
             try:
                 variant, changes = perturb_problem(problem, kind, seed, source_benchmark=benchmark.name,
-                                                   source_benchmark_sha256=benchmark.sha256)
+                                                   source_benchmark_sha256=benchmark.sha256,
+                                                   paraphrases=paraphrases, paraphrase_info=paraphrase_info)
             except _Unchanged as exc:
                 records[(kind, problem.task_id)] = PerturbRecord(problem.task_id, tid, kind, "unchanged", str(exc))
                 continue
