@@ -2,14 +2,25 @@
 # Create .venv and install coderank into it (editable).
 #   bash scripts/setup.sh             coderank alone (score, doctor, OpenAI-compatible servers need --openai)
 #   bash scripts/setup.sh --embedded  plus llama.cpp and the embedded default model (builds ~4 min on 2 cores)
+#   bash scripts/setup.sh --train     plus fine-tuning (CPU torch, TRL, PEFT) and llama.cpp's GGUF converters
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="openai"
+train=0
 for arg in "$@"; do
   case "$arg" in
-    --embedded) extras="embedded,openai" ;;
-    *) echo "unknown option $arg (use --embedded)" >&2; exit 2 ;;
+    --embedded) extras="embedded,$extras" ;;
+    --train) extras="embedded,train,$extras"; train=1 ;;
+    *) echo "unknown option $arg (use --embedded or --train)" >&2; exit 2 ;;
   esac
 done
 python3 -m venv .venv
+if [ "$train" = 1 ]; then
+  # pinned first: 2.13.0 is the CPU build these machines carry; an unpinned torch pulls a CUDA build
+  .venv/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+fi
 .venv/bin/pip install --quiet --disable-pip-version-check -e ".[$extras]"
+if [ "$train" = 1 ]; then
+  # llama.cpp's convert_lora_to_gguf.py / convert_hf_to_gguf.py, unpacked once from the llama-cpp-python sdist
+  .venv/bin/python -c "from coderank.train import ensure_converters; print(ensure_converters())"
+fi

@@ -11,4 +11,6 @@ python3 -m venv .venv
 .venv/bin/mypy
 .venv/bin/pytest -q
 bash scripts/install-chromium.sh  # Debian's chromium, for the report's browser tests
+# llama.cpp's GGUF converters (from the llama-cpp-python sdist on PyPI), for the fine-tuning tests
+.venv/bin/python -c "from coderank.train import ensure_converters; ensure_converters()"
 .venv/bin/pytest -q -m slow || [ $? -eq 5 ]  # 5: no slow tests selected

@@ -5,10 +5,18 @@ Model specs (``coderank eval --model SPEC``):
 - ``default``: the embedded Qwen2.5-Coder-0.5B-Instruct GGUF, run by llama.cpp on the CPU.
 - ``gguf:PATH``: any local GGUF file through llama-cpp-python (the file's sha256 is its identity).
 - ``hf:PATH``: a saved transformers model directory or a GGUF file through Hugging Face transformers
-  (optional extra ``hf``; slow on a CPU, there for fine-tuned checkpoints and GPUs).
+  (optional extra ``hf``; slow on a CPU, there for fine-tuned checkpoints and GPUs). A directory that
+  holds a PEFT adapter (``adapter_config.json``, as ``coderank train`` writes) loads its base model first —
+  named in the directory's ``coderank-base.json`` — and applies the adapter on top.
+- ``lora:DIR``: a LoRA adapter trained by ``coderank train``, run as fast as its base: llama.cpp loads the
+  base GGUF (the embedded model for ``--base default``) and applies ``DIR/adapter.gguf`` on top
+  (llama-cpp-python's ``lora_path``). The base comes from ``DIR/coderank-base.json`` and its sha256 is checked
+  against the one recorded at training time; the identity in the store holds both the base's and the
+  adapter's sha256, so runs of different adapters never share cached completions.
 - ``openai:MODEL``: any OpenAI-compatible server through the official ``openai`` SDK: OpenAI itself
   (``openai:gpt-4o``, key from ``OPENAI_API_KEY``), or a vLLM / llama.cpp / Ollama / TGI server given with
-  ``--base-url http://host:port/v1``. Retries with backoff on 429 and 5xx (capped), a timeout per request,
+  ``--base-url http://host:port/v1`` (several comma-separated URLs are replicas of one model, used in
+  turn). Retries with backoff on 429 and 5xx (capped), a timeout per request,
   and ``--concurrency`` requests in flight.
 
 A backend factory imports its heavy library only when used, and says which extra to install if missing.
@@ -135,7 +143,7 @@ def load_backend(spec: str, options: BackendOptions | None = None) -> Backend:
         raise UsageError(
             f"unknown model spec {spec!r}",
             (f"did you mean {', '.join(c + ':' for c in close)}? " if close else "")
-            + "use default, gguf:PATH, hf:PATH or openai:MODEL (with --base-url for a local server)",
+            + "use default, gguf:PATH, hf:PATH, lora:DIR or openai:MODEL (with --base-url for a local server)",
         )
     try:
         return factory(rest, options)
@@ -148,7 +156,8 @@ def load_backend(spec: str, options: BackendOptions | None = None) -> Backend:
 class LlamaCppBackend:
     """A local GGUF model through llama-cpp-python, on the CPU."""
 
-    def __init__(self, path: Path, options: BackendOptions, spec: str, sha256: str | None = None) -> None:
+    def __init__(self, path: Path, options: BackendOptions, spec: str, sha256: str | None = None,
+                 lora: Path | None = None) -> None:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -161,17 +170,23 @@ class LlamaCppBackend:
         self.path = path
         self.sha256 = sha256 or file_sha256(path)
         self.threads = options.threads or os.cpu_count() or 1
+        self.lora = lora
+        self.lora_sha256 = file_sha256(lora) if lora is not None else None
         self.llm = Llama(model_path=str(path), n_ctx=options.n_ctx, n_threads=self.threads,
-                         n_threads_batch=self.threads, verbose=False)
+                         n_threads_batch=self.threads, verbose=False,
+                         lora_path=str(lora) if lora is not None else None)
         template = self.llm.metadata.get("tokenizer.chat_template", "")
         from coderank.store import sha256_text
 
         self.chat_template_sha256 = sha256_text(template) if template else None
 
     def identity(self) -> dict[str, Any]:
-        """Weights sha256, file name and the chat template's sha256 (the template that ran)."""
-        return {"backend": "llama.cpp", "weights_sha256": "sha256:" + self.sha256, "file": self.path.name,
-                "chat_template_sha256": self.chat_template_sha256}
+        """Weights sha256, file name and the chat template's sha256 (the template that ran), plus the LoRA adapter's."""
+        ident: dict[str, Any] = {"backend": "llama.cpp", "weights_sha256": "sha256:" + self.sha256,
+                                 "file": self.path.name, "chat_template_sha256": self.chat_template_sha256}
+        if self.lora is not None:
+            ident["adapter_sha256"] = "sha256:" + str(self.lora_sha256)
+        return ident
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
         """One at a time, in order (llama.cpp already uses every core for one request)."""
@@ -218,6 +233,147 @@ def _gguf(rest: str, options: BackendOptions) -> Backend:
     return LlamaCppBackend(Path(rest).expanduser(), options, f"gguf:{rest}")
 
 
+# --- fine-tuned adapters: their base model, and llama.cpp with the adapter applied ------------------------
+
+ADAPTER_BASE_FILE = "coderank-base.json"
+"""Written by ``coderank train`` next to every adapter: which base model the adapter applies to.
+
+Keys: ``version`` (1); ``base`` (the base spec as given to training: ``default``, ``gguf:PATH`` or a
+transformers directory); ``sha256`` (the base weights' tagged sha256 at training time); ``gguf`` (absolute
+path of the GGUF llama.cpp runs the adapter on, or ``null`` for ``default``, which is resolved on each machine)
+and ``gguf_sha256`` (its tagged sha256, or ``null``).
+"""
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """A base model as transformers and llama.cpp load it.
+
+    Attributes:
+        spec: The spec it was resolved from (``default``, ``gguf:PATH``, ``hf:DIR`` or a plain path).
+        model_dir: Directory for transformers' ``from_pretrained``.
+        gguf_file: The GGUF's file name inside ``model_dir`` when the weights are a GGUF (transformers
+            dequantizes it), else ``None``.
+        weights: Weight file name -> tagged sha256.
+        sha256: Tagged sha256 that identifies the weights: the file's own for one file; for several, the
+            sha256 of their ``name sha256`` lines in name order.
+        gguf: The GGUF file llama.cpp runs, where the base is one (``None`` for a transformers directory).
+    """
+
+    spec: str
+    model_dir: str
+    gguf_file: str | None
+    weights: dict[str, str]
+    sha256: str
+    gguf: Path | None
+
+
+def resolve_base(spec: str) -> BaseModel:
+    """Find and hash a base model: ``default`` (the embedded GGUF), a GGUF file, or a transformers directory.
+
+    Raises:
+        UsageError: the path does not exist or is not a model.
+        CoderankError: the embedded model is missing or fails its sha256 check.
+    """
+    from coderank.models import embedded
+
+    if spec == "default":
+        path = embedded.default_model_path()
+        tagged = "sha256:" + embedded.SHA256
+        return BaseModel(spec, str(path.parent), path.name, {path.name: tagged}, tagged, path)
+    target = spec.split(":", 1)[1] if spec.startswith(("gguf:", "hf:")) else spec
+    path = Path(target).expanduser()
+    if not path.exists():
+        raise UsageError(f"base model {path} does not exist",
+                         "give default (the embedded model), a .gguf file or a transformers model directory")
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise UsageError(f"base model {path} is a file but not a .gguf", "give a GGUF file or a model directory")
+        tagged = "sha256:" + embedded.file_sha256(path)
+        return BaseModel(spec, str(path.parent.resolve()), path.name, {path.name: tagged}, tagged, path.resolve())
+    if not (path / "config.json").is_file():
+        raise UsageError(f"{path} has no config.json, so it is not a transformers model directory",
+                         "give a directory written by save_pretrained, a .gguf file, or default")
+    files = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
+    if not files:
+        raise UsageError(f"{path} has no weights (*.safetensors or *.bin)", "give a complete model directory")
+    weights = {f.name: "sha256:" + embedded.file_sha256(f) for f in files}
+    if len(weights) == 1:
+        tagged = next(iter(weights.values()))
+    else:
+        import hashlib
+
+        lines = "".join(f"{name} {sha}\n" for name, sha in sorted(weights.items()))
+        tagged = "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
+    return BaseModel(spec, str(path.resolve()), None, weights, tagged, None)
+
+
+def read_adapter_base(adapter_dir: Path) -> dict[str, Any]:
+    """The ``coderank-base.json`` record of an adapter directory (see :data:`ADAPTER_BASE_FILE`).
+
+    Raises:
+        UsageError: the directory is missing or holds no valid record.
+    """
+    import json
+
+    record_path = adapter_dir / ADAPTER_BASE_FILE
+    rewrite = "rerun the coderank train command that wrote it"
+    if not adapter_dir.is_dir():
+        raise UsageError(f"adapter directory {adapter_dir} does not exist", "give the --out folder of coderank train")
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(f"{adapter_dir} has no {ADAPTER_BASE_FILE}, so its base model is unknown",
+                         "give the --out folder of coderank train (or one of its checkpoints)") from exc
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{record_path}: unreadable ({exc})", rewrite) from exc
+    if not isinstance(record, dict) or record.get("version") != 1 or not isinstance(record.get("base"), str):
+        raise UsageError(f"{record_path}: not a version-1 base record", rewrite)
+    return record
+
+
+def adapter_base_gguf(adapter_dir: Path) -> tuple[Path, str]:
+    """The base GGUF an adapter applies to and its hex sha256, checked against the training-time record.
+
+    Raises:
+        UsageError: no record, or the base has no GGUF.
+        CoderankError: the base file changed since training.
+    """
+    from coderank.models import embedded
+
+    record = read_adapter_base(adapter_dir)
+    if record["base"] == "default":
+        path, digest = embedded.default_model_path(), embedded.SHA256
+        if record.get("sha256") != "sha256:" + digest:
+            raise CoderankError(f"{adapter_dir} was trained on another embedded model ({record.get('sha256')})",
+                                "use the coderank version it was trained with, or train again")
+        return path, digest
+    if not record.get("gguf"):
+        raise UsageError(f"{adapter_dir}: the base model {record['base']} has no GGUF for llama.cpp",
+                         f"evaluate with hf:{adapter_dir} instead")
+    path = Path(record["gguf"])
+    if not path.is_file():
+        raise UsageError(f"{adapter_dir}: base GGUF {path} does not exist", "put it back or train again")
+    digest = embedded.file_sha256(path)
+    if record.get("gguf_sha256") != "sha256:" + digest:
+        raise CoderankError(f"{path} changed since {adapter_dir} was trained (sha256 differs); refusing to apply "
+                            "the adapter to other weights", "restore the original base file or train again")
+    return path, digest
+
+
+@backend("lora")
+def _lora(rest: str, options: BackendOptions) -> Backend:
+    if not rest:
+        raise UsageError("lora: needs the folder coderank train wrote, e.g. lora:./out/run1")
+    folder = Path(rest).expanduser()
+    base, digest = adapter_base_gguf(folder)
+    adapter = folder / "adapter.gguf"
+    if not adapter.is_file():
+        raise UsageError(f"{adapter} does not exist (the adapter was not converted to GGUF)",
+                         f"rerun the coderank train command (it resumes and converts), or evaluate with hf:{rest}")
+    return LlamaCppBackend(base, options, f"lora:{rest}", sha256=digest, lora=adapter)
+
+
 # --- OpenAI-compatible servers -----------------------------------------------------------------------------
 
 class OpenAIBackend:
@@ -239,16 +395,23 @@ class OpenAIBackend:
         self.spec = f"openai:{model}"
         self.model = model
         self.options = options
-        self.client = openai.OpenAI(base_url=options.base_url, api_key=key or "not-needed",
-                                    max_retries=options.max_retries, timeout=options.timeout)
+        # Several comma-separated URLs are replicas of one model (N `vllm serve` processes): requests go to
+        # them in turn.
+        self.base_urls: list[str | None] = [u.strip() for u in (options.base_url or "").split(",") if u.strip()]
+        self.base_urls = self.base_urls or [None]
+        self.clients = [openai.OpenAI(base_url=url, api_key=key or "not-needed", max_retries=options.max_retries,
+                                      timeout=options.timeout) for url in self.base_urls]
+        self.client = self.clients[0]
 
     def identity(self) -> dict[str, Any]:
-        """API model id and base URL."""
+        """API model id and base URL (the sorted list, for replicas)."""
+        urls = sorted(u or "https://api.openai.com/v1" for u in self.base_urls)
         return {"backend": "openai-compatible", "model": self.model,
-                "base_url": self.options.base_url or "https://api.openai.com/v1"}
+                "base_url": urls[0] if len(urls) == 1 else urls}
 
-    def _one(self, req: Request) -> Completion:
+    def _one(self, req: Request, replica: int = 0) -> Completion:
         start = time.monotonic()
+        client = self.clients[replica % len(self.clients)]
         common: dict[str, Any] = {
             "model": self.model, "max_tokens": req.max_tokens, "temperature": req.temperature,
             "top_p": req.top_p, "seed": req.seed,
@@ -257,13 +420,13 @@ class OpenAIBackend:
             common["stop"] = list(req.stop)[:4]  # the OpenAI API accepts at most four stop sequences
         if req.kind == "chat":
             assert req.messages is not None
-            resp = self.client.chat.completions.create(
+            resp = client.chat.completions.create(
                 messages=[{"role": r, "content": c} for r, c in req.messages],  # type: ignore[misc]
                 **common)
             choice = resp.choices[0]
             text = choice.message.content or ""
         else:
-            cresp = self.client.completions.create(prompt=req.text or "", **common)
+            cresp = client.completions.create(prompt=req.text or "", **common)
             choice = cresp.choices[0]  # type: ignore[assignment]
             text = cresp.choices[0].text
             resp = cresp  # type: ignore[assignment]
@@ -277,7 +440,7 @@ class OpenAIBackend:
             pending: dict[Future[Completion], int] = {}
             it = iter(enumerate(requests))
             for i, req in it:
-                pending[pool.submit(self._one, req)] = i
+                pending[pool.submit(self._one, req, i)] = i
                 if len(pending) >= self.options.concurrency:
                     break
             while pending:
@@ -287,11 +450,12 @@ class OpenAIBackend:
                     yield i, fut.result()
                     nxt = next(it, None)
                     if nxt is not None:
-                        pending[pool.submit(self._one, nxt[1])] = nxt[0]
+                        pending[pool.submit(self._one, nxt[1], nxt[0])] = nxt[0]
 
     def close(self) -> None:
-        """Close the HTTP client."""
-        self.client.close()
+        """Close the HTTP clients."""
+        for client in self.clients:
+            client.close()
 
 
 @backend("openai")
@@ -322,26 +486,52 @@ class TransformersBackend:
 
         self.spec = f"hf:{target}"
         self.torch = torch
+        self.adapter: dict[str, str] | None = None
         kwargs: dict[str, Any] = {}
-        if path.is_file():
+        adapter_dir = path if path.is_dir() and (path / "adapter_config.json").is_file() else None
+        if adapter_dir is not None:
+            base = resolve_base(read_adapter_base(adapter_dir)["base"])
+            recorded = read_adapter_base(adapter_dir).get("sha256")
+            if recorded != base.sha256:
+                raise CoderankError(f"{adapter_dir} was trained on other base weights ({recorded}, now {base.sha256})",
+                                    "restore the original base model or train again")
+            model_dir = base.model_dir
+            if base.gguf_file:
+                kwargs["gguf_file"] = base.gguf_file
+            self.weights = dict(base.weights)
+            files = sorted(adapter_dir.glob("adapter_model.*"))
+            self.adapter = {f.name: "sha256:" + file_sha256(f) for f in files}
+        elif path.is_file():
             model_dir, kwargs["gguf_file"] = str(path.parent), path.name
-            weights = [path]
+            self.weights = {path.name: "sha256:" + file_sha256(path)}
         else:
             model_dir = str(path)
             weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
-        self.weights = {w.name: "sha256:" + file_sha256(w) for w in weights}
+            self.weights = {w.name: "sha256:" + file_sha256(w) for w in weights}
         torch.set_num_threads(options.threads or os.cpu_count() or 1)
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir, **kwargs)
+        has_tokenizer = adapter_dir is not None and (adapter_dir / "tokenizer_config.json").is_file()
+        self.tokenizer = (transformers.AutoTokenizer.from_pretrained(str(adapter_dir)) if has_tokenizer
+                          else transformers.AutoTokenizer.from_pretrained(model_dir, **kwargs))
         self.model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
                                                                        **kwargs)
+        if adapter_dir is not None:
+            try:
+                import peft
+            except ImportError as exc:
+                raise CoderankError("peft is not installed, so the adapter cannot be applied",
+                                    "pip install 'coderank[train]'") from exc
+            self.model = peft.PeftModel.from_pretrained(self.model, str(adapter_dir))  # type: ignore[assignment]
         self.model.eval()
         device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model.to(device)  # type: ignore[arg-type]
         self.device = device
 
     def identity(self) -> dict[str, Any]:
-        """Weights files and their sha256."""
-        return {"backend": "transformers", "weights": self.weights}
+        """Weights files and their sha256 (and the adapter's, for an adapter directory)."""
+        ident: dict[str, Any] = {"backend": "transformers", "weights": self.weights}
+        if self.adapter is not None:
+            ident["adapter"] = self.adapter
+        return ident
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
         """One at a time, in order."""

@@ -1,0 +1,28 @@
+"""Fine-tuning (``coderank train``): LoRA or full SFT with TRL + PEFT, on the CPU or a GPU.
+
+The supported API: :func:`train` with a :class:`TrainConfig`; the data helpers (:func:`read_examples`,
+:func:`format_example`, :func:`encode`); the dev-set guard (:func:`check_dev_set`); the GGUF converters
+(:func:`ensure_converters`, :func:`convert_lora`, :func:`convert_model`). Heavy libraries (torch,
+transformers, trl, peft) are imported only when training starts.
+"""
+
+from coderank.train._convert import convert_lora, convert_model, ensure_converters
+from coderank.train._data import (
+    ALPACA,
+    EVAL_TEMPLATE,
+    FORMATS,
+    IGNORE_INDEX,
+    Example,
+    encode,
+    format_example,
+    read_examples,
+)
+from coderank.train._manifest import TrainConfig, TrainManifest, compatibility_problems
+from coderank.train._run import TrainEvent, TrainResult, train
+from coderank.train._select import DevSet, check_dev_set
+
+__all__ = [
+    "ALPACA", "EVAL_TEMPLATE", "FORMATS", "IGNORE_INDEX", "DevSet", "Example", "TrainConfig", "TrainEvent",
+    "TrainManifest", "TrainResult", "check_dev_set", "compatibility_problems", "convert_lora", "convert_model",
+    "encode", "ensure_converters", "format_example", "read_examples", "train",
+]

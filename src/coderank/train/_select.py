@@ -1,0 +1,126 @@
+"""Choosing the best checkpoint on a held-out dev set — never on the benchmark that gets reported.
+
+Selecting a checkpoint by its HumanEval score and then reporting HumanEval is tuning on the test set: the
+reported number is optimistically biased. So the dev set is our bundled ``classic`` problems or the user's
+own problem file, and a set that is HumanEval or overlaps it (the same task ids, ``#variant`` suffixes of
+``coderank perturb`` included, or the same prompts) is refused unless the user passes
+``--allow-test-selection``; the manifest then says so.
+
+Each candidate checkpoint is evaluated greedily through the fast path (llama.cpp, the base GGUF plus the
+checkpoint's adapter converted to GGUF) with the same prompt format it was trained in; the highest pass@1
+wins and ties go to the later step. The evaluations are ordinary coderank runs, kept in ``DIR/selection.db``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coderank.benchmarks import Benchmark, load_benchmark
+from coderank.errors import CoderankError, UsageError
+
+log = logging.getLogger(__name__)
+
+TEST_BENCHMARKS = ("humaneval",)
+"""Benchmarks coderank reports on: never used to choose a checkpoint unless explicitly allowed."""
+
+RULE = "highest greedy pass@1 on the dev set; ties go to the later step"
+
+
+@dataclass(frozen=True)
+class DevSet:
+    """The set checkpoints are chosen on.
+
+    Attributes:
+        spec: As given (``classic`` or a problem file).
+        benchmark: The loaded problems.
+        test_overlap: Task ids that are (or derive from) a reported benchmark's problems.
+        test_selection_allowed: The user passed ``--allow-test-selection``.
+    """
+
+    spec: str
+    benchmark: Benchmark
+    test_overlap: tuple[str, ...]
+    test_selection_allowed: bool
+
+    def record(self) -> dict[str, Any]:
+        """What the manifest keeps about the dev set."""
+        b = self.benchmark
+        return {"spec": self.spec, "name": b.name, "version": b.version, "sha256": b.sha256, "problems": len(b),
+                "test_overlap": len(self.test_overlap), "test_selection_allowed": self.test_selection_allowed}
+
+
+def test_overlap(bench: Benchmark) -> list[str]:
+    """Task ids of ``bench`` that are a reported benchmark's problems (by name, task id or prompt)."""
+    if bench.name in TEST_BENCHMARKS:
+        return list(bench.problems)
+    hits = []
+    for name in TEST_BENCHMARKS:
+        try:
+            test = load_benchmark(name)
+        except CoderankError:  # its data is not installed, so a file cannot be a copy of it either way we know
+            continue
+        prompts = {p.prompt.strip() for p in test}
+        for p in bench:
+            if p.task_id.split("#", 1)[0] in test.problems or p.prompt.strip() in prompts:
+                hits.append(p.task_id)
+    return hits
+
+
+def check_dev_set(spec: str, allow_test: bool) -> DevSet:
+    """Load the dev set and refuse a reported benchmark (or a copy of one) unless ``allow_test``.
+
+    Raises:
+        UsageError: the set is a test set and ``allow_test`` is false; an unknown benchmark or missing file.
+        InputError: an invalid problem file.
+    """
+    bench = load_benchmark(spec)
+    overlap = test_overlap(bench)
+    if overlap and not allow_test:
+        what = (f"{bench.name} is a benchmark coderank reports" if bench.name in TEST_BENCHMARKS
+                else f"{len(overlap)} of its problems are HumanEval problems (e.g. {overlap[0]})")
+        raise UsageError(f"refusing to choose checkpoints on {spec}: {what}; selecting on the test set inflates "
+                         "the score you then report",
+                         "use --select-on classic (or your own problem file); pass --allow-test-selection only "
+                         "if you will not report that benchmark's score")
+    if overlap:
+        log.warning("choosing checkpoints on %s, which overlaps a reported benchmark (allowed explicitly)", spec)
+    return DevSet(spec, bench, tuple(overlap), allow_test)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def score_checkpoints(candidates: list[tuple[str, int, str]], dev: DevSet, template: str, store: Path,
+                      max_tokens: int, progress: Progress | None = None) -> dict[str, dict[str, Any]]:
+    """Evaluate each ``(name, step, model spec)`` greedily on the dev set; ``{name: {step, pass@1, ...}}``.
+
+    Raises:
+        CoderankError: a candidate cannot be loaded or evaluated.
+    """
+    from coderank.pipeline import EvalConfig, evaluate
+
+    scores: dict[str, dict[str, Any]] = {}
+    for n, (name, step, spec) in enumerate(candidates, start=1):
+        if progress:
+            progress(f"selecting: {name}", n - 1, len(candidates))
+        result = evaluate(EvalConfig(model=spec, benchmark=dev.spec, template=template, store=store,
+                                     max_tokens=max_tokens))
+        p1 = result["pass_at_k"].get("pass@1", {})
+        passed = sum(v["c"] for v in result["per_problem"].values())
+        scores[name] = {"step": step, "pass@1": p1.get("value"), "low": p1.get("low"), "high": p1.get("high"),
+                        "passed": passed, "problems": result["problems"], "run_id": result["run_id"]}
+        log.info("%s (step %d): pass@1 %s on %s", name, step, p1.get("value"), dev.spec)
+    if progress:
+        progress("selecting", len(candidates), len(candidates))
+    return scores
+
+
+def choose(scores: dict[str, dict[str, Any]]) -> str:
+    """The candidate with the highest pass@1; ties go to the later step (see :data:`RULE`)."""
+    if not scores:
+        raise ValueError("no candidates")
+    return max(scores, key=lambda k: (scores[k]["pass@1"] or 0.0, scores[k]["step"]))

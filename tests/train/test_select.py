@@ -1,0 +1,52 @@
+"""No tuning on the test set: the dev-set guard and the choice of checkpoint."""
+
+import json
+
+import pytest
+
+from coderank.errors import UsageError
+from coderank.train import check_dev_set
+from coderank.train._select import choose
+
+
+def test_humaneval_is_refused_as_a_dev_set():
+    with pytest.raises(UsageError) as info:
+        check_dev_set("humaneval", allow_test=False)
+    assert "humaneval is a benchmark coderank reports" in info.value.message
+    assert "--allow-test-selection" in info.value.hint and "classic" in info.value.hint
+
+
+def test_humaneval_is_allowed_explicitly_and_recorded():
+    dev = check_dev_set("humaneval", allow_test=True)
+    rec = dev.record()
+    assert rec["test_selection_allowed"] is True and rec["test_overlap"] == 164 and rec["sha256"].startswith("sha256:")
+
+
+def test_classic_is_a_clean_dev_set():
+    rec = check_dev_set("classic", allow_test=False).record()
+    assert rec["name"] == "classic" and rec["problems"] == 15 and rec["test_overlap"] == 0
+    assert rec["test_selection_allowed"] is False
+
+
+@pytest.mark.parametrize("task_id", ["mine/1", "HumanEval/0#rename"])
+def test_a_problem_file_that_copies_humaneval_is_refused(tmp_path, task_id):
+    from coderank.benchmarks import load_benchmark
+
+    p = load_benchmark("humaneval").problems["HumanEval/0"]
+    path = tmp_path / "dev.jsonl"
+    path.write_text(json.dumps({"task_id": task_id, "prompt": p.prompt if task_id == "mine/1" else "def f():\n",
+                                "entry_point": p.entry_point, "test": p.test}) + "\n")
+    with pytest.raises(UsageError, match="HumanEval problems"):
+        check_dev_set(str(path), allow_test=False)
+
+
+def test_the_best_checkpoint_wins_and_ties_go_to_the_later_step():
+    scores = {"checkpoint-2": {"step": 2, "pass@1": 0.4}, "checkpoint-4": {"step": 4, "pass@1": 0.6},
+              "checkpoint-6": {"step": 6, "pass@1": 0.6}, "checkpoint-8": {"step": 8, "pass@1": 0.2}}
+    assert choose(scores) == "checkpoint-6"
+
+
+def test_cli_refuses_select_on_humaneval_before_loading_anything(cli, data_file, tmp_path):
+    code, out, err = cli("train", str(data_file), "--out", str(tmp_path / "o"), "--select-on", "humaneval")
+    assert code == 2 and "refusing to choose checkpoints on humaneval" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
