@@ -50,10 +50,13 @@ def _phase_progress(bar: Any, every: float = 30.0) -> Any:
 @app.command("eval")
 def eval_cmd(
     model: Annotated[str, typer.Option("--model", "-m", help="default (embedded Qwen2.5-Coder-0.5B-Instruct GGUF), "
-                                       "gguf:PATH, or openai:MODEL (OpenAI; with --base-url any vLLM, llama.cpp "
-                                       "server, Ollama, TGI ...).")] = "default",
+                                       "gguf:PATH, lora:DIR (a `coderank train` adapter on its base GGUF), "
+                                       "hf:PATH, or openai:MODEL (OpenAI; with --base-url any vLLM, llama.cpp "
+                                       "server, Ollama, TGI ...; several comma-separated URLs are replicas).")
+                     ] = "default",
     benchmark: Annotated[str, typer.Option("--benchmark", "-b",
-                                           help="humaneval, classic, or a problem file.")] = "humaneval",
+                                           help="humaneval, classic, a problem file, or an EvalPlus file "
+                                           "(evalplus:PATH, evalplus-base:PATH).")] = "humaneval",
     samples: Annotated[int, typer.Option("--samples", "-n", help="Samples per problem.")] = 1,
     temperature: Annotated[float, typer.Option(help="0 = greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling.")] = 1.0,
