@@ -61,7 +61,7 @@ def test_evol_tiny_run_killed_with_sigkill_resumes(tmp_path):
     assert len(rows) == result["rows"] == 6 - len(reasons)
     assert len({r["id"] for r in rows}) == len(rows)
     for row in rows:
-        assert row["instruction"] and "```" in row["output"] and row["round"] in (1, 2)
+        assert row["instruction"] and row["output"] and row["round"] in (1, 2)
     manifest = json.loads((tmp_path / "evol.manifest.json").read_text())
     assert manifest["model"]["weights_sha256"].startswith("sha256:1d9614638d18")
     assert manifest["decontam"]["benchmarks"][0]["name"] == "humaneval" and manifest["decontam"]["embeddings"]
