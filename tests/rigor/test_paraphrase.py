@@ -112,14 +112,17 @@ class Paraphraser:
                                 .replace("Return", "Give back").replace("return", "give back"), "stop", 5, 5, 0.01)
 
 
+def problem_file(path, *task_ids):
+    path.write_text("".join(json.dumps({"task_id": p.task_id, "prompt": p.prompt, "entry_point": p.entry_point,
+                                        "test": p.test, "canonical_solution": p.canonical_solution}) + "\n"
+                            for p in (HE.problems[t] for t in task_ids)))
+    return path
+
+
 def test_cli_paraphrase_through_a_backend_is_cached(cli, tmp_path, monkeypatch):
     model = Paraphraser()
     monkeypatch.setitem(backends._REGISTRY, "script", lambda rest, options: model)
-    src = tmp_path / "three.jsonl"
-    src.write_text("".join(json.dumps({"task_id": p.task_id, "prompt": p.prompt, "entry_point": p.entry_point,
-                                       "test": p.test, "canonical_solution": p.canonical_solution}) + "\n"
-                           for p in (HE.problems["HumanEval/0"], HE.problems["HumanEval/12"],
-                                     HE.problems["HumanEval/53"])))
+    src = problem_file(tmp_path / "three.jsonl", "HumanEval/0", "HumanEval/12", "HumanEval/53")
     out = tmp_path / "para.jsonl"
     code, stdout, stderr = cli("perturb", str(src), "--kinds", "paraphrase", "--model", "script", "-o", str(out),
                                "--json")
@@ -141,11 +144,7 @@ def test_cli_paraphrase_through_a_backend_is_cached(cli, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_embedded_model_paraphrases_are_checked_and_recorded(cli, tmp_path):
     pytest.importorskip("llama_cpp")
-    src = tmp_path / "three.jsonl"
-    src.write_text("".join(json.dumps({"task_id": p.task_id, "prompt": p.prompt, "entry_point": p.entry_point,
-                                       "test": p.test, "canonical_solution": p.canonical_solution}) + "\n"
-                           for p in (HE.problems["HumanEval/0"], HE.problems["HumanEval/4"],
-                                     HE.problems["HumanEval/7"])))
+    src = problem_file(tmp_path / "three.jsonl", "HumanEval/0", "HumanEval/4", "HumanEval/7")
     out = tmp_path / "para.jsonl"
     code, stdout, stderr = cli("perturb", str(src), "--kinds", "paraphrase", "--model", "default", "-o", str(out),
                                "--json")
