@@ -273,3 +273,14 @@ def test_include_seeds_answers_the_seeds_as_round_zero(tmp_path, scripted):
     assert out[0]["instruction"].startswith("KEEP write a function")
     assert [(x["round"], x["attempts"], x["kept"]) for x in result["rounds"]] == [(0, 2, 1), (1, 2, 1)]
     assert result["rounds"][0]["dropped"] == {"no-code": 1} and result["manifest"]["include_seeds"] is True
+
+
+def test_missing_detector_libraries_fail_before_any_generation(tmp_path, scripted, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "datasketch" else real(name, *a))
+    with pytest.raises(UsageError, match="datasketch") as info:
+        evolve(config(tmp_path, seeds_file(tmp_path, ["KEEP"])))
+    assert "--no-decontam" in info.value.hint and scripted.calls == 0
+    assert evolve(config(tmp_path, seeds_file(tmp_path, ["KEEP"]), decontam=()))["rows"] == 1

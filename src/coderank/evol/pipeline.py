@@ -172,6 +172,10 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
     seeds, seeds_sha = _seed_list(config)
     methods = _methods(config)
     benches = _benchmarks(config.decontam)
+    if benches:
+        from coderank.rigor.contam import ensure_detectors
+
+        ensure_detectors(config.embeddings)
     embedder = _embedder(config) if benches else None
     store = Store(config.store)
     backend = load_backend(config.model, config.backend)

