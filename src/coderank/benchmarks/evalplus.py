@@ -43,7 +43,7 @@ from coderank.benchmarks._reference import RUNNER_VERSION, Outcome, RunRequest, 
 from coderank.errors import InputError
 from coderank.execution import _codec
 from coderank.jsonl import json_lines
-from coderank.paths import data_home
+from coderank.paths import data_home, write_atomic
 from coderank.types import Problem
 
 __all__ = ["SCHEMES", "is_evalplus_file", "load_evalplus", "read_contracts"]
@@ -211,10 +211,7 @@ def _save_cache(path: Path, outcomes: dict[str, list[Outcome]], file_sha256: str
     doc = {"version": 1, "runner": RUNNER_VERSION, "file_sha256": file_sha256,
            "tasks": {tid: [[o.status, _codec.encode_node(o.value), o.cpu_seconds, o.detail] for o in rows]
                      for tid, rows in outcomes.items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, ensure_ascii=True, separators=(",", ":")), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(doc, ensure_ascii=True, separators=(",", ":")))
 
 
 def _expected(requests: list[RunRequest], file_sha256: str, executor: Any,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import random
 import sys
@@ -54,6 +53,7 @@ from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, load_backend
+from coderank.paths import write_atomic
 from coderank.store import Store
 from coderank.types import Problem, Status
 
@@ -427,16 +427,11 @@ def _output_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_output(out: Path, rows: list[dict[str, Any]]) -> str:
-    """Write the rows atomically (a temporary file renamed into place); return the file's sha256."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Write the rows atomically; return the file's sha256."""
     data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
+    write_atomic(out, data)
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -26,9 +26,7 @@ import datetime as _dt
 import hashlib
 import logging
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from markupsafe import Markup, escape
 
 from coderank import __version__
 from coderank.errors import CoderankError, UsageError
+from coderank.paths import write_atomic
 from coderank.report.board import BoardRow, leaderboard
 from coderank.store import RunInfo, Store
 
@@ -300,15 +299,7 @@ def build_report(store: Store, out_dir: Path | str, benchmark: str | None = None
     html = render(sections, generated=_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                   store_path=store.path, benchmark=benchmark, reported=reported)
     index = out / "index.html"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".index-", suffix=".html")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, index)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(index, html)
     charts = [*(f for sec in sections for f in sec.charts.values()),
               *(g["chart"] for sec in sections for g in sec.groups)]
     return Report(index=index, charts=tuple(charts), benchmarks=tuple(sec.name for sec in sections))

@@ -48,6 +48,7 @@ from typing import Any
 
 from coderank.benchmarks._benchmark import Benchmark
 from coderank.errors import UsageError
+from coderank.paths import write_atomic
 from coderank.types import Problem
 
 __all__ = [
@@ -779,14 +780,11 @@ def write_problem_file(result: PerturbResult | Benchmark, path: str | Path) -> P
     """
     bench = result.benchmark if isinstance(result, PerturbResult) else result
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for p in bench:
-            row = {"task_id": p.task_id, "prompt": p.prompt, "entry_point": p.entry_point, "test": p.test,
-                   "canonical_solution": p.canonical_solution, "language": p.language,
-                   "metadata": p.metadata}
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    write_atomic(path, "".join(
+        json.dumps({"task_id": p.task_id, "prompt": p.prompt, "entry_point": p.entry_point, "test": p.test,
+                    "canonical_solution": p.canonical_solution, "language": p.language, "metadata": p.metadata},
+                   ensure_ascii=False) + "\n"
+        for p in bench))
     return path
 
 

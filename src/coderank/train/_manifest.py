@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import platform
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 import coderank
 from coderank.errors import UsageError
+from coderank.paths import write_atomic
 
 MANIFEST = "manifest.json"
 VERSION = 1
@@ -196,9 +196,7 @@ class TrainManifest:
     def write(self, folder: Path) -> None:
         """Write ``folder/manifest.json`` atomically."""
         self.updated_at = time.time()
-        tmp = folder / f".{MANIFEST}.{os.getpid()}"
-        tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, folder / MANIFEST)
+        write_atomic(folder / MANIFEST, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
     def read(cls, folder: Path) -> TrainManifest | None:
