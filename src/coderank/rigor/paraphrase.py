@@ -73,13 +73,12 @@ def prose_of(problem: Problem) -> Prose:
     Raises:
         NothingToParaphrase: no docstring, or no prose before its examples.
     """
-    from coderank.rigor.perturb import _blocks, _docstring_span
+    from coderank.rigor.perturb import _blocks, _docstring_lines, _Unchanged
 
-    span = _docstring_span(problem.prompt, problem.entry_point)
-    if span is None:
-        raise NothingToParaphrase("no docstring")
-    body_start, body_end = span[2], span[3]
-    lines = problem.prompt[body_start:body_end].split("\n")
+    try:
+        lines, body_start, _ = _docstring_lines(problem)
+    except _Unchanged as exc:
+        raise NothingToParaphrase(str(exc)) from exc
     blocks = _blocks(lines, problem.entry_point)
     stop = blocks[0][0] if blocks else len(lines)
     # the prose ends before the example block and its lead-in line ("For example:", "Examples")
@@ -170,14 +169,16 @@ def check(original: str, new: str, names: Iterable[str]) -> None:
         raise ParaphraseError(f"lost the name(s) {', '.join(lost)}")
 
 
-def apply(problem: Problem, reply: str) -> tuple[Problem, dict[str, Any]]:
+def apply(problem: Problem, reply: str | None) -> tuple[Problem, dict[str, Any]]:
     """The problem with its docstring prose replaced by the model's paraphrase.
 
     Raises:
-        NothingToParaphrase: no prose to replace.
-        ParaphraseError: the paraphrase fails a check.
+        NothingToParaphrase: no prose to replace (whatever the reply).
+        ParaphraseError: no reply, or the paraphrase fails a check.
     """
     prose = prose_of(problem)
+    if not reply:
+        raise ParaphraseError("the model gave no paraphrase (empty, or cut off by the token limit)")
     new = clean(reply)
     check(prose.text, new, _names(problem))
     # paragraphs are separated by an empty line; the first line keeps the docstring's own start position

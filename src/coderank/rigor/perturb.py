@@ -666,14 +666,9 @@ def _paraphrased(problem: Problem, paraphrases: Mapping[str, str] | None,
         raise UsageError("the paraphrase kind needs a model's paraphrases",
                          "coderank perturb --kinds paraphrase --model SPEC (any backend)")
     try:
-        paraphrase.prose_of(problem)
+        variant, changes = paraphrase.apply(problem, paraphrases.get(problem.task_id))
     except paraphrase.NothingToParaphrase as exc:
         raise _Unchanged(str(exc)) from exc
-    reply = paraphrases.get(problem.task_id)
-    if not reply:
-        raise PerturbError("the model gave no paraphrase (empty, or cut off by the token limit)")
-    try:
-        variant, changes = paraphrase.apply(problem, reply)
     except paraphrase.ParaphraseError as exc:
         raise PerturbError(str(exc)) from exc
     return variant, {**changes, **(info or {})}
