@@ -22,7 +22,6 @@ loss covers the response only.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,11 +77,9 @@ class Example:
 
 def data_sha256(path: Path) -> str:
     """Tagged sha256 of the data file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return "sha256:" + h.hexdigest()
+    from coderank.models.embedded import file_sha256
+
+    return "sha256:" + file_sha256(path)
 
 
 def read_examples(path: Path) -> list[Example]:
