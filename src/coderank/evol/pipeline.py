@@ -185,10 +185,11 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
                   "answer_temperature": config.answer_temperature, "answer_max_tokens": config.answer_max_tokens,
                   "max_chars": config.max_chars}
         sandbox = config.limits.resolved().as_dict()
+        model_id, methods_hash = backend.identity(), methods_sha256(methods)
         identity = {
-            "kind": "evol", "model": backend.identity(), "seeds": seeds_sha, "rounds": config.rounds,
+            "kind": "evol", "model": model_id, "seeds": seeds_sha, "rounds": config.rounds,
             "include_seeds": config.include_seeds,
-            "seed": config.seed, "methods": methods_sha256(methods), "params": params,
+            "seed": config.seed, "methods": methods_hash, "params": params,
             "decontam": [(b.name, b.sha256) for b in benches], "embeddings": bool(benches) and config.embeddings,
             "sandbox": sandbox,
         }
@@ -196,10 +197,10 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
             "version": MANIFEST_VERSION,
             "coderank_version": coderank.__version__,
             "model_spec": config.model,
-            "model": backend.identity(),
+            "model": model_id,
             "seeds": {"source": str(config.seeds) if config.seeds else "bundled", "count": len(seeds),
                       "sha256": seeds_sha},
-            "methods": {"version": METHODS_VERSION, "sha256": methods_sha256(methods),
+            "methods": {"version": METHODS_VERSION, "sha256": methods_hash,
                         "names": [m.name for m in methods], "weights": {m.name: m.weight for m in methods}},
             "rounds": config.rounds,
             "include_seeds": config.include_seeds,
