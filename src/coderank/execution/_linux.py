@@ -80,14 +80,21 @@ CAP_DAC_READ_SEARCH = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
+def prepare_user_switch() -> None:
+    """In the (root) zygote, once: no supplementary groups, and keep capabilities across setuid.
+
+    Both are inherited by every forked child, which then only calls :func:`become_user_keeping_read_search`.
+    """
+    prctl(PR_SET_KEEPCAPS, 1)
+    os.setgroups([])
+
+
 def become_user_keeping_read_search(uid: int) -> None:
-    """Switch to ``uid`` (from root), keeping only CAP_DAC_READ_SEARCH.
+    """Switch to ``uid`` (from root), keeping only CAP_DAC_READ_SEARCH (after :func:`prepare_user_switch`).
 
     The capability lets the program read the interpreter's own files where they live in a directory
     only root may enter (e.g. a Python under /root); Landlock still decides *which* paths it may read.
     """
-    prctl(PR_SET_KEEPCAPS, 1)
-    os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     set_capabilities(1 << CAP_DAC_READ_SEARCH)
