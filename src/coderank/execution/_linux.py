@@ -100,11 +100,18 @@ def become_user_keeping_read_search(uid: int) -> None:
     set_capabilities(1 << CAP_DAC_READ_SEARCH)
 
 
+# Looked up once, at import: CDLL creates a function object on first attribute access, and doing that in
+# every forked child (with ctypes building the call from untyped arguments) costs ~60 copy-on-write faults.
+_capset = _libc.capset
+_capset.argtypes = (ctypes.c_char_p, ctypes.c_char_p)
+_capset.restype = ctypes.c_int
+
+
 def set_capabilities(mask: int) -> None:
     """Set the effective and permitted capability sets to ``mask`` (inheritable: none)."""
     header = struct.pack("Ii", _LINUX_CAPABILITY_VERSION_3, 0)
     data = struct.pack("IIIIII", mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0, mask >> 32, mask >> 32, 0)
-    _check(_libc.capset(ctypes.c_char_p(header), ctypes.c_char_p(data)))
+    _check(_capset(header, data))
 
 
 # --- Landlock -------------------------------------------------------------------------------------

@@ -55,6 +55,10 @@ class _Protocol(BaseException):
     """The untrusted process sent something that is not a valid answer."""
 
 
+class _Diverged(BaseException):
+    """The tests made a call other than the one sent ahead (see :class:`_Session`); the run is redone."""
+
+
 class _LoadFailed(BaseException):
     """The program did not load (syntax error, exception or exit at import time)."""
 
@@ -65,6 +69,7 @@ class _LoadFailed(BaseException):
 
 
 _PIPELINE_LIMIT = 32 << 10  # well under a socket buffer: a write of this size never blocks
+_MAX_PLAN_BYTES = 64 << 20  # calls remembered to send ahead, over all problems of one worker
 
 
 class _CandidateRaised(Exception):
@@ -97,6 +102,26 @@ class _Session:
         self.buf = bytearray()
         self.greeted = False
         self.fatal: BaseException | None = None
+        self.ahead: list[bytes] = []  # requests sent before the tests asked for them
+        self.made: list[bytes] = []  # requests the tests actually made, in order
+
+    def send_ahead(self, plan: list[bytes]) -> None:
+        """Send the calls the tests are expected to make, all at once, before they make them.
+
+        Most tests call the entry point with the same arguments for every sample of a problem, so the
+        checker replays the calls the previous sample's tests made. The program answers them one after
+        another without waiting for a round trip each: one wake-up per program instead of one per call.
+        :meth:`call` checks each call the tests really make against what was sent; at the first
+        difference the run is abandoned (:class:`_Diverged`) and redone one call at a time, so the tests
+        only ever see answers to the calls they made, in the order they made them. Calls sent ahead that
+        the tests never reach (they failed earlier) only cost the program CPU time.
+        """
+        data = b"".join(plan)
+        try:
+            _write_all(self.chan, data)  # at most _PIPELINE_LIMIT bytes into an empty socket: never blocks
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the program already died while loading: the first call reports why
+        self.ahead = plan
 
     def _wait(self) -> None:
         while True:
@@ -171,13 +196,13 @@ class _Session:
             request = pack([_codec.encode_node(list(args)), _codec.encode_node(kwargs)])
         except _codec.CodecError as exc:
             raise TypeError(f"the tests passed an argument the sandbox cannot send: {exc}") from exc
-        if len(request) > _PIPELINE_LIMIT:
-            self.greet()  # a large request could block on a full socket while the program still loads
-        try:
-            _write_all(self.chan, request)
-        except (BrokenPipeError, ConnectionResetError):
-            self.greet()  # the program died while loading: its greeting says why
-            raise _ChildGone from None
+        index = len(self.made)
+        self.made.append(request)
+        if index < len(self.ahead):
+            if request != self.ahead[index]:
+                raise _Diverged
+        else:
+            self._send(request)
         # The first request goes out before the greeting is read, so that loading the program and the
         # first call cost one wake-up of the child instead of two.
         self.greet()
@@ -193,6 +218,16 @@ class _Session:
         if msg[0] == "exc" and len(msg) == 4:
             raise _program_exception(msg)
         raise _Protocol("malformed answer")
+
+
+    def _send(self, request: bytes) -> None:
+        if len(request) > _PIPELINE_LIMIT:
+            self.greet()  # a large request could block on a full socket while the program still loads
+        try:
+            _write_all(self.chan, request)
+        except (BrokenPipeError, ConnectionResetError):
+            self.greet()  # the program died while loading: its greeting says why
+            raise _ChildGone from None
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -244,6 +279,10 @@ class _Checker:
     def __init__(self, zsock: socket.socket) -> None:
         self.zsock = zsock
         self.problems: dict[str, tuple[Any, Any, str, str]] = {}
+        # Per problem, the calls its tests made last time, to send ahead (see _Session.send_ahead); None
+        # once they made different calls for two programs (random inputs, inputs built from answers).
+        self.plans: dict[str, list[bytes] | None] = {}
+        self.plan_bytes = 0
 
     def define(self, key: str, spec: dict[str, Any]) -> None:
         """Compile a problem's prompt (for the helpers the tests use) and its tests, once per worker."""
@@ -259,6 +298,32 @@ class _Checker:
         self.problems[key] = (prompt_code, test_code, spec["entry_point"], spec["test"])
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        key = job["p"]
+        plan = self.plans.get(key, [])
+        if plan is not None:
+            result, made = self._run_once(job, plan)
+            if made is not None:
+                self._remember(key, plan, made)
+                return result
+            self.plans[key] = None  # the tests' calls differ between programs: one call at a time from now on
+        return self._run_once(job, [])[0]
+
+    def _remember(self, key: str, plan: list[bytes], made: list[bytes]) -> None:
+        """Keep the longer of the old plan and the calls just made (one is a prefix of the other)."""
+        if len(made) <= len(plan):
+            return
+        total = 0
+        for n, request in enumerate(made):
+            total += len(request)
+            if total > _PIPELINE_LIMIT:
+                made = made[:n]
+                break
+        if self.plan_bytes < _MAX_PLAN_BYTES:
+            self.plan_bytes += sum(map(len, made)) - sum(map(len, plan))
+            self.plans[key] = made
+
+    def _run_once(self, job: dict[str, Any], plan: list[bytes]) -> tuple[dict[str, Any], list[bytes] | None]:
+        """One program run; also the calls the tests made, or None if they left the plan sent ahead."""
         prompt_code, test_code, entry_point, test_src = self.problems[job["p"]]
         limits = job["limits"]
         start = time.monotonic()
@@ -268,9 +333,14 @@ class _Checker:
         chan, pidfd = fds
         status, detail = "passed", ""
         session = None
+        diverged = False
         try:
             session = _Session(chan, pidfd, lx.host_pid_of_pidfd(pidfd), limits["cpu_seconds"], limits["wall_seconds"])
+            if plan:
+                session.send_ahead(plan)
             status, detail = self._check(session, prompt_code, test_code, entry_point, test_src)
+        except _Diverged:
+            diverged = True
         except _TimeLimit:
             status = "timeout"
         except _ChildGone:
@@ -282,6 +352,9 @@ class _Checker:
             os.close(pidfd)
         write_frame(zfd, {"done": True})
         end = read_frame(zfd)
+        if diverged:
+            return {}, None
+        assert session is not None
         wall = time.monotonic() - start
         if status == "timeout":
             reason = session.killed_for if session and session.killed_for else "time limit"
@@ -297,7 +370,8 @@ class _Checker:
         out = end["output"]
         if end["output_bytes"] > len(out.encode("utf-8", "replace")):
             out = f"[... {end['output_bytes']} bytes of output; the last {len(out)} characters:]\n" + out
-        return {"s": status, "d": detail[:500], "cpu": round(end["cpu"], 4), "wall": round(wall, 4), "out": out}
+        result = {"s": status, "d": detail[:500], "cpu": round(end["cpu"], 4), "wall": round(wall, 4), "out": out}
+        return result, session.made
 
     def _check(self, session: _Session, prompt_code: Any, test_code: Any, entry_point: str,
                test_src: str) -> tuple[str, str]:
@@ -306,7 +380,7 @@ class _Checker:
                 raise session.fatal
             try:
                 return session.call(args, kwargs)
-            except (_TimeLimit, _ChildGone, _Protocol, _LoadFailed) as exc:
+            except (_TimeLimit, _ChildGone, _Protocol, _LoadFailed, _Diverged) as exc:
                 session.fatal = exc  # remembered, in case the test code swallows it
                 raise
 
@@ -332,7 +406,7 @@ class _Checker:
             if _ALARM[0] and not session.killed_for:
                 session.killed_for = "wall-clock backstop"
             raise
-        except (_ChildGone, _Protocol):
+        except (_ChildGone, _Protocol, _Diverged):
             raise
         except BaseException as exc:
             origin = getattr(exc, "coderank_from_program", None)
