@@ -88,9 +88,14 @@ _BUILTIN_EXC = {
 class _Session:
     """The checker's view of one running untrusted program."""
 
-    def __init__(self, chan: int, pidfd: int, host_pid: int, cpu_limit: float, wall_limit: float) -> None:
+    def __init__(self, chan: int, pidfd: int, out: int, host_pid: int, limits: dict[str, Any]) -> None:
         self.chan = chan
         self.pidfd = pidfd
+        self.out = out
+        self.out_cap = limits["output_bytes"]
+        self.out_tail = bytearray()
+        self.out_total = 0
+        cpu_limit, wall_limit = limits["cpu_seconds"], limits["wall_seconds"]
         self.host_pid = host_pid
         self.cpu_limit = cpu_limit
         self.deadline = time.monotonic() + wall_limit
@@ -99,6 +104,8 @@ class _Session:
         self.poller = select.poll()
         self.poller.register(chan, select.POLLIN)
         self.poller.register(pidfd, select.POLLIN)
+        os.set_blocking(out, False)
+        self.poller.register(out, select.POLLIN)
         self.buf = bytearray()
         self.greeted = False
         self.fatal: BaseException | None = None
@@ -133,6 +140,8 @@ class _Session:
             # still left (as last measured) never overshoots by more than a tick.
             wait = max(min(self.cpu_limit - self.cpu_seen, self.deadline - now), 0.002)
             events = dict(self.poller.poll(wait * 1000))
+            if events.get(self.out):
+                self.drain_output()
             if events.get(self.chan):
                 return
             if events.get(self.pidfd):
@@ -144,6 +153,28 @@ class _Session:
             if self.cpu_seen >= self.cpu_limit:
                 self.killed_for = "CPU-time limit"
                 raise _TimeLimit
+
+    def drain_output(self) -> None:
+        """Read what the program printed so far, keeping the last ``output_bytes`` and counting the rest."""
+        while True:
+            try:
+                chunk = os.read(self.out, 65536)
+            except BlockingIOError:
+                return
+            if not chunk:  # every writer is gone
+                try:
+                    self.poller.unregister(self.out)
+                except KeyError:
+                    pass
+                return
+            self.out_total += len(chunk)
+            self.out_tail += chunk
+            if len(self.out_tail) > self.out_cap:
+                del self.out_tail[: len(self.out_tail) - self.out_cap]
+
+    def output(self) -> tuple[str, int]:
+        """The kept tail of the program's output and the total number of bytes it printed."""
+        return self.out_tail.decode("utf-8", "replace"), self.out_total
 
     def _fill(self) -> None:
         self._wait()
@@ -329,13 +360,13 @@ class _Checker:
         start = time.monotonic()
         zfd = self.zsock.fileno()
         write_frame(zfd, {"program": job["src"], "entry_point": entry_point, "limits": limits})
-        _, fds, _, _ = socket.recv_fds(self.zsock, 16, 2)
-        chan, pidfd = fds
+        _, fds, _, _ = socket.recv_fds(self.zsock, 16, 3)
+        chan, pidfd, out_fd = fds
         status, detail = "passed", ""
         session = None
         diverged = False
         try:
-            session = _Session(chan, pidfd, lx.host_pid_of_pidfd(pidfd), limits["cpu_seconds"], limits["wall_seconds"])
+            session = _Session(chan, pidfd, out_fd, lx.host_pid_of_pidfd(pidfd), limits)
             if plan:
                 session.send_ahead(plan)
             status, detail = self._check(session, prompt_code, test_code, entry_point, test_src)
@@ -352,9 +383,15 @@ class _Checker:
             os.close(pidfd)
         write_frame(zfd, {"done": True})
         end = read_frame(zfd)
+        try:
+            if session is not None:
+                session.drain_output()  # the program is dead: the rest of its output, without blocking
+        finally:
+            os.close(out_fd)
         if diverged:
             return {}, None
         assert session is not None
+        output, output_bytes = session.output()
         wall = time.monotonic() - start
         if status == "timeout":
             reason = session.killed_for if session and session.killed_for else "time limit"
@@ -366,10 +403,10 @@ class _Checker:
                                                                               and over_budget)):
                 status, detail = "timeout", f"CPU-time limit reached ({limits['cpu_seconds']:g} s)"
             else:
-                detail = _describe_exit(st, end["output"])
-        out = end["output"]
-        if end["output_bytes"] > len(out.encode("utf-8", "replace")):
-            out = f"[... {end['output_bytes']} bytes of output; the last {len(out)} characters:]\n" + out
+                detail = _describe_exit(st, output)
+        out = output
+        if output_bytes > len(out.encode("utf-8", "replace")):
+            out = f"[... {output_bytes} bytes of output; the last {len(out)} characters:]\n" + out
         result = {"s": status, "d": detail[:500], "cpu": round(end["cpu"], 4), "wall": round(wall, 4), "out": out}
         return result, session.made
 

@@ -23,7 +23,6 @@ import gc
 import json
 import os
 import resource
-import select
 import signal
 import sys
 from typing import Any
@@ -209,7 +208,6 @@ def main(sock_fd: int, cfg_json: str) -> None:
 
 
 def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dict[str, Any]) -> None:
-    limits = req["limits"]
     chan_parent, chan_child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     out_r, out_w = os.pipe()
     pid = os.fork()
@@ -217,30 +215,18 @@ def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dic
         sock.close()
         chan_parent.close()
         os.close(out_r)
-        _child(cfg, limits, req["program"], req["entry_point"], chan_child.detach(), out_w, layers)
+        _child(cfg, req["limits"], req["program"], req["entry_point"], chan_child.detach(), out_w, layers)
     chan_child.close()
     os.close(out_w)
     pidfd = os.pidfd_open(pid)
-    sock.sendmsg([b"x"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", [chan_parent.fileno(), pidfd]))])
+    # The checker gets the program's channel, a pidfd and its output pipe, and drains the output itself:
+    # the zygote just waits, doing (and so copying on write) as little as it can while the program lives.
+    fds = array.array("i", [chan_parent.fileno(), pidfd, out_r])
+    sock.sendmsg([b"x"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
     chan_parent.close()
     os.close(pidfd)
-    cap = limits["output_bytes"]
-    tail = bytearray()
-    total = 0
+    os.close(out_r)
     fd = sock.fileno()
-    reading = True
-    while reading:
-        ready = select.select([fd, out_r], [], [])[0]
-        if out_r in ready:
-            chunk = os.read(out_r, 65536)
-            if not chunk:
-                select.select([fd], [], [])  # the program closed its output; wait for the checker
-                break
-            total += len(chunk)
-            tail += chunk
-            if len(tail) > cap:
-                del tail[: len(tail) - cap]
-        reading = fd not in ready
     if read_frame(fd) is None:  # the checker is gone
         os._exit(0)
     if os.getpid() == 1:
@@ -260,19 +246,6 @@ def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dic
             os.waitpid(-1, 0)
         except ChildProcessError:
             break
-    os.set_blocking(out_r, False)  # a process that escaped (no pid namespace) may still hold the pipe
-    while True:
-        try:
-            chunk = os.read(out_r, 65536)
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        total += len(chunk)
-        tail += chunk
-        if len(tail) > cap:
-            del tail[: len(tail) - cap]
-    os.close(out_r)
     rundir = cfg["rundir"]
     if not os.path.isdir(rundir) or os.path.islink(rundir):  # removed or replaced by a program (same uid)
         if os.path.lexists(rundir):
@@ -281,13 +254,7 @@ def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dic
         os.chdir(rundir)
     elif os.listdir(rundir):
         _wipe(rundir)
-    os.write(fd, pack({
-        "status": status,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "maxrss_kb": usage.ru_maxrss,
-        "output": tail.decode("utf-8", "replace"),
-        "output_bytes": total,
-    }))
+    os.write(fd, pack({"status": status, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}))
 
 
 def _child(cfg: dict[str, Any], lim: dict[str, Any], program: str, entry_point: str, chan: int, out_w: int,
