@@ -71,3 +71,15 @@ def test_program_exceptions_keep_their_type_for_the_tests():
         q = Problem(task_id="edge/4", prompt="def f():\n", entry_point="f",
                     test="def check(candidate):\n    try:\n        candidate()\n    except Exception:\n        pass\n")
         assert verdict(ex, q, q.prompt + "    raise SystemExit(0)\n").status is Status.CRASHED
+
+
+def test_a_problem_whose_tests_do_not_compile_gets_invalid_verdicts_and_the_worker_lives(ex) -> None:
+    broken = Problem(task_id="edge/broken", prompt="def f(x):\n", entry_point="f", test="def check(candidate):\n")
+    jobs = [Job(i, broken, "def f(x):\n    return x\n") for i in range(4)]
+    jobs += [Job("ok", IN_PLACE, "def sort_in_place(xs):\n    xs.sort()\n")]
+    got = dict((job.key, v) for job, v in ex.map(jobs))
+    for i in range(4):
+        assert got[i].status == Status.INVALID
+        assert "tests are not valid Python (test line 1)" in got[i].detail
+    assert got["ok"].status == Status.PASSED
+    assert ex.restarts == 0

@@ -310,6 +310,7 @@ class _Checker:
     def __init__(self, zsock: socket.socket) -> None:
         self.zsock = zsock
         self.problems: dict[str, tuple[Any, Any, str, str]] = {}
+        self.broken: dict[str, str] = {}  # problems whose tests do not compile, and why
         # Per problem, the calls its tests made last time, to send ahead (see _Session.send_ahead); None
         # once they made different calls for two programs (random inputs, inputs built from answers).
         self.plans: dict[str, list[bytes] | None] = {}
@@ -325,11 +326,19 @@ class _Checker:
                 break
             except SyntaxError:
                 continue
-        test_code = compile(spec["test"], "<test>", "exec", dont_inherit=True)
+        try:
+            test_code = compile(spec["test"], "<test>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:  # the problem's fault, not the program's: each job says so
+            where = f" (test line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
+            msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+            self.broken[key] = f"the problem's tests are not valid Python{where}: {msg}"[:500]
+            return
         self.problems[key] = (prompt_code, test_code, spec["entry_point"], spec["test"])
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         key = job["p"]
+        if key in self.broken:
+            return {"s": "invalid", "d": self.broken[key], "cpu": 0, "wall": 0, "out": ""}
         plan = self.plans.get(key, [])
         if plan is not None:
             result, made = self._run_once(job, plan)
