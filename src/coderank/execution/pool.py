@@ -63,13 +63,17 @@ class Executor:
         workers: Number of worker processes (default: the number of CPU cores).
         limits: Per-program limits; clamped to this machine's hard limits.
         allow_imports: Installed packages (besides the standard library and numpy) programs may import.
+        send_ahead: Send each problem's previous calls to the program before the tests make them (one
+            wake-up per program instead of one per call; verdicts are the same either way). Off only to
+            measure what it saves.
 
     Raises:
         SandboxError: the workers cannot start on this machine (raised on first use).
     """
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None,
-                 allow_imports: tuple[str, ...] = ()) -> None:
+                 allow_imports: tuple[str, ...] = (), send_ahead: bool = True) -> None:
+        self.send_ahead = send_ahead
         self.n_workers = max(1, workers or os.cpu_count() or 1)
         self.limits = (limits or Limits()).resolved()
         self._limits = self.limits.as_dict()
@@ -154,7 +158,7 @@ class Executor:
         cpu = cpus[index] if self.n_workers <= len(cpus) else None
         cfg = {"limits": self.limits.as_dict(), "scratch": scratch, "read_paths": self._read_paths,
                "list_paths": self._list_paths, "sys_path": [p for p in sys.path if p], "uid": uid,
-               "cpu": cpu}
+               "cpu": cpu, "send_ahead": self.send_ahead}
         self._send(worker, cfg)
         self._workers[index] = worker
         self._sel.register(proc.stdout.fileno(), selectors.EVENT_READ, worker)

@@ -37,10 +37,10 @@ def cache_dir() -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 8 MiB blocks."""
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
-        while block := fh.read(8 << 20):
+        while block := fh.read(1 << 20):
             h.update(block)
     return h.hexdigest()
 
@@ -65,7 +65,7 @@ def default_model_path() -> Path:
         with partial.open("wb") as out:
             for src in sources:
                 with src.open("rb") as fh:
-                    while block := fh.read(8 << 20):
+                    while block := fh.read(1 << 20):
                         out.write(block)
         os.replace(partial, target)  # atomic: a crash mid-copy never leaves a truncated model behind
     digest = file_sha256(target)
