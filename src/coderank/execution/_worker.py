@@ -88,7 +88,7 @@ _BUILTIN_EXC = {
 class _Session:
     """The checker's view of one running untrusted program."""
 
-    def __init__(self, chan: int, pidfd: int, out: int, host_pid: int, limits: dict[str, Any]) -> None:
+    def __init__(self, chan: int, pidfd: int, out: int, limits: dict[str, Any]) -> None:
         self.chan = chan
         self.pidfd = pidfd
         self.out = out
@@ -96,7 +96,7 @@ class _Session:
         self.out_tail = bytearray()
         self.out_total = 0
         cpu_limit, wall_limit = limits["cpu_seconds"], limits["wall_seconds"]
-        self.host_pid = host_pid
+        self.host_pid = 0  # looked up when first needed: most programs answer before their CPU is read
         self.cpu_limit = cpu_limit
         self.deadline = time.monotonic() + wall_limit
         self.cpu_seen = 0.0
@@ -147,6 +147,8 @@ class _Session:
             if events.get(self.pidfd):
                 raise _ChildGone
             try:
+                if not self.host_pid:
+                    self.host_pid = lx.host_pid_of_pidfd(self.pidfd)
                 self.cpu_seen = lx.process_cpu_seconds(self.host_pid)
             except OSError as exc:
                 raise _ChildGone from exc
@@ -376,7 +378,7 @@ class _Checker:
         session = None
         diverged = False
         try:
-            session = _Session(chan, pidfd, out_fd, lx.host_pid_of_pidfd(pidfd), limits)
+            session = _Session(chan, pidfd, out_fd, limits)
             if plan:
                 session.send_ahead(plan)
             status, detail = self._check(session, prompt_code, test_code, entry_point, test_src)
