@@ -34,7 +34,7 @@ from typing import Any
 
 from coderank.execution import _codec
 from coderank.execution import _linux as lx
-from coderank.execution._frames import HEADER, pack, read_frame, write_frame
+from coderank.execution._frames import HEADER, loads, pack, read_frame, write_frame
 
 # A cap on one answer of the untrusted child. Decoding JSON can take ~30x its size in memory in the trusted
 # checker (a forged answer of millions of empty lists), so the cap bounds the checker's memory too.
@@ -200,7 +200,7 @@ class _Session:
         body = bytes(self.buf[4 : 4 + size])
         del self.buf[: 4 + size]
         try:
-            msg = json.loads(body)
+            msg = loads(body)
         except (ValueError, RecursionError) as exc:
             raise _Protocol("malformed answer") from exc
         if type(msg) is not list or not msg or type(msg[0]) is not str:

@@ -31,7 +31,7 @@ from typing import Any
 
 from coderank.execution import _codec
 from coderank.execution import _linux as lx
-from coderank.execution._frames import pack, read_frame, write_frame
+from coderank.execution._frames import loads, pack, read_frame, write_frame
 
 # Modules nearly every HumanEval-style program imports; importing them once here saves each child the
 # disk reads. Heavier ones (hashlib pulls in OpenSSL) are left to the programs that need them.
@@ -171,7 +171,7 @@ def _warm_up() -> None:
     exec(compile(_WARM_UP_PROGRAM, "<warm-up>", "exec", dont_inherit=True), namespace)
     result = namespace["_f"]([3, -1, 4], 2)
     node = _codec.encode_node([[result["t"], (1, 2.5), {"a": {1, 2}}, b"x", None, True, 1j], {}])
-    _codec.decode_node(json.loads(pack(node)[4:]))
+    _codec.decode_node(loads(pack(node)[4:]))
     try:
         raise ValueError("warm-up")
     except ValueError as exc:

@@ -11,7 +11,6 @@ running is scored (as a timeout), never retried, and the jobs queued behind it g
 from __future__ import annotations
 
 import collections
-import json
 import os
 import selectors
 import signal
@@ -25,7 +24,7 @@ from typing import Any
 
 import coderank
 from coderank.errors import SandboxError
-from coderank.execution._frames import HEADER, pack
+from coderank.execution._frames import HEADER, loads, pack
 from coderank.execution.sandbox import Limits, default_read_paths, listable_paths
 from coderank.types import Problem, Status, Verdict
 
@@ -283,7 +282,7 @@ class Executor:
                 size = HEADER.unpack_from(w.inbuf)[0]
                 if len(w.inbuf) < 4 + size:
                     break
-                msg = json.loads(bytes(w.inbuf[4 : 4 + size]))
+                msg = loads(bytes(w.inbuf[4 : 4 + size]))
                 del w.inbuf[: 4 + size]
                 self._handle(w, msg, done)
         now = time.monotonic()
