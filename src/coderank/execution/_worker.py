@@ -309,8 +309,9 @@ def _apply_mutations(args: tuple[Any, ...], kwargs: dict[str, Any], after: Any) 
 
 
 class _Checker:
-    def __init__(self, zsock: socket.socket, send_ahead: bool = True) -> None:
+    def __init__(self, zsock: socket.socket, default_limits: dict[str, Any], send_ahead: bool = True) -> None:
         self.zsock = zsock
+        self.default_limits = default_limits
         self.send_ahead = send_ahead
         self.problems: dict[str, tuple[Any, Any, str, str]] = {}
         self.broken: dict[str, str] = {}  # problems whose tests do not compile, and why
@@ -371,7 +372,10 @@ class _Checker:
         limits = job["limits"]
         start = time.monotonic()
         zfd = self.zsock.fileno()
-        write_frame(zfd, {"program": job["src"], "entry_point": entry_point, "limits": limits})
+        request = {"program": job["src"], "entry_point": entry_point}
+        if limits != self.default_limits:  # the zygote knows the worker's limits; a job may carry others
+            request["limits"] = limits
+        write_frame(zfd, request)
         _, fds, _, _ = socket.recv_fds(self.zsock, 16, 3)
         chan, pidfd, out_fd = fds
         status, detail = "passed", ""
@@ -552,7 +556,7 @@ def main() -> None:
         write_frame(1, {"fatal": "the sandbox zygote failed to start (see the messages above)"})
         return
     write_frame(1, {"layers": hello["layers"], "pid": os.getpid()})
-    checker = _Checker(zsock, send_ahead=cfg.get("send_ahead", True))
+    checker = _Checker(zsock, cfg["limits"], send_ahead=cfg.get("send_ahead", True))
     while True:
         job = read_frame(0)
         if job is None:

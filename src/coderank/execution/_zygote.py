@@ -176,6 +176,10 @@ def _warm_up() -> None:
         raise ValueError("warm-up")
     except ValueError as exc:
         _exc_reply(exc)
+    for stream in (sys.stdout, sys.stderr):  # /dev/null here; the child flushes them after every call
+        if stream is not None:
+            stream.write("")
+            stream.flush()
 
 
 def _make_rundir(path: str, uid: int | None) -> None:
@@ -217,7 +221,8 @@ def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dic
         sock.close()
         chan_parent.close()
         os.close(out_r)
-        _child(cfg, req["limits"], req["program"], req["entry_point"], chan_child.detach(), out_w, layers)
+        limits = req.get("limits") or cfg["limits"]
+        _child(cfg, limits, req["program"], req["entry_point"], chan_child.detach(), out_w, layers)
     chan_child.close()
     os.close(out_w)
     pidfd = os.pidfd_open(pid)
