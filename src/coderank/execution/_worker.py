@@ -156,9 +156,13 @@ class _Session:
                 self.killed_for = "CPU-time limit"
                 raise _TimeLimit
 
-    def drain_output(self) -> None:
-        """Read what the program printed so far, keeping the last ``output_bytes`` and counting the rest."""
-        while True:
+    def drain_output(self, max_chunks: int = 16) -> None:
+        """Read what the program printed so far, keeping the last ``output_bytes`` and counting the rest.
+
+        At most ``max_chunks`` reads of 64 KiB: a program that writes as fast as it is read must not keep
+        the checker from its deadlines (and, once it is dead, a daemon that escaped it from ending the run).
+        """
+        for _ in range(max_chunks):
             try:
                 chunk = os.read(self.out, 65536)
             except BlockingIOError:
