@@ -88,3 +88,15 @@ def test_no_save_leaves_the_store_empty(samples, cli):
     code, out, _ = cli("score", str(samples), "--json", "--no-save")
     assert code == 0 and json.loads(out)["run_id"] is None
     assert json.loads(cli("runs", "--json")[1]) == []
+
+
+def test_send_ahead_gives_the_same_verdicts(samples, cli, tmp_path):
+    outs = []
+    for flags in ((), ("--send-ahead",)):
+        out = tmp_path / f"res{len(outs)}.jsonl"
+        code, stdout, _ = cli("score", str(samples), "--json", "--no-save", "--workers", "1", "--out", str(out), *flags)
+        assert code == 0
+        assert json.loads(stdout)["status_counts"] == {"passed": 15, "failed": 5}
+        outs.append(sorted((r["task_id"], r["completion_id"], r["status"], r["detail"])
+                           for r in map(json.loads, out.read_text().splitlines())))
+    assert outs[0] == outs[1]

@@ -46,6 +46,8 @@ class ScoreConfig:
         store: Database to record the run in (None: the default database).
         save: Record the run (for ``runs``, ``show``, ``verify``, ``board``, ``duel``).
         model_name: Name of the run on the board (default: the samples file's name).
+        send_ahead: Send each problem's previous test calls ahead (see :class:`Executor`): faster for tests
+            with many calls, same verdicts, but the program sees later arguments early.
     """
 
     samples: Path
@@ -59,6 +61,7 @@ class ScoreConfig:
     store: Path | None = None
     save: bool = True
     model_name: str | None = None
+    send_ahead: bool = False
 
 
 @dataclass
@@ -161,7 +164,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
     out_fh = config.out.open("w", encoding="utf-8") if config.out else None
     start = time.monotonic()
     try:
-        with Executor(workers=config.workers, limits=config.limits, allow_imports=config.allow_imports) as ex:
+        with Executor(workers=config.workers, limits=config.limits, allow_imports=config.allow_imports,
+                      send_ahead=config.send_ahead) as ex:
             isolation = ex.isolation
             limits = ex.limits
             for job, verdict in ex.map(jobs()):

@@ -72,6 +72,11 @@ def score(
                                        "verify, board, duel).")] = True,
     store: Annotated[Path | None, typer.Option("--store", help="Database file (default: $CODERANK_HOME/coderank.db "
                                                "or ~/.local/share/coderank/coderank.db).", show_default=False)] = None,
+    send_ahead: Annotated[bool, typer.Option("--send-ahead", help="Send each problem's previous test calls to "
+                                             "the program before the tests make them: about 2x faster for tests "
+                                             "with many calls (EvalPlus), same verdicts; but a program can then "
+                                             "read the tests' later arguments before answering earlier ones, so "
+                                             "use it only for outputs you do not expect to game the tests.")] = False,
 ) -> None:
     """Score a file of model samples against a benchmark, in the sandbox.
 
@@ -84,7 +89,7 @@ def score(
     limits = Limits(cpu_seconds=timeout, wall_seconds=wall_timeout, memory_bytes=memory_mb << 20)
     config = api.ScoreConfig(samples=samples, benchmark=benchmark, workers=workers, limits=limits,
                              out=out_path, allow_imports=tuple(allow_import or ()), seed=seed, store=store,
-                             save=save, model_name=name)
+                             save=save, model_name=name, send_ahead=send_ahead)
     with _progress(sys.stderr.isatty(), "scoring") as bar:
         task = bar.add_task("score", total=None)
 

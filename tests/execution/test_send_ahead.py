@@ -1,7 +1,8 @@
 """Calls sent ahead: the checker replays a problem's previous calls without waiting for each answer.
 
 Whatever the programs do, each verdict must be the one the program gets when its calls are made one at a
-time: the reference is the same jobs, in the same order, through an executor with ``send_ahead=False``.
+time: the reference is the same jobs, in the same order, through an executor without ``send_ahead`` (the
+default).
 """
 
 from __future__ import annotations
@@ -45,13 +46,13 @@ PROGRAMS = {
 @pytest.fixture(scope="module")
 def ex():
     # One worker: every job of a problem goes through the same checker, so plans are used.
-    with Executor(workers=1, limits=Limits(cpu_seconds=0.5, wall_seconds=3)) as executor:
+    with Executor(workers=1, limits=Limits(cpu_seconds=0.5, wall_seconds=3), send_ahead=True) as executor:
         yield executor
 
 
 @pytest.fixture(scope="module")
 def one_at_a_time():
-    with Executor(workers=1, limits=Limits(cpu_seconds=0.5, wall_seconds=3), send_ahead=False) as executor:
+    with Executor(workers=1, limits=Limits(cpu_seconds=0.5, wall_seconds=3)) as executor:  # the default
         yield executor
 
 

@@ -313,7 +313,7 @@ def _apply_mutations(args: tuple[Any, ...], kwargs: dict[str, Any], after: Any) 
 
 
 class _Checker:
-    def __init__(self, zsock: socket.socket, default_limits: dict[str, Any], send_ahead: bool = True) -> None:
+    def __init__(self, zsock: socket.socket, default_limits: dict[str, Any], send_ahead: bool = False) -> None:
         self.zsock = zsock
         self.default_limits = default_limits
         self.send_ahead = send_ahead
@@ -560,7 +560,7 @@ def main() -> None:
         write_frame(1, {"fatal": "the sandbox zygote failed to start (see the messages above)"})
         return
     write_frame(1, {"layers": hello["layers"], "pid": os.getpid()})
-    checker = _Checker(zsock, cfg["limits"], send_ahead=cfg.get("send_ahead", True))
+    checker = _Checker(zsock, cfg["limits"], send_ahead=cfg.get("send_ahead", False))
     while True:
         job = read_frame(0)
         if job is None:
