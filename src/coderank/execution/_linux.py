@@ -80,12 +80,14 @@ CAP_DAC_READ_SEARCH = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
-def prepare_user_switch() -> None:
-    """In the (root) zygote, once: no supplementary groups, and keep capabilities across setuid.
+def prepare_user_switch(keep_read_search: bool) -> None:
+    """In the (root) zygote, once: drop supplementary groups; keep capabilities across setuid or not.
 
-    Both are inherited by every forked child, which then only calls :func:`become_user_keeping_read_search`.
+    With ``keep_read_search``, capabilities survive the children's setuid, so that
+    :func:`become_user_keeping_read_search` can keep CAP_DAC_READ_SEARCH. Without it the flag is cleared,
+    so that a child's setuid drops every capability. Both settings are inherited by every forked child.
     """
-    prctl(PR_SET_KEEPCAPS, 1)
+    prctl(PR_SET_KEEPCAPS, 1 if keep_read_search else 0)
     os.setgroups([])
 
 

@@ -116,7 +116,8 @@ def _confine_self(cfg: dict[str, Any], layers: Layers) -> None:
     outside the children's domain, so that they can neither signal nor trace it.
     """
     if cfg.get("uid") is not None:
-        lx.prepare_user_switch()
+        # Keeping CAP_DAC_READ_SEARCH is only safe under Landlock, which decides what it may read.
+        lx.prepare_user_switch(keep_read_search=layers.landlock is not None)
     lx.set_no_new_privs()
     if layers.seccomp is not None:
         try:
@@ -296,6 +297,7 @@ def _child(cfg: dict[str, Any], lim: dict[str, Any], program: str, entry_point: 
         elif uid is not None:  # without Landlock the capability would open every file: drop it too
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
+            lx.set_capabilities(0)  # already none (keep-caps is off); said explicitly, in case
         # no_new_privs and the seccomp filter were set in the zygote and are inherited (see _confine_self)
         if layers.landlock is not None:
             layers.landlock.restrict_self()
