@@ -111,8 +111,9 @@ def _confine_self(cfg: dict[str, Any], layers: Layers) -> None:
     """Restrictions the zygote can live with itself, set once and inherited by every child it forks.
 
     no_new_privs (needed for Landlock) and the seccomp filter: after its setup the zygote needs none of the
-    syscalls the filter refuses. Dropping supplementary groups and keeping capabilities across setuid
-    prepare the children's switch to their own uid. Landlock stays per child: the zygote must remain
+    syscalls the filter refuses. Dropping supplementary groups, and (under Landlock only) keeping
+    capabilities across setuid, prepare the children's switch to their own uid. Landlock stays per child:
+    the zygote must remain
     outside the children's domain, so that they can neither signal nor trace it.
     """
     if cfg.get("uid") is not None:
