@@ -113,8 +113,7 @@ def _confine_self(cfg: dict[str, Any], layers: Layers) -> None:
     no_new_privs (needed for Landlock) and the seccomp filter: after its setup the zygote needs none of the
     syscalls the filter refuses. Dropping supplementary groups, and (under Landlock only) keeping
     capabilities across setuid, prepare the children's switch to their own uid. Landlock stays per child:
-    the zygote must remain
-    outside the children's domain, so that they can neither signal nor trace it.
+    the zygote must remain outside the children's domain, so that they can neither signal nor trace it.
     """
     if cfg.get("uid") is not None:
         # Keeping CAP_DAC_READ_SEARCH is only safe under Landlock, which decides what it may read.
