@@ -256,7 +256,6 @@ class _Session:
             raise _program_exception(msg)
         raise _Protocol("malformed answer")
 
-
     def _send(self, request: bytes) -> None:
         if len(request) > _PIPELINE_LIMIT:
             self.greet()  # a large request could block on a full socket while the program still loads
