@@ -59,8 +59,8 @@ def score(
     workers: Annotated[int | None, typer.Option(help="Sandbox worker processes (default: one per CPU core).",
                                                 show_default=False)] = None,
     allow_import: Annotated[list[str] | None, typer.Option(
-        "--allow-import", help="Let programs import this installed package (repeatable); the standard "
-        "library and numpy are always allowed.")] = None,
+        "--allow-import", help="Let programs import this installed package and the packages it requires "
+        "(repeatable); the standard library and numpy are always allowed, other packages look uninstalled.")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON line per sample: "
                                                   "task_id, completion_id, passed, status, detail, times.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (pass@k, counts, "

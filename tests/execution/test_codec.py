@@ -145,7 +145,8 @@ def test_strict_encoding_refuses_functions_and_objects_but_not_data_or_opaque_va
      '{"it": [[1], ["E", "m"]]}', '{"it": [[1], "more"]}', '{"o": ["T", "t", true, [1], null, -1]}',
      '{"np": ["<i8", [3], [1, 2]]}', '{"np": ["V8", [1], [1]]}', '{"np": ["<U99999999", [1], ["a"]]}',
      '{"np": ["<i8", [1], [[1]]]}', '{"np": ["<i1", [1], [300]]}', '{"np": ["bogus", [1], [1]]}',
-     '{"dk": [[1]]}', '{"ba": "zz"}'],
+     '{"dk": [[1]]}', '{"ba": "zz"}', '{"dq": [[], 100000000000000000000000]}',
+     '{"dt": ["timedelta", [1000000000000, 0, 0]]}'],
 )
 def test_hostile_encodings_of_the_richer_types_raise_codec_error(text):
     with pytest.raises(CodecError):

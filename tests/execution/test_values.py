@@ -196,3 +196,22 @@ def test_tests_passing_a_function_or_object_make_the_problem_invalid_not_the_pro
         [(_, v)] = list(ex.map([Job(0, p, "def f(g, x):\n    return g(x)\n")]))
     assert v.status is Status.INVALID
     assert "line 3" in v.detail and "not a data value" in v.detail
+
+
+def test_an_installed_package_the_sandbox_does_not_allow_looks_uninstalled_to_the_program() -> None:
+    # ...so that `try: import x / except ImportError:` fallbacks work as on a machine without it; and
+    # allowing a package allows what it requires (jinja2 imports markupsafe).
+    p = Problem(task_id="v/import", prompt="", entry_point="f", test="def check(candidate):\n    assert candidate()\n")
+    guarded = ("def f():\n    try:\n        import jinja2\n    except ImportError:\n        return 'fallback'\n"
+               "    return 'jinja2'\n")
+    plain = "import jinja2\ndef f():\n    return True\n"
+    with Executor(workers=1, limits=Limits(cpu_seconds=2.0, wall_seconds=10.0)) as ex:
+        got = {job.key: v for job, v in ex.map([Job("guarded", p, guarded), Job("plain", p, plain)])}
+    assert got["guarded"].passed
+    assert got["plain"].status is Status.ERROR
+    assert "No module named 'jinja2' in the sandbox" in got["plain"].detail and "--allow-import" in got["plain"].detail
+    check = "def check(candidate):\n    assert candidate() == 'jinja2'\n"
+    q = Problem(task_id="v/import2", prompt="", entry_point="f", test=check)
+    with Executor(workers=1, limits=Limits(cpu_seconds=5.0, wall_seconds=20.0), allow_imports=("jinja2",)) as ex:
+        [(_, v)] = list(ex.map([Job(0, q, guarded)]))
+    assert v.passed, v.detail

