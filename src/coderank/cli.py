@@ -122,6 +122,18 @@ def print_passk(passk: dict[str, Any]) -> None:
     out.print(table)
 
 
+def print_unscorable(unscorable: dict[str, str]) -> None:
+    """Warn about problems the sandbox could not run at all (task id -> why), if any."""
+    if not unscorable:
+        return
+    out.print(f"[yellow]{len(unscorable)} problem(s) could not be run in the sandbox; their samples are "
+              "'invalid' and count as not passed:[/]", highlight=False)
+    for tid, why in list(unscorable.items())[:10]:
+        out.print(f"[yellow]  {escape(tid)}: {escape(why)}[/]", highlight=False)
+    if len(unscorable) > 10:
+        out.print(f"[yellow]  ... and {len(unscorable) - 10} more[/]", highlight=False)
+
+
 def _print_score(r: api.ScoreResult) -> None:
     b = r.benchmark
     run = f"  {r.run_id}" if r.run_id else ""
@@ -136,11 +148,7 @@ def _print_score(r: api.ScoreResult) -> None:
                   "the score covers those only[/]", highlight=False)
     if r.empty_completions:
         out.print(f"[yellow]{r.empty_completions} empty completion(s), scored as written[/]", highlight=False)
-    if r.unscorable:
-        out.print(f"[yellow]{len(r.unscorable)} problem(s) could not be run in the sandbox; their samples are "
-                  "'invalid' and count as not passed:[/]", highlight=False)
-        for tid, why in list(r.unscorable.items())[:10]:
-            out.print(f"[yellow]  {escape(tid)}: {escape(why)}[/]", highlight=False)
+    print_unscorable(r.unscorable)
     timeouts = r.status_counts.get("timeout", 0)
     if timeouts:
         out.print(f"[yellow]{timeouts} timeout(s) ({100 * timeouts / r.samples:.1f}%): the {r.limits['cpu_seconds']:g}"

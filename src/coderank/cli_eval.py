@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from coderank.cli import _progress, app, err, out, print_passk
+from coderank.cli import _progress, app, err, out, print_passk, print_unscorable
 from coderank.errors import UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
@@ -113,6 +113,7 @@ def _print_result(r: dict[str, Any]) -> None:
               + ("  (resumed)" if r.get("resumed") else ""), highlight=False)
     print_passk(r["pass_at_k"])
     out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(r["status_counts"].items())), highlight=False)
+    print_unscorable(r.get("unscorable_problems", {}))
     if r.get("truncated"):
         out.print(f"[yellow]{r['truncated']} sample(s) hit --max-tokens (truncated)[/]", highlight=False)
     tps = f", {r['tokens_per_second']} tokens/s" if r.get("tokens_per_second") else ""
@@ -186,6 +187,7 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
         print_passk(info.summary.get("pass_at_k", {}))
         counts = info.summary.get("status_counts", {})
         out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
+        print_unscorable(info.summary.get("unscorable_problems", {}))
     for s in rows:
         out.print(f"{escape(s.task_id)} #{s.sample_index}: {s.status} {escape(s.detail[:100])}", highlight=False)
 

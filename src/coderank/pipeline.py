@@ -251,6 +251,7 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
     """pass@k with intervals, status counts and truncations, computed from the stored samples."""
     counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     statuses: Counter[str] = Counter()
+    unscorable: dict[str, str] = {}
     truncated = 0
     for row in store.samples(run_id):
         c = counts[row.task_id]
@@ -258,6 +259,8 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
         c[1] += row.status == Status.PASSED.value
         statuses[row.status] += 1
         truncated += row.truncated
+        if row.status == Status.INVALID.value:
+            unscorable.setdefault(row.task_id, row.detail)
     order = [p.task_id for p in problems] if problems else sorted(counts)
     nc = [(counts[t][0], counts[t][1]) for t in order if t in counts]
     estimates = summary(nc, ks=ks_for(n for n, _ in nc), seed=0) if nc else []
@@ -267,6 +270,8 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
         "problems": len(nc),
         "status_counts": dict(statuses),
         "truncated": truncated,
+        # Problems the sandbox could not run (their tests pass the program a function, say): task id -> why.
+        **({"unscorable_problems": unscorable} if unscorable else {}),
         "per_problem": {t: {"n": counts[t][0], "c": counts[t][1]} for t in order if t in counts},
     }
 
