@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coderank.execution._codec import CodecError, Opaque, decode, encode, encode_node
+from coderank.execution._codec import CodecError, Opaque, Remote, Side, decode, decode_node, encode, encode_node
 
 plain = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.binary(),
@@ -131,11 +131,34 @@ def test_other_iterables_travel_as_opaque_with_their_items_and_length():
 
 
 def test_strict_encoding_refuses_functions_and_objects_but_not_data_or_opaque_values():
+    strict = Side(strict=True)
     with pytest.raises(CodecError, match="a function"):
-        encode_node([1, lambda: 0], strict=True)
+        encode_node([1, lambda: 0], strict)
     with pytest.raises(CodecError, match="an object"):
-        encode_node({"k": object()}, strict=True)
-    encode_node([Opaque("m.T", "t"), deque([1]), iter([1]), np.arange(2)], strict=True)
+        encode_node({"k": object()}, strict)
+    encode_node([Opaque("m.T", "t"), deque([1]), iter([1]), np.arange(2)], strict)
+
+
+def test_objects_of_the_program_cross_as_handles_and_come_back_as_themselves():
+    class Box:
+        pass
+
+    box, program = Box(), Side(keep=[])
+    node = encode_node([box, box, lambda: 1, 3], program)
+    assert node[0]["h"][0] == node[1]["h"][0] != node[2]["h"][0] and node[3] == 3  # one handle per object
+    asked = []
+    tests = Side(strict=True, link=lambda *request: asked.append(request) or 42)
+    remote = decode_node(node, tests)[0]
+    assert isinstance(remote, Remote) and remote != remote and remote.size == 42
+    assert asked == [(node[0]["h"][0], "getattr", "size", (), {})]
+    back = encode_node([remote], tests)
+    assert back == [{"ref": node[0]["h"][0]}] and decode_node(back, program) == [box]
+    # Without a link (the harness reading stored data) a handle is just an opaque value.
+    assert isinstance(decode_node(node)[0], Opaque)
+    with pytest.raises(CodecError):
+        decode_node({"ref": 0})  # only the program's side resolves references
+    with pytest.raises(CodecError):
+        decode_node({"ref": 9}, program)
 
 
 @pytest.mark.parametrize(

@@ -164,6 +164,34 @@ TRICKS: dict[str, tuple[str, Status | None, bool]] = {
         def add(a, b):
             return Fake()
         """, None, False),
+    "object_lying_in_every_operator": ("""
+        class Liar:
+            def __eq__(self, other):
+                return True
+            __ne__ = __lt__ = __le__ = __gt__ = __ge__ = lambda self, other: True
+            __sub__ = __rsub__ = __add__ = __radd__ = lambda self, other: 0
+            def __abs__(self):
+                return 0
+            def __hash__(self):
+                return hash(5)
+            def __bool__(self):
+                return True
+            def __getattr__(self, name):
+                return lambda *args: True
+        def add(a, b):
+            result = {ret}
+            return Liar()
+        """, Status.FAILED, False),
+    "lying_objects_inside_containers": ("""
+        class AlwaysEqual:
+            def __eq__(self, other):
+                return True
+            def __hash__(self):
+                return 0
+        def add(a, b):
+            result = {ret}
+            return [AlwaysEqual()][0] if a > 100 else {{"x": AlwaysEqual()}}["x"]
+        """, Status.FAILED, False),
     "patch_builtin_exceptions": ("""
         import builtins
         class Never(Exception):

@@ -123,7 +123,166 @@ class Opaque:
         return f"<{self.type_name} {self.text[:200]}>"
 
 
-def _enc(value: Any, depth: int, strict: bool) -> Any:
+Link = Callable[[int, str, Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+class Side:
+    """How one side of the boundary encodes and decodes.
+
+    Attributes:
+        strict: refuse (CodecError) a value that is not data, instead of sending it as an :class:`Opaque`.
+        keep: on the program's side, the objects it answered with that are not data (instances of its
+            classes, functions): each stays there and crosses as a handle, an index into this list; a
+            handle that comes back refers to the object itself.
+        link: on the tests' side, ``link(handle, op, name, args, kwargs)`` asks the program to do ``op``
+            (call, getattr, ...) on the object behind a handle; decoded handles become :class:`Remote`.
+        raised: ``raised(type name, message, is an Exception)`` makes the exception that a rebuilt
+            iterator raises where the original raised one.
+    """
+
+    __slots__ = ("strict", "keep", "link", "raised", "kept")
+
+    def __init__(self, strict: bool = False, keep: list[Any] | None = None, link: Link | None = None,
+                 raised: Raiser = rebuild_exception) -> None:
+        self.strict = strict
+        self.keep = keep
+        self.link = link
+        self.raised = raised
+        self.kept: dict[int, int] = {}  # id() of a kept object -> its handle: one handle per object
+
+    def handle(self, value: Any) -> int:
+        """The handle of a kept object (keeping it now if it is new)."""
+        assert self.keep is not None
+        index = self.kept.get(id(value))
+        if index is None or self.keep[index] is not value:
+            index = self.kept[id(value)] = len(self.keep)
+            self.keep.append(value)
+        return index
+
+
+PLAIN = Side()
+
+
+class Remote:
+    """An object that stays in the program's process (an instance of its class, a function it returned).
+
+    The tests may call it, read and set its attributes, index it, take its ``len``, ``str`` or truth value
+    and iterate over it, as they could in one process. Each of those is a request the program answers
+    with data (or another Remote); what the tests then compare is that data, in the trusted process. A
+    Remote itself equals nothing, so the program's own ``__eq__`` never decides a comparison.
+    """
+
+    __slots__ = ("_link", "_handle", "type_name", "text")
+
+    def __init__(self, link: Link, handle: int, type_name: str, text: str) -> None:
+        object.__setattr__(self, "_link", link)
+        object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "type_name", type_name)
+        object.__setattr__(self, "text", text)
+
+    def _ask(self, op: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return self._link(self._handle, op, name, args, kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return True
+
+    __hash__ = object.__hash__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._link(self._handle, "call", None, args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # protocol probes (copy, numpy, pickle) must see a plain miss
+        return self._ask("getattr", name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._ask("setattr", name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._ask("delattr", name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._ask("getitem", None, key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._ask("setitem", None, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._ask("delitem", None, key)
+
+    def __len__(self) -> int:
+        n = self._ask("len")
+        if type(n) is not int or n < 0:
+            raise TypeError(f"len() of a {self.type_name} gave {n!r}")
+        return n
+
+    def __bool__(self) -> bool:
+        truth = self._ask("bool")
+        if type(truth) is not bool:
+            raise TypeError(f"bool() of a {self.type_name} gave {truth!r}")
+        return truth
+
+    def __iter__(self) -> Iterator[Any]:
+        it = self._ask("iter")
+        if not isinstance(it, Iterator):
+            raise TypeError(f"iter() of a {self.type_name} gave {it!r}")
+        return it
+
+    def __contains__(self, item: Any) -> bool:
+        return bool(self._ask("contains", None, item) is True)
+
+    def __str__(self) -> str:
+        text = self._ask("str")
+        if type(text) is not str:
+            raise TypeError(f"str() of a {self.type_name} gave {text!r}")
+        return text
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} {self.text[:200]}>"
+
+
+def apply_op(obj: Any, op: str, name: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+    """On the program's side: do what a :class:`Remote` asked of the object behind its handle."""
+    if op == "call":
+        return obj(*args, **kwargs)
+    if type(args) is not list or kwargs:
+        raise CodecError(f"malformed {op} request")
+    if op in ("getattr", "setattr", "delattr"):
+        if type(name) is not str:
+            raise CodecError(f"malformed {op} request")
+        if op == "getattr" and not args:
+            return getattr(obj, name)
+        if op == "setattr" and len(args) == 1:
+            return setattr(obj, name, args[0])
+        if op == "delattr" and not args:
+            return delattr(obj, name)
+    if op == "getitem" and len(args) == 1:
+        return obj[args[0]]
+    if op == "setitem" and len(args) == 2:
+        obj[args[0]] = args[1]
+        return None
+    if op == "delitem" and len(args) == 1:
+        del obj[args[0]]
+        return None
+    if op == "contains" and len(args) == 1:
+        return args[0] in obj
+    if not args:
+        if op == "len":
+            return len(obj)
+        if op == "bool":
+            return bool(obj)
+        if op == "iter":
+            return iter(obj)
+        if op == "str":
+            return str(obj)
+    raise CodecError(f"malformed {op} request")
+
+
+def _enc(value: Any, depth: int, side: Side) -> Any:
     if depth > MAX_DEPTH:
         raise CodecError("value nested too deeply")
     t = type(value)
@@ -135,16 +294,22 @@ def _enc(value: Any, depth: int, strict: bool) -> Any:
         return value
     if t is float:
         return value if math.isfinite(value) else {"f": repr(value)}
+    return _enc_more(value, t, depth, side)
+
+
+def _enc_more(value: Any, t: type, depth: int, side: Side) -> Any:
+    # Apart from _enc so that its scalars, the most common values by far, need no closure cells for the
+    # comprehensions here.
     if t is list:
-        return [_enc(v, depth + 1, strict) for v in value]
+        return [_enc(v, depth + 1, side) for v in value]
     if t is tuple:
-        return {"t": [_enc(v, depth + 1, strict) for v in value]}
+        return {"t": [_enc(v, depth + 1, side) for v in value]}
     if t is dict:
-        return {"d": [[_enc(k, depth + 1, strict), _enc(v, depth + 1, strict)] for k, v in value.items()]}
+        return {"d": [[_enc(k, depth + 1, side), _enc(v, depth + 1, side)] for k, v in value.items()]}
     if t is set or t is frozenset:
-        return {"s" if t is set else "fs": [_enc(v, depth + 1, strict) for v in value]}
+        return {"s" if t is set else "fs": [_enc(v, depth + 1, side) for v in value]}
     if t is complex:
-        return {"c": [_enc(value.real, depth, strict), _enc(value.imag, depth, strict)]}
+        return {"c": [_enc(value.real, depth, side), _enc(value.imag, depth, side)]}
     if t is bytes:
         return {"b": value.hex()}
     # Subclasses of the plain types compare like their base (namedtuple == tuple, OrderedDict == dict, an
@@ -153,29 +318,38 @@ def _enc(value: Any, depth: int, strict: bool) -> Any:
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
-        return _enc(int.__index__(value), depth, strict)
+        return _enc(int.__index__(value), depth, side)
     if isinstance(value, float):
-        return _enc(float.__float__(value), depth, strict)
+        return _enc(float.__float__(value), depth, side)
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, tuple):
-        return {"t": [_enc(v, depth + 1, strict) for v in tuple.__iter__(value)]}
+        return {"t": [_enc(v, depth + 1, side) for v in tuple.__iter__(value)]}
     if isinstance(value, list):
-        return [_enc(v, depth + 1, strict) for v in list.__iter__(value)]
+        return [_enc(v, depth + 1, side) for v in list.__iter__(value)]
     if isinstance(value, dict):
-        return {"d": [[_enc(k, depth + 1, strict), _enc(v, depth + 1, strict)] for k, v in dict.items(value)]}
+        return {"d": [[_enc(k, depth + 1, side), _enc(v, depth + 1, side)] for k, v in dict.items(value)]}
     if isinstance(value, (set, frozenset)):
-        return {"s" if isinstance(value, set) else "fs": [_enc(v, depth + 1, strict) for v in value]}
+        return {"s" if isinstance(value, set) else "fs": [_enc(v, depth + 1, side) for v in value]}
     item = getattr(value, "item", None)
     if callable(item) and type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
-        return _enc(item(), depth, strict)
-    known = _enc_known(value, depth, strict)
+        return _enc(item(), depth, side)
+    known = _enc_known(value, depth, side)
     if known is not None:
         return known
+    if isinstance(value, Remote):  # an object of the program, going back to it: the program gets the object
+        return {"ref": value._handle}
+    if side.keep is not None and not isinstance(value, Opaque):
+        # The program's side: its object stays here; the tests get a handle to it.
+        try:
+            text = repr(value)[:1000]
+        except Exception:  # an untrusted __repr__ may raise anything
+            text = "?"
+        return {"h": [side.handle(value), _type_name(t), text]}
     if isinstance(value, Opaque):  # a value that came from the other side goes back as it came
         body: list[Any] = [value.type_name, value.text, value.truth]
         if value.items is not None:
-            body += [[_enc(v, depth + 1, strict) for v in value.items], value.end, value.length]
+            body += [[_enc(v, depth + 1, side) for v in value.items], value.end, value.length]
         return {"o": body}
     try:
         text = repr(value)[:1000]
@@ -187,7 +361,7 @@ def _enc(value: Any, depth: int, strict: bool) -> Any:
         truth = True
     body = [_type_name(t), text, truth]
     if hasattr(t, "__iter__") and not isinstance(value, type):
-        items, end = _run_out(value, depth, strict)
+        items, end = _run_out(value, depth, side)
         try:
             length = len(value) if hasattr(t, "__len__") else None
         except Exception:
@@ -195,7 +369,7 @@ def _enc(value: Any, depth: int, strict: bool) -> Any:
         if items is not None:
             body += [items, end, length if type(length) is int else None]
             return {"o": body}
-    if strict:
+    if side.strict:
         kind = "a function" if callable(value) else "an object"
         raise CodecError(f"{kind} ({_type_name(t)}), which is not a data value: {_BOUNDARY}")
     return {"o": body}
@@ -213,7 +387,7 @@ def _module_type(module: str, name: str) -> Any:
     return getattr(mod, name, None) if mod is not None else None
 
 
-def _enc_known(value: Any, depth: int, strict: bool) -> Any:
+def _enc_known(value: Any, depth: int, side: Side) -> Any:
     """Encode the non-builtin value types the codec carries; None for any other."""
     t = type(value)
     if t is range:
@@ -221,23 +395,23 @@ def _enc_known(value: Any, depth: int, strict: bool) -> Any:
     if isinstance(value, bytearray):
         return {"ba": bytes(value).hex()}
     if t is type({}.keys()):
-        return {"dk": [_enc(v, depth + 1, strict) for v in value]}
+        return {"dk": [_enc(v, depth + 1, side) for v in value]}
     if t is type({}.values()):
-        return {"dv": [_enc(v, depth + 1, strict) for v in value]}
+        return {"dv": [_enc(v, depth + 1, side) for v in value]}
     if t is type({}.items()):
-        return {"di": [[_enc(k, depth + 1, strict), _enc(v, depth + 1, strict)] for k, v in value]}
+        return {"di": [[_enc(k, depth + 1, side), _enc(v, depth + 1, side)] for k, v in value]}
     deque = _module_type("collections", "deque")
     if deque is not None and isinstance(value, deque):
-        return {"dq": [[_enc(v, depth + 1, strict) for v in deque.__iter__(value)], value.maxlen]}
+        return {"dq": [[_enc(v, depth + 1, side) for v in deque.__iter__(value)], value.maxlen]}
     ndarray = _module_type("numpy", "ndarray")
     if ndarray is not None and isinstance(value, ndarray):
-        return _enc_array(value, depth, strict)
+        return _enc_array(value, depth, side)
     decimal = _module_type("decimal", "Decimal")
     if decimal is not None and isinstance(value, decimal):
         return {"dec": decimal.__str__(value)}
     fraction = _module_type("fractions", "Fraction")
     if fraction is not None and isinstance(value, fraction):
-        return {"fr": [_enc(int(value.numerator), depth, strict), _enc(int(value.denominator), depth, strict)]}
+        return {"fr": [_enc(int(value.numerator), depth, side), _enc(int(value.denominator), depth, side)]}
     dt = sys.modules.get("datetime")
     if dt is not None:
         for kind in ("datetime", "date", "time"):  # datetime first: it is a subclass of date
@@ -251,12 +425,12 @@ def _enc_known(value: Any, depth: int, strict: bool) -> Any:
         except Exception:
             is_iterator = False
         if is_iterator:
-            items, end = _run_out(value, depth, strict)
+            items, end = _run_out(value, depth, side)
             return {"it": [items or [], end]}
     return None
 
 
-def _run_out(value: Any, depth: int, strict: bool) -> tuple[list[Any] | None, Any]:
+def _run_out(value: Any, depth: int, side: Side) -> tuple[list[Any] | None, Any]:
     """Encode what iterating ``value`` yields (at most MAX_ITEMS items) and how the iteration ended.
 
     The end is None (exhausted), "cap" (items were left) or [exception type name, message, True].
@@ -279,31 +453,31 @@ def _run_out(value: Any, depth: int, strict: bool) -> tuple[list[Any] | None, An
             return items, [type(exc).__name__, msg, True]
         if len(items) >= MAX_ITEMS:
             return items, "cap"
-        items.append(_enc(v, depth + 1, strict))
+        items.append(_enc(v, depth + 1, side))
 
 
-def _enc_array(value: Any, depth: int, strict: bool) -> Any:
+def _enc_array(value: Any, depth: int, side: Side) -> Any:
     np = sys.modules["numpy"]
     arr = np.asarray(value).view(np.ndarray)
     kind = arr.dtype.kind
     if arr.size > MAX_ARRAY_ITEMS or kind not in "biufcUSO":
         return None
     flat = arr.ravel()
-    items = [_enc(v, depth + 1, strict) for v in (flat.tolist() if kind != "O" else list(flat))]
+    items = [_enc(v, depth + 1, side) for v in (flat.tolist() if kind != "O" else list(flat))]
     return {"np": [arr.dtype.str, [int(n) for n in arr.shape], items]}
 
 
-def encode_node(value: Any, strict: bool = False) -> Any:
+def encode_node(value: Any, side: Side = PLAIN) -> Any:
     """Encode a value as a JSON-ready node (lists, dicts, scalars) to embed in a larger message.
 
-    With ``strict``, a value that would cross as a bare :class:`Opaque` (a function, an object with
-    methods but no items) is refused instead; one that came from the other side as an Opaque is not.
+    See :class:`Side` for what a side keeps, refuses or links; the default side sends any value that is not
+    data as an :class:`Opaque`.
 
     Raises:
-        CodecError: the value is nested deeper than ``MAX_DEPTH``, or ``strict`` refused a value.
+        CodecError: the value is nested deeper than ``MAX_DEPTH``, or a strict side refused a value.
     """
     try:
-        return _enc(value, 0, strict)
+        return _enc(value, 0, side)
     except RecursionError as exc:
         raise CodecError("value nested too deeply") from exc
 
@@ -317,28 +491,33 @@ def encode(value: Any) -> str:
     return json.dumps(encode_node(value), ensure_ascii=False, separators=(",", ":"))
 
 
-def _dec(node: Any, depth: int, raised: Raiser) -> Any:
+def _dec(node: Any, depth: int, side: Side) -> Any:
     if depth > MAX_DEPTH:
         raise CodecError("value nested too deeply")
     t = type(node)
     if node is None or t is bool or t is int or t is float or t is str:
         return node
+    return _dec_more(node, t, depth, side)
+
+
+def _dec_more(node: Any, t: type, depth: int, side: Side) -> Any:
+    # Apart from _dec for the same reason as _enc_more.
     if t is list:
-        return [_dec(v, depth + 1, raised) for v in node]
+        return [_dec(v, depth + 1, side) for v in node]
     if t is not dict or len(node) != 1:
         raise CodecError(f"unexpected {t.__name__} in encoded value")
     ((tag, body),) = node.items()
     if tag == "t" and type(body) is list:
-        return tuple(_dec(v, depth + 1, raised) for v in body)
+        return tuple(_dec(v, depth + 1, side) for v in body)
     if tag == "d" and type(body) is list:
-        return dict(_pairs(body, depth, raised))
+        return dict(_pairs(body, depth, side))
     if tag in ("s", "fs") and type(body) is list:
-        items = [_hashable(_dec(v, depth + 1, raised)) for v in body]
+        items = [_hashable(_dec(v, depth + 1, side)) for v in body]
         return set(items) if tag == "s" else frozenset(items)
     if tag == "f" and body in ("nan", "inf", "-inf"):
         return float(body)
     if tag == "c" and type(body) is list and len(body) == 2:
-        re_, im = (_dec(v, depth + 1, raised) for v in body)
+        re_, im = (_dec(v, depth + 1, side) for v in body)
         if type(re_) is not float or type(im) is not float:
             raise CodecError("malformed complex")
         return complex(re_, im)
@@ -347,13 +526,17 @@ def _dec(node: Any, depth: int, raised: Raiser) -> Any:
             return bytes.fromhex(body) if tag == "b" else bytearray.fromhex(body)
         except ValueError as exc:
             raise CodecError("malformed bytes") from exc
+    if tag == "ref" and type(body) is int:
+        if side.keep is None or not 0 <= body < len(side.keep):
+            raise CodecError("reference to an unknown object")
+        return side.keep[body]
     if tag == "big" and type(body) is str:
         try:
             return int(body, 16)
         except ValueError as exc:
             raise CodecError("malformed integer") from exc
     if type(body) is list:
-        return _dec_known(tag, body, depth, raised)
+        return _dec_known(tag, body, depth, side)
     if tag == "dec" and type(body) is str and len(body) <= 2 * MAX_INT_DIGITS:
         import decimal
 
@@ -364,11 +547,11 @@ def _dec(node: Any, depth: int, raised: Raiser) -> Any:
     raise CodecError(f"unknown tag {tag!r} in encoded value")
 
 
-def _pairs(body: list[Any], depth: int, raised: Raiser) -> Iterator[tuple[Any, Any]]:
+def _pairs(body: list[Any], depth: int, side: Side) -> Iterator[tuple[Any, Any]]:
     for pair in body:
         if type(pair) is not list or len(pair) != 2:
             raise CodecError("malformed dict entry")
-        yield _hashable(_dec(pair[0], depth + 1, raised)), _dec(pair[1], depth + 1, raised)
+        yield _hashable(_dec(pair[0], depth + 1, side)), _dec(pair[1], depth + 1, side)
 
 
 def _end(end: Any) -> Any:
@@ -381,33 +564,38 @@ def _end(end: Any) -> Any:
     raise CodecError("malformed end of an iteration")
 
 
-def _dec_known(tag: str, body: list[Any], depth: int, raised: Raiser) -> Any:
+def _dec_known(tag: str, body: list[Any], depth: int, side: Side) -> Any:
     """Rebuild the tagged values whose body is a list (everything but scalars)."""
+    if tag == "h" and len(body) == 3 and type(body[0]) is int and body[0] >= 0 and type(body[1]) is str \
+            and type(body[2]) is str:
+        if side.link is None:
+            return Opaque(body[1][:200], body[2][:1000], raised=side.raised)
+        return Remote(side.link, body[0], body[1][:200], body[2][:1000])
     if tag == "it" and len(body) == 2 and type(body[0]) is list:
-        return _replay([_dec(v, depth + 1, raised) for v in body[0]], _end(body[1]), raised)
+        return _replay([_dec(v, depth + 1, side) for v in body[0]], _end(body[1]), side.raised)
     if tag == "o" and len(body) in (3, 6) and type(body[0]) is str and type(body[1]) is str \
             and type(body[2]) is bool:
         if len(body) == 3:
-            return Opaque(body[0], body[1], body[2], raised=raised)
+            return Opaque(body[0], body[1], body[2], raised=side.raised)
         if type(body[3]) is not list or not (body[5] is None or type(body[5]) is int and body[5] >= 0):
             raise CodecError("malformed opaque value")
-        items = [_dec(v, depth + 1, raised) for v in body[3]]
-        return Opaque(body[0], body[1], body[2], items, _end(body[4]), body[5], raised)
+        items = [_dec(v, depth + 1, side) for v in body[3]]
+        return Opaque(body[0], body[1], body[2], items, _end(body[4]), body[5], side.raised)
     if tag == "rg" and len(body) == 3 and all(type(v) is int for v in body) and body[2] != 0:
         return range(*body)
     if tag == "dq" and len(body) == 2 and type(body[0]) is list \
             and (body[1] is None or type(body[1]) is int and 0 <= body[1] <= sys.maxsize):
         from collections import deque
 
-        return deque([_dec(v, depth + 1, raised) for v in body[0]], body[1])
+        return deque([_dec(v, depth + 1, side) for v in body[0]], body[1])
     if tag == "dk":
-        return dict.fromkeys(_hashable(_dec(v, depth + 1, raised)) for v in body).keys()
+        return dict.fromkeys(_hashable(_dec(v, depth + 1, side)) for v in body).keys()
     if tag == "dv":
-        return dict(enumerate(_dec(v, depth + 1, raised) for v in body)).values()
+        return dict(enumerate(_dec(v, depth + 1, side) for v in body)).values()
     if tag == "di":
-        return dict(_pairs(body, depth, raised)).items()
+        return dict(_pairs(body, depth, side)).items()
     if tag == "fr" and len(body) == 2:
-        num, den = (_dec(v, depth + 1, raised) for v in body)
+        num, den = (_dec(v, depth + 1, side) for v in body)
         if type(num) is not int or type(den) is not int or den <= 0:
             raise CodecError("malformed fraction")
         from fractions import Fraction
@@ -416,7 +604,7 @@ def _dec_known(tag: str, body: list[Any], depth: int, raised: Raiser) -> Any:
     if tag == "dt" and len(body) == 2:
         return _dec_datetime(body[0], body[1])
     if tag == "np" and len(body) == 3:
-        return _dec_array(body, depth, raised)
+        return _dec_array(body, depth, side)
     raise CodecError(f"unknown tag {tag!r} in encoded value")
 
 
@@ -433,7 +621,7 @@ def _dec_datetime(kind: Any, body: Any) -> Any:
     raise CodecError("malformed date or time")
 
 
-def _dec_array(body: list[Any], depth: int, raised: Raiser) -> Any:
+def _dec_array(body: list[Any], depth: int, side: Side) -> Any:
     dtype, shape, flat = body
     if type(dtype) is not str or len(dtype) > 16 or type(shape) is not list or len(shape) > 32 \
             or not all(type(n) is int and n >= 0 for n in shape) or type(flat) is not list:
@@ -453,7 +641,7 @@ def _dec_array(body: list[Any], depth: int, raised: Raiser) -> Any:
         raise CodecError("malformed array type") from exc
     if dt.kind not in "biufcUSO" or dt.itemsize > 1 << 16 or dt.itemsize * size > _MAX_ARRAY_BYTES:
         raise CodecError("malformed array type")
-    items = [_dec(v, depth + 1, raised) for v in flat]
+    items = [_dec(v, depth + 1, side) for v in flat]
     try:
         if dt.kind == "O":
             arr = np.empty(size, dtype=dt)
@@ -476,17 +664,16 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def decode_node(node: Any, raised: Raiser = rebuild_exception) -> Any:
+def decode_node(node: Any, side: Side = PLAIN) -> Any:
     """Rebuild a plain value from a node that ``json.loads`` produced out of :func:`encode_node` output.
 
-    ``raised(type name, message, is an Exception)`` makes the exception that a rebuilt iterator raises
-    where the original raised one.
+    See :class:`Side` for how handles, references and exceptions are rebuilt.
 
     Raises:
         CodecError: the node is not a valid encoding.
     """
     try:
-        return _dec(node, 0, raised)
+        return _dec(node, 0, side)
     except RecursionError as exc:
         raise CodecError("value nested too deeply") from exc
     except (ValueError, TypeError, ArithmeticError) as exc:  # CodecError is a ValueError: kept as it is
@@ -503,7 +690,7 @@ def decode(text: str | bytes) -> Any:
             number).
     """
     try:
-        return _dec(json.loads(text), 0, rebuild_exception)
+        return _dec(json.loads(text), 0, PLAIN)
     except CodecError:
         raise
     except (ValueError, RecursionError, TypeError, ArithmeticError) as exc:

@@ -115,6 +115,7 @@ class _Session:
         self.poller.register(out, select.POLLIN)
         self.buf = bytearray()
         self.greeted = False
+        self.side = _codec.Side(strict=True, raised=_raised)  # _Checker._check links it to the tests
         self.fatal: BaseException | None = None
         self.ahead: list[bytes] = []  # requests sent before the tests asked for them
         self.made: list[bytes] = []  # requests the tests actually made, in order
@@ -234,12 +235,18 @@ class _Session:
         if first != ["ready"]:
             raise _Protocol("malformed greeting")
 
-    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Call the program's entry point with plain-data arguments; return its plain-data answer."""
+    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any], target: list[Any] | None = None) -> Any:
+        """Call the program's entry point with plain-data arguments; return its plain-data answer.
+
+        With ``target`` = [handle, op, name] the request is ``op`` (call, getattr...) on an object of the
+        program that the tests hold a handle to (a :class:`~._codec.Remote`) instead.
+        """
+        side = self.side
         try:
-            request = pack([_codec.encode_node(list(args), True), _codec.encode_node(kwargs, True)])
+            body = [_codec.encode_node(list(args), side), _codec.encode_node(kwargs, side)]
         except _codec.CodecError as exc:
             raise _Unsendable(str(exc)) from None
+        request = pack(body if target is None else [*body, target])
         index = len(self.made)
         self.made.append(request)
         if index < len(self.ahead):
@@ -253,9 +260,9 @@ class _Session:
         msg = self.receive()
         if msg[0] == "ok" and len(msg) == 3:
             try:
-                value = _codec.decode_node(msg[1], _raised)
+                value = _codec.decode_node(msg[1], side)
                 if msg[2] is not None:
-                    _apply_mutations(args, kwargs, _codec.decode_node(msg[2], _raised))
+                    _apply_mutations(args, kwargs, _codec.decode_node(msg[2], side))
             except _codec.CodecError as exc:
                 raise _Protocol(str(exc)) from exc
             return value
@@ -453,14 +460,22 @@ class _Checker:
 
     def _check(self, session: _Session, prompt_code: Any, test_code: Any, entry_point: str,
                test_src: str) -> tuple[str, str]:
-        def candidate(*args: Any, **kwargs: Any) -> Any:
+        def ask(args: tuple[Any, ...], kwargs: dict[str, Any], target: list[Any] | None) -> Any:
             if session.fatal is not None:
                 raise session.fatal
             try:
-                return session.call(args, kwargs)
+                return session.call(args, kwargs, target)
             except (_TimeLimit, _ChildGone, _Protocol, _LoadFailed, _Diverged, _Unsendable) as exc:
                 session.fatal = exc  # remembered, in case the test code swallows it
                 raise
+
+        def candidate(*args: Any, **kwargs: Any) -> Any:
+            return ask(args, kwargs, None)
+
+        def link(handle: int, op: str, name: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            return ask(args, kwargs, [handle, op, name])  # a Remote: an object of the program, used by the tests
+
+        session.side.link = link
 
         namespace: dict[str, Any] = {}
         _ALARM[0] = False

@@ -347,6 +347,7 @@ def _exc_reply(exc: BaseException) -> list[Any]:
 def _serve(program: str, entry_point: str, chan: int) -> None:
     """Untrusted: load the program, then answer calls of the entry point until the checker hangs up."""
     namespace: dict[str, Any] = {}
+    side = _codec.Side(keep=[])  # objects of the program that the tests hold handles to
     try:
         exec(compile(program, "<program>", "exec", dont_inherit=True), namespace)
         fn = namespace.get(entry_point)
@@ -364,12 +365,16 @@ def _serve(program: str, entry_point: str, chan: int) -> None:
         if req is None:
             return
         try:
-            args = _codec.decode_node(req[0])
-            kwargs = _codec.decode_node(req[1])
-            result = fn(*args, **kwargs)
-            answer = _codec.encode_node(result)  # before the arguments: it may be an iterator over one of them
-            after = _codec.encode_node([args, kwargs])
-            reply = ["ok", answer, None if after == req else after]
+            args = _codec.decode_node(req[0], side)
+            kwargs = _codec.decode_node(req[1], side)
+            if len(req) == 2:
+                result = fn(*args, **kwargs)
+            else:  # [handle, op, name]: the tests use an object of the program they hold a handle to
+                handle, op, name = req[2]
+                result = _codec.apply_op(_codec.decode_node({"ref": handle}, side), op, name, args, kwargs)
+            answer = _codec.encode_node(result, side)  # before the arguments: it may be an iterator over one
+            after = _codec.encode_node([args, kwargs], side)
+            reply = ["ok", answer, None if after == req[:2] else after]
         except BaseException as exc:
             reply = _exc_reply(exc)
         try:
