@@ -102,20 +102,21 @@ def test_send_ahead_gives_the_same_verdicts(samples, cli, tmp_path):
     assert outs[0] == outs[1]
 
 
-def test_a_problem_whose_tests_pass_a_function_is_named_as_unscorable(tmp_path, cli):
+def test_a_problem_whose_tests_pass_an_object_is_named_as_unscorable(tmp_path, cli):
     problems = tmp_path / "probs.jsonl"
     problems.write_text(json.dumps({
         "task_id": "u/apply", "prompt": "def apply(g, x):\n", "entry_point": "apply",
-        "test": "def check(candidate):\n    assert candidate(lambda v: v + 1, 1) == 2\n"}) + "\n" + json.dumps({
+        "test": "class Box:\n    v = 1\ndef check(candidate):\n    assert candidate(Box(), 1) == 2\n"})
+        + "\n" + json.dumps({
         "task_id": "u/evens", "prompt": "def evens(n):\n", "entry_point": "evens",
         "test": "def check(candidate):\n    assert tuple(candidate(5)) == (0, 2, 4)\n"}) + "\n")
     samples = tmp_path / "s.jsonl"
-    samples.write_text(json.dumps({"task_id": "u/apply", "completion": "    return g(x)\n"}) + "\n"
+    samples.write_text(json.dumps({"task_id": "u/apply", "completion": "    return g.v + x\n"}) + "\n"
                        + json.dumps({"task_id": "u/evens", "completion": "    return (i for i in range(0, n, 2))\n"})
                        + "\n")
     code, stdout, _ = cli("score", str(samples), "-b", str(problems), "--json", "--no-save")
     doc = json.loads(stdout)
     assert code == 0 and doc["status_counts"] == {"passed": 1, "invalid": 1}
-    assert list(doc["unscorable_problems"]) == ["u/apply"] and "line 2" in doc["unscorable_problems"]["u/apply"]
+    assert list(doc["unscorable_problems"]) == ["u/apply"] and "line 4" in doc["unscorable_problems"]["u/apply"]
     code, stdout, _ = cli("score", str(samples), "-b", str(problems), "--no-save")
     assert "1 problem(s) could not be run in the sandbox" in stdout and "u/apply" in stdout

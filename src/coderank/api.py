@@ -82,7 +82,7 @@ class ScoreResult:
     isolation: dict[str, str]
     wall_seconds: float
     run_id: str | None = None
-    # Problems the sandbox could not run at all (their tests pass the program a function, say): task id ->
+    # Problems the sandbox could not run at all (their tests pass the program an object, say): task id ->
     # why. Their samples have status "invalid" and count as not passed.
     unscorable: dict[str, str] = field(default_factory=dict)
     coderank_version: str = coderank.__version__

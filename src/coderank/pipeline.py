@@ -270,7 +270,7 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
         "problems": len(nc),
         "status_counts": dict(statuses),
         "truncated": truncated,
-        # Problems the sandbox could not run (their tests pass the program a function, say): task id -> why.
+        # Problems the sandbox could not run (their tests pass the program an object, say): task id -> why.
         **({"unscorable_problems": unscorable} if unscorable else {}),
         "per_problem": {t: {"n": counts[t][0], "c": counts[t][1]} for t in order if t in counts},
     }

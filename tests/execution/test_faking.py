@@ -586,3 +586,47 @@ def test_huge_flat_answer_is_not_passed_and_the_checker_stays_small(fresh_execut
     assert not v.passed, v
     assert time.monotonic() - start < 8.0 + 1.0
     assert peak_kib() - before < 1 << 20, "a 60 MiB answer made the trusted checker grow by more than 1 GiB"
+
+
+# --- functions of the tests that the program may call ----------------------------------------------------
+
+CALLBACK = Problem(  # the tests pass the program a function; their expected answer must stay out of its reach
+    task_id="faking/callback", prompt="", entry_point="search",
+    test=(f"CANARY = {CANARY!r}\n\ndef check(candidate):\n    found = candidate(lambda v: len(v))\n"
+          f"    assert CANARY not in found, 'the program reached the tests through their function'\n"
+          f"    assert found == {ANSWER!r}\n"),
+)
+
+
+@pytest.mark.parametrize("handles", [1, 2])
+def test_a_function_of_the_tests_gives_the_program_nothing_but_its_calls(ex: Executor, handles: int) -> None:
+    v = run(ex, CALLBACK, """
+        import os
+        from coderank.execution import _frames
+        def search(key):
+            found = []
+            attempts = (lambda: key.__globals__, lambda: key.__closure__, lambda: key.__code__,
+                        lambda: key.CANARY, lambda: key.__self__, lambda: vars(key), lambda: key("abc"),
+                        lambda: str(key), lambda: len(key), lambda: key[0], lambda: key(None))
+            for attempt in attempts:
+                try:
+                    found.append(repr(attempt()))
+                except BaseException as exc:
+                    found.append(type(exc).__name__ + ": " + str(exc))
+            # Forged requests on every descriptor (one is the channel): other operations, other handles.
+            for fd in range(3, 21):
+                for handle in range(HANDLES_N):
+                    for op, name in (("getattr", "__globals__"), ("getattr", "CANARY"), ("str", None)):
+                        try:
+                            _frames.write_frame(fd, ["ask", [], {"d": []}, [handle, op, name]])
+                            found.append(repr(_frames.read_frame(fd)))
+                        except BaseException as exc:
+                            found.append(type(exc).__name__)
+            return "|".join(found)
+        """.replace("HANDLES_N", str(handles)))
+    assert not v.passed, v
+    assert CANARY not in v.detail and CANARY not in v.output
+    if handles == 1:  # handle 0, the function, answers TypeError to anything but a call: no canary found
+        assert v.detail.startswith("test line 6 failed"), v
+    else:  # handle 1 does not exist: a request for it is a protocol error
+        assert v.status is Status.ERROR and "reference to an unknown object" in v.detail, v

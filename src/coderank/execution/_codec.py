@@ -131,11 +131,12 @@ class Side:
 
     Attributes:
         strict: refuse (CodecError) a value that is not data, instead of sending it as an :class:`Opaque`.
-        keep: on the program's side, the objects it answered with that are not data (instances of its
-            classes, functions): each stays there and crosses as a handle, an index into this list; a
-            handle that comes back refers to the object itself.
-        link: on the tests' side, ``link(handle, op, name, args, kwargs)`` asks the program to do ``op``
-            (call, getattr, ...) on the object behind a handle; decoded handles become :class:`Remote`.
+        keep: the objects of this side that are not data (on a strict side: the functions only), which
+            stay here and cross as handles, indexes into this list; a handle that comes back refers to
+            the object itself. The program keeps instances of its classes and its functions; the tests
+            keep the functions they pass to the program (``key=lambda x: ...``).
+        link: ``link(handle, op, name, args, kwargs)`` asks the other side to do ``op`` (call, getattr,
+            ...) on the object behind one of its handles; decoded handles become :class:`Remote`.
         raised: ``raised(type name, message, is an Exception)`` makes the exception that a rebuilt
             iterator raises where the original raised one.
     """
@@ -331,16 +332,17 @@ def _enc_more(value: Any, t: type, depth: int, side: Side) -> Any:
         return {"d": [[_enc(k, depth + 1, side), _enc(v, depth + 1, side)] for k, v in dict.items(value)]}
     if isinstance(value, (set, frozenset)):
         return {"s" if isinstance(value, set) else "fs": [_enc(v, depth + 1, side) for v in value]}
+    if t is Remote:  # an object of the other side, going back to it: it gets the object itself
+        return {"ref": value._handle}
     item = getattr(value, "item", None)
     if callable(item) and type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
         return _enc(item(), depth, side)
     known = _enc_known(value, depth, side)
     if known is not None:
         return known
-    if isinstance(value, Remote):  # an object of the program, going back to it: the program gets the object
-        return {"ref": value._handle}
-    if side.keep is not None and not isinstance(value, Opaque):
-        # The program's side: its object stays here; the tests get a handle to it.
+    if side.keep is not None and not isinstance(value, Opaque) and (not side.strict or callable(value)):
+        # The object stays on this side and the other gets a handle to it: any object of the program; only
+        # functions of the tests (a strict side), which the program may then only call.
         try:
             text = repr(value)[:1000]
         except Exception:  # an untrusted __repr__ may raise anything
@@ -371,7 +373,8 @@ def _enc_more(value: Any, t: type, depth: int, side: Side) -> Any:
             return {"o": body}
     if side.strict:
         kind = "a function" if callable(value) else "an object"
-        raise CodecError(f"{kind} ({_type_name(t)}), which is not a data value: {_BOUNDARY}")
+        raise CodecError(f"{kind} ({_type_name(t)}), which is not a data value: the tests may pass the program "
+                         "data (numbers, strings, containers, numpy arrays) and functions, not other objects")
     return {"o": body}
 
 
@@ -465,6 +468,35 @@ def _enc_array(value: Any, depth: int, side: Side) -> Any:
     flat = arr.ravel()
     items = [_enc(v, depth + 1, side) for v in (flat.tolist() if kind != "O" else list(flat))]
     return {"np": [arr.dtype.str, [int(n) for n in arr.shape], items]}
+
+
+def apply_mutations(args: tuple[Any, ...], kwargs: dict[str, Any], after: Any) -> None:
+    """Mirror in-place changes the other side made to its copies of the arguments (e.g. 'sort in place').
+
+    Raises:
+        CodecError: ``after`` does not match the arguments.
+    """
+    if type(after) is not list or len(after) != 2 or type(after[0]) is not list or len(after[0]) != len(args):
+        raise CodecError("malformed argument update")
+    pairs = list(zip(args, after[0], strict=True))
+    if type(after[1]) is dict:
+        pairs += [(kwargs[k], v) for k, v in after[1].items() if k in kwargs]
+    for old, new in pairs:
+        if type(old) is list and type(new) is list:
+            old[:] = new
+        elif type(old) is dict and type(new) is dict or type(old) is set and type(new) is set:
+            old.clear()
+            old.update(new)
+        elif type(old) is bytearray and type(new) is bytearray:
+            old[:] = new
+        elif type(old).__name__ == "deque" and type(new) is type(old):
+            old.clear()
+            old.extend(new)
+        elif type(old).__name__ == "ndarray" and type(new) is type(old) and old.shape == new.shape:
+            try:
+                old[...] = new
+            except (ValueError, TypeError):
+                pass  # a read-only array (the program cannot have changed it in place either)
 
 
 def encode_node(value: Any, side: Side = PLAIN) -> Any:

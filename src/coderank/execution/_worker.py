@@ -66,6 +66,14 @@ class _Unsendable(BaseException):
     """
 
 
+class _TestsFailed(BaseException):
+    """An assertion of the tests failed inside one of their functions that the program called."""
+
+    def __init__(self, error: AssertionError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _LoadFailed(BaseException):
     """The program did not load (syntax error, exception or exit at import time)."""
 
@@ -115,7 +123,9 @@ class _Session:
         self.poller.register(out, select.POLLIN)
         self.buf = bytearray()
         self.greeted = False
-        self.side = _codec.Side(strict=True, raised=_raised)  # _Checker._check links it to the tests
+        # Data only, but functions the tests pass to the program stay here and are run when it asks; the
+        # program's objects are handles (_Checker._check links them to it).
+        self.side = _codec.Side(strict=True, keep=[], raised=_raised)
         self.fatal: BaseException | None = None
         self.ahead: list[bytes] = []  # requests sent before the tests asked for them
         self.made: list[bytes] = []  # requests the tests actually made, in order
@@ -258,17 +268,62 @@ class _Session:
         # first call cost one wake-up of the child instead of two.
         self.greet()
         msg = self.receive()
+        while msg[0] == "ask":  # the program runs a function the tests gave it
+            self._run_for_program(msg)
+            msg = self.receive()
         if msg[0] == "ok" and len(msg) == 3:
             try:
                 value = _codec.decode_node(msg[1], side)
                 if msg[2] is not None:
-                    _apply_mutations(args, kwargs, _codec.decode_node(msg[2], side))
+                    _codec.apply_mutations(args, kwargs, _codec.decode_node(msg[2], side))
             except _codec.CodecError as exc:
                 raise _Protocol(str(exc)) from exc
             return value
         if msg[0] == "exc" and len(msg) == 4:
             raise _program_exception(msg)
         raise _Protocol("malformed answer")
+
+    def _run_for_program(self, msg: list[Any]) -> None:
+        """Run a function of the tests that the program calls (it got it as an argument), and answer.
+
+        Only calls are run; the arguments are data and handles, as always. An exception of the function
+        goes to the program like any other, except a failed assertion: that is the tests failing, which the
+        program must not be able to swallow.
+        """
+        side = self.side
+        target = msg[3] if len(msg) == 4 else None
+        if type(target) is not list or len(target) != 3 or type(target[1]) is not str:
+            raise _Protocol("malformed request")
+        try:
+            fn = _codec.decode_node({"ref": target[0]}, side)
+            args = _codec.decode_node(msg[1], side)
+            kwargs = _codec.decode_node(msg[2], side)
+        except _codec.CodecError as exc:
+            raise _Protocol(str(exc)) from exc
+        if type(args) is not list or type(kwargs) is not dict or not all(type(k) is str for k in kwargs):
+            raise _Protocol("malformed request")
+        reply: list[Any]
+        try:
+            if target[1] == "call":
+                result = fn(*args, **kwargs)
+            elif target[1] == "bool" and not args and not kwargs:
+                result = True
+            elif target[1] == "str" and not args and not kwargs:
+                result = repr(fn)
+            else:
+                raise TypeError(f"the program may only call a function of the tests, not {target[1][:20]} it")
+        except AssertionError as exc:
+            raise _TestsFailed(exc) from None
+        except Exception as exc:
+            reply = ["exc", type(exc).__name__, str(exc)[:500], True]
+        else:
+            try:
+                answer = _codec.encode_node(result, side)
+                after = _codec.encode_node([args, kwargs], side)
+            except _codec.CodecError as exc:
+                raise _Unsendable(str(exc)) from None
+            reply = ["ok", answer, None if after == msg[1:3] else after]
+        _write_all(self.chan, pack(reply))
 
     def _send(self, request: bytes) -> None:
         if len(request) > _PIPELINE_LIMIT:
@@ -315,31 +370,6 @@ def _raised(name: str, text: str, is_exception: bool) -> BaseException:
     return _program_exception(["exc", name, text, is_exception])
 
 
-def _apply_mutations(args: tuple[Any, ...], kwargs: dict[str, Any], after: Any) -> None:
-    """Mirror in-place changes the program made to list/dict/set arguments (e.g. 'sort in place')."""
-    if type(after) is not list or len(after) != 2 or type(after[0]) is not list or len(after[0]) != len(args):
-        raise _codec.CodecError("malformed argument update")
-    pairs = list(zip(args, after[0], strict=True))
-    if type(after[1]) is dict:
-        pairs += [(kwargs[k], v) for k, v in after[1].items() if k in kwargs]
-    for old, new in pairs:
-        if type(old) is list and type(new) is list:
-            old[:] = new
-        elif type(old) is dict and type(new) is dict or type(old) is set and type(new) is set:
-            old.clear()
-            old.update(new)
-        elif type(old) is bytearray and type(new) is bytearray:
-            old[:] = new
-        elif type(old).__name__ == "deque" and type(new) is type(old):
-            old.clear()
-            old.extend(new)
-        elif type(old).__name__ == "ndarray" and type(new) is type(old) and old.shape == new.shape:
-            try:
-                old[...] = new
-            except (ValueError, TypeError):
-                pass  # a read-only array (the program cannot have changed it in place either)
-
-
 class _Checker:
     def __init__(self, zsock: socket.socket, default_limits: dict[str, Any], send_ahead: bool = False) -> None:
         self.zsock = zsock
@@ -378,6 +408,11 @@ class _Checker:
         plan = self.plans.get(key, []) if self.send_ahead else None
         if plan is not None:
             result, made = self._run_once(job, plan)
+            if made is not None and any(b'{"h":' in request for request in made):
+                # The tests pass the program a function, which it may call back while it answers: its later
+                # requests must not be waiting in its channel then. One call at a time for this problem.
+                self.plans[key] = None
+                return result
             if made is not None:
                 self._remember(key, plan, made)
                 return result
@@ -465,7 +500,7 @@ class _Checker:
                 raise session.fatal
             try:
                 return session.call(args, kwargs, target)
-            except (_TimeLimit, _ChildGone, _Protocol, _LoadFailed, _Diverged, _Unsendable) as exc:
+            except (_TimeLimit, _ChildGone, _Protocol, _LoadFailed, _Diverged, _Unsendable, _TestsFailed) as exc:
                 session.fatal = exc  # remembered, in case the test code swallows it
                 raise
 
@@ -495,6 +530,8 @@ class _Checker:
             session.greet()  # tests that never call the program still need it to have loaded
         except _LoadFailed as exc:
             return exc.status, exc.detail
+        except _TestsFailed as exc:
+            return "failed", _assert_detail(exc.error, test_src)
         except _Unsendable as exc:
             where = _test_line(exc, test_src)
             return "invalid", (f"the tests{where} pass the program {exc}; this problem cannot be scored in the "

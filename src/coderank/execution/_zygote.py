@@ -347,7 +347,10 @@ def _exc_reply(exc: BaseException) -> list[Any]:
 def _serve(program: str, entry_point: str, chan: int) -> None:
     """Untrusted: load the program, then answer calls of the entry point until the checker hangs up."""
     namespace: dict[str, Any] = {}
-    side = _codec.Side(keep=[])  # objects of the program that the tests hold handles to
+    # Objects of the program that the tests hold handles to; functions of the tests that the program got
+    # are asked to run in the checker.
+    side = _codec.Side(keep=[], link=lambda *request: _ask(chan, side, fn, request))
+    fn: Any = None
     try:
         exec(compile(program, "<program>", "exec", dont_inherit=True), namespace)
         fn = namespace.get(entry_point)
@@ -364,25 +367,54 @@ def _serve(program: str, entry_point: str, chan: int) -> None:
             return
         if req is None:
             return
-        try:
-            args = _codec.decode_node(req[0], side)
-            kwargs = _codec.decode_node(req[1], side)
-            if len(req) == 2:
-                result = fn(*args, **kwargs)
-            else:  # [handle, op, name]: the tests use an object of the program they hold a handle to
-                handle, op, name = req[2]
-                result = _codec.apply_op(_codec.decode_node({"ref": handle}, side), op, name, args, kwargs)
-            answer = _codec.encode_node(result, side)  # before the arguments: it may be an iterator over one
-            after = _codec.encode_node([args, kwargs], side)
-            reply = ["ok", answer, None if after == req[:2] else after]
-        except BaseException as exc:
-            reply = _exc_reply(exc)
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except BaseException:
-            pass
-        write_frame(chan, reply)
+        _answer(chan, side, fn, req)
+
+
+def _answer(chan: int, side: _codec.Side, fn: Any, req: list[Any]) -> None:
+    """Answer one request of the tests: a call of the entry point, or an operation on a kept object."""
+    try:
+        args = _codec.decode_node(req[0], side)
+        kwargs = _codec.decode_node(req[1], side)
+        if len(req) == 2:
+            result = fn(*args, **kwargs)
+        else:  # [handle, op, name]: the tests use an object of the program they hold a handle to
+            handle, op, name = req[2]
+            result = _codec.apply_op(_codec.decode_node({"ref": handle}, side), op, name, args, kwargs)
+        answer = _codec.encode_node(result, side)  # before the arguments: it may be an iterator over one
+        after = _codec.encode_node([args, kwargs], side)
+        reply = ["ok", answer, None if after == req[:2] else after]
+    except BaseException as exc:
+        reply = _exc_reply(exc)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        pass
+    write_frame(chan, reply)
+
+
+def _ask(chan: int, side: _codec.Side, fn: Any, request: tuple[Any, ...]) -> Any:
+    """Run a function of the tests (the program got it as an argument) in the checker; return its answer.
+
+    While waiting, answer the tests' own requests: the function may call the program again.
+    """
+    handle, op, name, args, kwargs = request
+    write_frame(chan, ["ask", _codec.encode_node(list(args), side), _codec.encode_node(kwargs, side),
+                       [handle, op, name]])
+    while True:
+        msg = read_frame(chan)
+        if msg is None:
+            os._exit(0)  # the checker is done with this program
+        if type(msg) is list and msg and type(msg[0]) is str:
+            break
+        _answer(chan, side, fn, msg)
+    if msg[0] == "ok" and len(msg) == 3:
+        if msg[2] is not None:
+            _codec.apply_mutations(args, kwargs, _codec.decode_node(msg[2], side))
+        return _codec.decode_node(msg[1], side)
+    if msg[0] == "exc" and len(msg) == 4:
+        raise _codec.rebuild_exception(str(msg[1]), str(msg[2]), msg[3] is True)
+    raise RuntimeError("malformed answer from the checker")
 
 
 if __name__ == "__main__":
