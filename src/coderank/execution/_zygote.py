@@ -347,10 +347,8 @@ def _exc_reply(exc: BaseException) -> list[Any]:
 def _serve(program: str, entry_point: str, chan: int) -> None:
     """Untrusted: load the program, then answer calls of the entry point until the checker hangs up."""
     namespace: dict[str, Any] = {}
-    # Objects of the program that the tests hold handles to; functions of the tests that the program got
-    # are asked to run in the checker.
-    side = _codec.Side(keep=[], link=lambda *request: _ask(chan, side, fn, request))
-    fn: Any = None
+    side = _SIDE
+    _PROGRAM[:] = [chan, None]
     try:
         exec(compile(program, "<program>", "exec", dont_inherit=True), namespace)
         fn = namespace.get(entry_point)
@@ -359,6 +357,7 @@ def _serve(program: str, entry_point: str, chan: int) -> None:
     except BaseException as exc:
         write_frame(chan, ["load", *_exc_reply(exc)[1:]])
         return
+    _PROGRAM[1] = fn
     write_frame(chan, ["ready"])
     while True:
         try:
@@ -368,6 +367,17 @@ def _serve(program: str, entry_point: str, chan: int) -> None:
         if req is None:
             return
         _answer(chan, side, fn, req)
+
+
+def _link(*request: Any) -> Any:
+    return _ask(_PROGRAM[0], _SIDE, _PROGRAM[1], request)
+
+
+# The program's side of the codec and its [channel, entry point], made here before any fork so that a child
+# only writes to these (a page or two to copy) instead of allocating them: objects of the program that the
+# tests hold handles to; functions of the tests that the program got are asked to run in the checker.
+_SIDE = _codec.Side(keep=[], link=_link)
+_PROGRAM: list[Any] = [None, None]
 
 
 def _answer(chan: int, side: _codec.Side, fn: Any, req: list[Any]) -> None:
