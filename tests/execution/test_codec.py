@@ -1,7 +1,7 @@
 import datetime
 import itertools
 import math
-from collections import Counter, OrderedDict, deque, namedtuple
+from collections import Counter, OrderedDict, defaultdict, deque, namedtuple
 from decimal import Decimal
 from fractions import Fraction
 
@@ -39,11 +39,27 @@ def test_special_floats_and_big_ints_round_trip():
     assert decode(encode(1 + 2j)) == 1 + 2j
 
 
-def test_subclasses_travel_as_their_base_type():
-    Point = namedtuple("Point", "x y")
-    assert type(decode(encode(Point(1, 2)))) is tuple
-    assert decode(encode(OrderedDict(a=1))) == {"a": 1}
-    assert decode(encode(Counter("aab"))) == {"a": 2, "b": 1}
+def test_namedtuples_and_collections_dicts_are_rebuilt_as_the_same_kind():
+    point = namedtuple("Point", "x y")(1, [2])
+    back = decode(encode(point))
+    assert back == point == (1, [2]) and back.x == 1 and type(back).__name__ == "Point" and back._fields == ("x", "y")
+    counter = decode(encode(Counter("aab")))
+    assert type(counter) is Counter and counter.most_common(1) == [("a", 2)]
+    ordered = decode(encode(OrderedDict(b=1, a=2)))
+    assert type(ordered) is OrderedDict and list(ordered) == ["b", "a"]
+    default = decode(encode(defaultdict(list, {1: [2]})))
+    assert type(default) is defaultdict and default[5] == [] and default[1] == [2]
+    assert type(decode(encode(defaultdict(lambda: 0, {1: 2})))) is dict  # a factory that is code: a plain dict
+
+
+def test_other_subclasses_travel_as_their_base_type():
+    class Tags(dict):
+        pass
+
+    class Pair(tuple):
+        pass
+
+    assert type(decode(encode(Tags(a=1)))) is dict and type(decode(encode(Pair((1, 2))))) is tuple
 
 
 def test_always_equal_object_becomes_an_opaque_that_equals_nothing():
@@ -169,7 +185,9 @@ def test_objects_of_the_program_cross_as_handles_and_come_back_as_themselves():
      '{"np": ["<i8", [3], [1, 2]]}', '{"np": ["V8", [1], [1]]}', '{"np": ["<U99999999", [1], ["a"]]}',
      '{"np": ["<i8", [1], [[1]]]}', '{"np": ["<i1", [1], [300]]}', '{"np": ["bogus", [1], [1]]}',
      '{"dk": [[1]]}', '{"ba": "zz"}', '{"dq": [[], 100000000000000000000000]}',
-     '{"dt": ["timedelta", [1000000000000, 0, 0]]}'],
+     '{"dt": ["timedelta", [1000000000000, 0, 0]]}', '{"nt": ["P", ["x", "x"], [1, 2]]}',
+     '{"nt": ["P", ["import os"], [1]]}', '{"nt": ["P", ["_x"], [1]]}', '{"nt": ["class", ["x"], [1]]}',
+     '{"nt": ["P", ["x"], [1, 2]]}', '{"dd": ["eval", []]}', '{"ctr": [[[1], 2]]}'],
 )
 def test_hostile_encodings_of_the_richer_types_raise_codec_error(text):
     with pytest.raises(CodecError):

@@ -98,6 +98,21 @@ CASES: dict[str, tuple[str, str]] = {
         "def f(d):\n    d.appendleft(0)\n",
         "from collections import deque\ndef check(candidate):\n    d = deque([1])\n    candidate(d)\n"
         "    assert d == deque([0, 1])\n"),
+    "namedtuple fields": (
+        "from collections import namedtuple\nP = namedtuple('P', 'x y')\ndef f(a, b):\n    return P(a, b)\n",
+        "def check(candidate):\n    p = candidate(1, 2)\n    assert p.x == 1 and p.y == 2 and p == (1, 2)\n"),
+    "typing.NamedTuple, wrong field": (
+        "from typing import NamedTuple\nclass P(NamedTuple):\n    x: int\n    y: int\n"
+        "def f(a, b):\n    return P(b, a)\n",
+        "def check(candidate):\n    assert candidate(1, 2).x == 1\n"),
+    "Counter methods": (
+        "from collections import Counter\ndef f(s):\n    return Counter(s)\n",
+        "def check(candidate):\n    assert candidate('aab').most_common(1) == [('a', 2)]\n"
+        "    assert candidate('a')['z'] == 0\n"),
+    "defaultdict default": (
+        "from collections import defaultdict\ndef f(xs):\n    d = defaultdict(list)\n    for x in xs:\n"
+        "        d[x % 2].append(x)\n    return d\n",
+        "def check(candidate):\n    d = candidate([1, 3])\n    assert d[1] == [1, 3] and d[0] == []\n"),
     "bytearray": (
         "def f(s):\n    return bytearray(s, 'ascii')\n",
         "def check(candidate):\n    assert candidate('ab') == b'ab'\n    assert candidate('ab')[0] == 97\n"),

@@ -24,6 +24,7 @@ import inspect
 import json
 import math
 import secrets
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,7 +156,7 @@ def to_source(value: Any) -> str:
     Raises:
         TypeError: a value of another type (an :class:`~coderank.execution._codec.Opaque`, say).
     """
-    t = type(value)
+    t = _plain_type(value)
     if value is None or t is bool or t is str or t is bytes:
         return repr(value)
     if t is int:
@@ -190,7 +191,7 @@ def contains_opaque(value: Any) -> bool:
     That is an :class:`~coderank.execution._codec.Opaque`, or one of the richer types the codec also carries
     (a rebuilt iterator, a deque, a numpy array...).
     """
-    t = type(value)
+    t = _plain_type(value)
     if value is None or t in (bool, int, float, complex, str, bytes):
         return False
     if t in (list, tuple, set, frozenset):
@@ -198,6 +199,19 @@ def contains_opaque(value: Any) -> bool:
     if t is dict:
         return any(contains_opaque(k) or contains_opaque(v) for k, v in value.items())
     return True
+
+
+def _plain_type(value: Any) -> type:
+    """The type of a value, but tuple for a namedtuple and dict for Counter, OrderedDict and defaultdict.
+
+    The codec rebuilds those as themselves; they compare equal to their base, and are written as it.
+    """
+    t = type(value)
+    if isinstance(value, tuple) and hasattr(t, "_fields"):
+        return tuple
+    if t in (Counter, OrderedDict, defaultdict):
+        return dict
+    return t
 
 
 def cases_test_code(cases: Sequence[tuple[tuple[Any, ...], Any]], *, atol: float = 0.0, mode: str = "equal",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import keyword
 import math
 import sys
 from collections.abc import Callable, Iterator
@@ -313,9 +314,13 @@ def _enc_more(value: Any, t: type, depth: int, side: Side) -> Any:
         return {"c": [_enc(value.real, depth, side), _enc(value.imag, depth, side)]}
     if t is bytes:
         return {"b": value.hex()}
-    # Subclasses of the plain types compare like their base (namedtuple == tuple, OrderedDict == dict, an
-    # int subclass == int, numpy scalars via .item()), so they travel as the base value. The methods
-    # called here belong to untrusted objects, which is fine: this runs only in the untrusted process.
+    if isinstance(value, (tuple, dict)):
+        kind = _enc_collection(value, t, depth, side)
+        if kind is not None:
+            return kind
+    # Other subclasses of the plain types compare like their base (an int subclass == int, numpy scalars
+    # via .item()), so they travel as the base value. The methods called here belong to untrusted
+    # objects, which is fine: this runs only in the untrusted process.
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
@@ -382,6 +387,58 @@ def _type_name(t: type) -> str:
     module = getattr(t, "__module__", None)
     name = getattr(t, "__qualname__", "?")
     return name if module in (None, "builtins", "__main__") else f"{module}.{name}"
+
+
+# defaultdict factories that can be rebuilt by name (others travel as a plain dict).
+_FACTORIES: dict[str, Any] = {f.__name__: f for f in (int, float, str, list, dict, set, frozenset, tuple, bool)}
+
+
+def _enc_collection(value: Any, t: type, depth: int, side: Side) -> Any:
+    """Encode namedtuples, Counter, OrderedDict and defaultdict as themselves; None for other subclasses.
+
+    Tests use these beyond ``==`` (``p.x``, ``c.most_common()``, ``d[missing]``), so the other side rebuilds
+    the same kind, with its own trusted methods.
+    """
+    if isinstance(value, tuple):
+        fields = getattr(t, "_fields", None)
+        if type(fields) is tuple and len(fields) == tuple.__len__(value) and all(type(f) is str for f in fields):
+            values = [_enc(v, depth + 1, side) for v in tuple.__iter__(value)]
+            return {"nt": [str(getattr(t, "__name__", "")), list(fields), values]}
+        return None
+    coll = sys.modules.get("collections")
+    if coll is None or t not in (coll.Counter, coll.OrderedDict, coll.defaultdict):
+        return None
+    pairs = [[_enc(k, depth + 1, side), _enc(v, depth + 1, side)] for k, v in dict.items(value)]
+    if t is coll.Counter:
+        return {"ctr": pairs}
+    if t is coll.OrderedDict:
+        return {"od": pairs}
+    factory = value.default_factory
+    name = next((n for n, f in _FACTORIES.items() if factory is f), None)
+    return {"dd": [name, pairs]} if name is not None or factory is None else {"d": pairs}
+
+
+_NAMEDTUPLES: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def _namedtuple(typename: Any, fields: Any) -> Any:
+    """A namedtuple class made here (cached), after checking the names are plain identifiers."""
+    if type(typename) is not str or type(fields) is not list or len(fields) > 255:
+        raise CodecError("malformed namedtuple")
+    names = (typename, *fields)
+    if not all(type(n) is str and n.isidentifier() and not keyword.iskeyword(n) and not n.startswith("_")
+               and len(n) <= 100 for n in names) or len(set(fields)) != len(fields):
+        raise CodecError("malformed namedtuple")
+    key = (typename, tuple(fields))
+    cls: Any = _NAMEDTUPLES.get(key)
+    if cls is None:
+        import collections
+
+        make: Any = collections.namedtuple  # a dynamic class; its names were checked above
+        cls = make(typename, fields)
+        if len(_NAMEDTUPLES) < 1024:
+            _NAMEDTUPLES[key] = cls
+    return cls
 
 
 def _module_type(module: str, name: str) -> Any:
@@ -620,6 +677,19 @@ def _dec_known(tag: str, body: list[Any], depth: int, side: Side) -> Any:
         from collections import deque
 
         return deque([_dec(v, depth + 1, side) for v in body[0]], body[1])
+    if tag == "nt" and len(body) == 3 and type(body[2]) is list:
+        cls = _namedtuple(body[0], body[1])
+        if len(body[2]) != len(body[1]):
+            raise CodecError("malformed namedtuple")
+        return cls._make([_dec(v, depth + 1, side) for v in body[2]])
+    if tag in ("ctr", "od"):
+        from collections import Counter, OrderedDict
+
+        return (Counter if tag == "ctr" else OrderedDict)(dict(_pairs(body, depth, side)))
+    if tag == "dd" and len(body) == 2 and type(body[1]) is list and (body[0] is None or body[0] in _FACTORIES):
+        from collections import defaultdict
+
+        return defaultdict(_FACTORIES.get(body[0]), _pairs(body[1], depth, side))
     if tag == "dk":
         return dict.fromkeys(_hashable(_dec(v, depth + 1, side)) for v in body).keys()
     if tag == "dv":
