@@ -209,3 +209,38 @@ def test_self_containing_list_is_refused():
 def test_hostile_encodings_raise_codec_error(text):
     with pytest.raises(CodecError):
         decode(text)
+
+
+def test_dataclasses_and_enums_are_rebuilt_with_the_class_of_the_same_name_on_this_side():
+    import dataclasses
+    import enum
+
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int
+        y: list
+
+    class Color(enum.Enum):
+        RED = 1
+
+    Point.__qualname__, Color.__qualname__ = "Point", "Color"  # as if defined at the top of a prompt
+    node = encode_node([Point(1, [2]), Color.RED])
+    here = Side()
+    here.names = {"Point": Point, "Color": Color}
+    point, color = decode_node(node, here)
+    assert type(point) is Point and point == Point(1, [2]) and color is Color.RED
+    # Without a class of that name (or with other fields) it is only an opaque value.
+    assert all(isinstance(v, Opaque) for v in decode_node(node))
+    other = Side()
+    other.names = {"Point": dataclasses.make_dataclass("Point", ["x", "z"]), "Color": Point}
+    assert all(isinstance(v, Opaque) for v in decode_node(node, other))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"dc": [1, [], null, "t"]}', '{"dc": ["P", [["x"]], null, "t"]}', '{"dc": ["P", [[1, 2]], null, "t"]}',
+     '{"dc": ["P", [], "h", "t"]}', '{"en": ["C", 1, null, "t"]}', '{"dc": ["P", []]}'],
+)
+def test_hostile_named_values_raise_codec_error(text):
+    with pytest.raises(CodecError):
+        decode(text)

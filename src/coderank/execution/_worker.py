@@ -513,6 +513,7 @@ class _Checker:
         session.side.link = link
 
         namespace: dict[str, Any] = {}
+        session.side.names = namespace  # the prompt's and the tests' classes rebuild the program's dataclasses
         _ALARM[0] = False
         old = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, max(session.deadline - time.monotonic(), 0.001))

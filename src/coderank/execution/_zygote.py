@@ -348,6 +348,7 @@ def _serve(program: str, entry_point: str, chan: int) -> None:
     """Untrusted: load the program, then answer calls of the entry point until the checker hangs up."""
     namespace: dict[str, Any] = {}
     side = _SIDE
+    side.names = namespace  # the program's classes rebuild the dataclasses and enums the tests pass it
     _PROGRAM[:] = [chan, None]
     try:
         exec(compile(program, "<program>", "exec", dont_inherit=True), namespace)
