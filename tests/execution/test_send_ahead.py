@@ -122,3 +122,17 @@ def test_tests_whose_calls_change_between_programs_still_judge_each_program(
     if problem is RANDOM:
         want = [Status.PASSED, Status.FAILED, Status.PASSED, Status.PASSED]
     assert got == want
+
+
+def test_richer_values_handles_and_functions_of_the_tests_get_the_same_verdicts_sent_ahead() -> None:
+    # Every program of test_values (iterators, numpy, classes, closures, functions the tests pass,
+    # dataclasses), three samples each so that plans are made and replayed.
+    from test_values import CASES
+
+    jobs = [Job((name, i), Problem(task_id=name, prompt="", entry_point="f", test=test), program)
+            for name, (program, test) in CASES.items() for i in range(3)]
+    verdicts = []
+    for ahead in (False, True):
+        with Executor(workers=2, limits=Limits(cpu_seconds=2.0, wall_seconds=10.0), send_ahead=ahead) as ex:
+            verdicts.append({job.key: (v.status, v.detail) for job, v in ex.map(jobs)})
+    assert verdicts[0] == verdicts[1]
