@@ -1,24 +1,23 @@
 """A safe, plain-data encoding for values that cross the trust boundary.
 
-The untrusted program's return values reach the trusted checker only as JSON text and are rebuilt there
-from a closed set of builtin types (None, bool, int, float, complex, str, bytes, list, tuple, dict, set,
-frozenset). No object of the untrusted program ever reaches the checker, so an object whose ``__eq__``
-always answers True (the false pass of human-eval PR #67) becomes, at best, some plain value that is then
-compared honestly. Nothing here unpickles or evaluates anything.
+The untrusted program's answers reach the trusted checker only as JSON text, and are rebuilt there by this
+module's own code: no object of the program ever reaches the checker, nothing is unpickled or evaluated,
+and the program never decides a comparison. An object whose ``__eq__`` always answers True (the false
+pass of human-eval PR #67) becomes, at best, a value that is then compared honestly.
 
 Encoding: JSON scalars and lists stand for themselves; every other value is a one-key tagged object, e.g.
-``{"t": [1, 2]}`` for a tuple. Values of other types are encoded as ``{"o": [type name, repr]}`` and
-decode to an :class:`Opaque`, which equals nothing, so a test comparing it fails as it would in the
-untrusted process for an honest but unusual type.
+``{"t": [1, 2]}`` for a tuple. What is carried:
 
-Values that an honest program returns and tests commonly consume are carried as well, rebuilt on the trusted
-side as real objects of the same type from their plain data: ``range``, ``collections.deque``, ``bytearray``,
-dict views, ``decimal.Decimal``, ``fractions.Fraction``, the ``datetime`` types and numpy arrays. An
-iterator (a generator, ``map``, ``filter``, ``zip``...) is run to its end in the process that returns it and
-is rebuilt as a generator that yields the same items, then raises what the original raised, so that
-``tuple(f(x))``, ``sorted(f(x))`` and ``next(f(x))`` behave as they would in one process. Any other iterable
-object travels as an :class:`Opaque` that keeps its items and length. What never crosses is behaviour:
-methods, ``__eq__``, callables.
+- the builtin data types (None, bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset);
+- values honest programs return and tests consume, rebuilt as the same type from their data: ``range``,
+  ``deque``, ``bytearray``, dict views, namedtuples, ``Counter``, ``OrderedDict``, ``defaultdict``,
+  ``Decimal``, ``Fraction``, the ``datetime`` types, numpy arrays;
+- iterators (generators, ``map``...), run to their end where they are returned and rebuilt as a generator
+  that yields the same items and then raises what the original raised;
+- dataclass instances and enum members, rebuilt with the receiving side's class of the same name;
+- through a :class:`Side` that keeps them: handles to objects that stay where they are (the program's
+  class instances and functions, the tests' functions), used through :class:`Remote`;
+- anything else as an :class:`Opaque`, which equals nothing.
 """
 
 from __future__ import annotations

@@ -315,7 +315,9 @@ class _Session:
         except AssertionError as exc:
             raise _TestsFailed(exc) from None
         except Exception as exc:
-            reply = ["exc", type(exc).__name__, str(exc)[:500], True]
+            # The program's own exception, raised through the function of the tests, goes back as itself.
+            name, text = getattr(exc, "coderank_from_program", None) or (type(exc).__name__, str(exc)[:500])
+            reply = ["exc", name, text, True]
         else:
             try:
                 answer = _codec.encode_node(result, side)
