@@ -1,3 +1,4 @@
+import copy
 import datetime
 import itertools
 import math
@@ -166,6 +167,7 @@ def test_objects_of_the_program_cross_as_handles_and_come_back_as_themselves():
     tests = Side(strict=True, link=lambda *request: asked.append(request) or 42)
     remote = decode_node(node, tests)[0]
     assert isinstance(remote, Remote) and remote != remote and remote.size == 42
+    assert copy.deepcopy(remote) is remote  # tests that copy their inputs or answers: the same handle
     assert asked == [(node[0]["h"][0], "getattr", "size", (), {})]
     back = encode_node([remote], tests)
     assert back == [{"ref": node[0]["h"][0]}] and decode_node(back, program) == [box]

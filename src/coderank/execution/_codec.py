@@ -200,12 +200,21 @@ class Remote:
         return self._link(self._handle, "call", None, args, kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
+        if name.startswith("__") and name.endswith("__") or name in Remote.__slots__:
             raise AttributeError(name)  # protocol probes (copy, numpy, pickle) must see a plain miss
         return self._ask("getattr", name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._ask("setattr", name, value)
+
+    def __copy__(self) -> Remote:
+        return self  # the object stays in the other process: a copy here would be the same handle
+
+    def __deepcopy__(self, memo: Any) -> Remote:
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"a handle to a {self.type_name} of the other process cannot be pickled")
 
     def __delattr__(self, name: str) -> None:
         self._ask("delattr", name)
