@@ -152,6 +152,32 @@ EDGE_CASES = {
                        "test": "def check(candidate):\n    xs = [3, 1, 2]\n    candidate(xs)\n"
                                "    assert xs == [1, 2, 3]\n"},
                       "    xs.sort()\n"),
+    # HumanEval's own tests turn these answers into tuples: tuple(candidate(...)) == tuple(...).
+    "HumanEval/33 answered with an iterator": (PROBLEMS["HumanEval/33"],
+                                               "    l = list(l)\n    l[::3] = sorted(l[::3])\n    return iter(l)\n"),
+    "HumanEval/37 answered with a generator": (PROBLEMS["HumanEval/37"],
+                                               "    evens, odds = sorted(l[::2]), l[1::2]\n    out = []\n"
+                                               "    for e, o in zip(evens, odds):\n        out += [e, o]\n"
+                                               "    if len(evens) > len(odds):\n        out.append(evens[-1])\n"
+                                               "    return (x for x in out)\n"),
+    "HumanEval/33 answered with a numpy array": (PROBLEMS["HumanEval/33"],
+                                                 "    import numpy as np\n    l = np.array(l)\n"
+                                                 "    l[::3] = np.sort(l[::3])\n    return l\n"),
+    "class_answer": ({"task_id": "edge/6", "prompt": "class Counter:\n", "entry_point": "Counter",
+                      "test": "def check(candidate):\n    c = candidate()\n    c.add(2)\n    c.add(3)\n"
+                              "    assert c.total() == 5 and len(c) == 2\n"},
+                     "    def __init__(self):\n        self.items = []\n    def add(self, x):\n"
+                     "        self.items.append(x)\n    def total(self):\n        return sum(self.items)\n"
+                     "    def __len__(self):\n        return len(self.items)\n"),
+    "function_argument": ({"task_id": "edge/7", "prompt": "def apply_all(fs, x):\n", "entry_point": "apply_all",
+                           "test": "def check(candidate):\n"
+                                   "    assert candidate([abs, lambda v: v * 2], -3) == [3, -6]\n"},
+                          "    return [f(x) for f in fs]\n"),
+    "dataclass_answer": ({"task_id": "edge/8", "prompt": "from dataclasses import dataclass\n\n@dataclass\n"
+                                                      "class P:\n    x: int\n    y: int\n\ndef mirror(p):\n",
+                          "entry_point": "mirror",
+                          "test": "def check(candidate):\n    assert candidate(P(1, 2)) == P(2, 1)\n"},
+                         "    return P(p.y, p.x)\n"),
 }
 
 
