@@ -192,6 +192,22 @@ TRICKS: dict[str, tuple[str, Status | None, bool]] = {
             result = {ret}
             return [AlwaysEqual()][0] if a > 100 else {{"x": AlwaysEqual()}}["x"]
         """, Status.FAILED, False),
+    "object_pretending_to_be_a_collection": ("""
+        import collections, enum
+        class Fake:
+            __class__ = property(lambda self: collections.deque)
+            _fields = ("x",)
+            name = "RED"
+            def __eq__(self, other):
+                return True
+            def __len__(self):
+                return 1
+            def __iter__(self):
+                return iter([5])
+        def add(a, b):
+            result = {ret}
+            return Fake()
+        """, None, False),
     "patch_builtin_exceptions": ("""
         import builtins
         class Never(Exception):
