@@ -66,7 +66,26 @@ def _replay(items: list[Any], end: Any, raised: Raiser) -> Iterator[Any]:
         raise raised(end[0], end[1], end[2])
 
 
-class Opaque:
+class _Foreign:
+    """What stands on this side for a value of the other: equal to nothing, not even itself."""
+
+    __slots__ = ()
+    type_name: str
+    text: str
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return True
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} {self.text[:200]}>"
+
+
+class Opaque(_Foreign):
     """A value of a type the codec does not carry; equal to nothing, not even itself.
 
     If the value was iterable its items came along (``list(x)``, ``sorted(x)``, ``len(x)`` work); nothing
@@ -87,14 +106,6 @@ class Opaque:
 
     def __bool__(self) -> bool:
         return self.truth  # what bool() said in the untrusted process (so `assert not f(x)` behaves)
-
-    def __eq__(self, other: object) -> bool:
-        return False
-
-    def __ne__(self, other: object) -> bool:
-        return True
-
-    __hash__ = object.__hash__
 
     def __iter__(self) -> Iterator[Any]:
         if self.items is None:
@@ -118,9 +129,6 @@ class Opaque:
 
     def _short(self) -> str:
         return self.type_name.rsplit(".", 1)[-1]
-
-    def __repr__(self) -> str:
-        return f"<{self.type_name} {self.text[:200]}>"
 
 
 Link = Callable[[int, str, Any, tuple[Any, ...], dict[str, Any]], Any]
@@ -168,7 +176,7 @@ class Side:
 PLAIN = Side()
 
 
-class Remote:
+class Remote(_Foreign):
     """An object that stays in the program's process (an instance of its class, a function it returned).
 
     The tests may call it, read and set its attributes, index it, take its ``len``, ``str`` or truth value
@@ -187,14 +195,6 @@ class Remote:
 
     def _ask(self, op: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
         return self._link(self._handle, op, name, args, kwargs)
-
-    def __eq__(self, other: object) -> bool:
-        return False
-
-    def __ne__(self, other: object) -> bool:
-        return True
-
-    __hash__ = object.__hash__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._link(self._handle, "call", None, args, kwargs)
@@ -247,16 +247,13 @@ class Remote:
         return it
 
     def __contains__(self, item: Any) -> bool:
-        return bool(self._ask("contains", None, item) is True)
+        return self._ask("contains", None, item) is True
 
     def __str__(self) -> str:
         text = self._ask("str")
         if type(text) is not str:
             raise TypeError(f"str() of a {self.type_name} gave {text!r}")
         return text
-
-    def __repr__(self) -> str:
-        return f"<{self.type_name} {self.text[:200]}>"
 
 
 def apply_op(obj: Any, op: str, name: Any, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -354,7 +351,7 @@ def _enc_more(value: Any, t: type, depth: int, side: Side) -> Any:
     item = getattr(value, "item", None)
     if callable(item) and type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
         return _enc(item(), depth, side)
-    known = _enc_known(value, depth, side)
+    known = _enc_known(value, t, depth, side)
     if known is not None:
         return known
     named = _enc_named(value, t, depth, side)
@@ -363,20 +360,13 @@ def _enc_more(value: Any, t: type, depth: int, side: Side) -> Any:
     if side.keep is not None and not isinstance(value, Opaque) and (not side.strict or callable(value)):
         # The object stays on this side and the other gets a handle to it: any object of the program; only
         # functions of the tests (a strict side), which the program may then only call.
-        try:
-            text = repr(value)[:1000]
-        except Exception:  # an untrusted __repr__ may raise anything
-            text = "?"
-        return {"h": [side.handle(value), _type_name(t), text]}
+        return {"h": [side.handle(value), _type_name(t), _repr(value)]}
     if isinstance(value, Opaque):  # a value that came from the other side goes back as it came
         body: list[Any] = [value.type_name, value.text, value.truth]
         if value.items is not None:
             body += [[_enc(v, depth + 1, side) for v in value.items], value.end, value.length]
         return {"o": body}
-    try:
-        text = repr(value)[:1000]
-    except Exception:  # an untrusted __repr__ may raise anything
-        text = "?"
+    text = _repr(value)
     try:
         truth = bool(value)
     except Exception:
@@ -396,6 +386,13 @@ def _enc_more(value: Any, t: type, depth: int, side: Side) -> Any:
         raise CodecError(f"{kind} ({_type_name(t)}), which is not a data value: the tests may pass the program "
                          "data (numbers, strings, containers, numpy arrays) and functions, not other objects")
     return {"o": body}
+
+
+def _repr(value: Any) -> str:
+    try:
+        return repr(value)[:1000]
+    except Exception:  # an untrusted __repr__ may raise anything
+        return "?"
 
 
 def _type_name(t: type) -> str:
@@ -420,7 +417,7 @@ def _enc_collection(value: Any, t: type, depth: int, side: Side) -> Any:
             values = [_enc(v, depth + 1, side) for v in tuple.__iter__(value)]
             return {"nt": [str(getattr(t, "__name__", "")), list(fields), values]}
         return None
-    coll = sys.modules.get("collections")
+    coll = sys.modules.get("collections")  # imported, if a Counter or the like exists
     if coll is None or t not in (coll.Counter, coll.OrderedDict, coll.defaultdict):
         return None
     pairs = [[_enc(k, depth + 1, side), _enc(v, depth + 1, side)] for k, v in dict.items(value)]
@@ -473,11 +470,7 @@ def _enc_named(value: Any, t: type, depth: int, side: Side) -> Any:
     else:
         return None
     handle = side.handle(value) if side.keep is not None and not side.strict else None
-    try:
-        text = repr(value)[:1000]
-    except Exception:
-        text = "?"
-    return {tag: [str(getattr(t, "__qualname__", "?")), body, handle, text]}
+    return {tag: [str(getattr(t, "__qualname__", "?")), body, handle, _repr(value)]}
 
 
 def _dec_named(tag: str, body: list[Any], depth: int, side: Side) -> Any:
@@ -525,9 +518,8 @@ def _module_type(module: str, name: str) -> Any:
     return getattr(mod, name, None) if mod is not None else None
 
 
-def _enc_known(value: Any, depth: int, side: Side) -> Any:
+def _enc_known(value: Any, t: type, depth: int, side: Side) -> Any:
     """Encode the non-builtin value types the codec carries; None for any other."""
-    t = type(value)
     if t is range:
         return {"rg": [value.start, value.stop, value.step]}
     if isinstance(value, bytearray):
@@ -872,8 +864,7 @@ def decode(text: str | bytes) -> Any:
             number).
     """
     try:
-        return _dec(json.loads(text), 0, PLAIN)
-    except CodecError:
-        raise
-    except (ValueError, RecursionError, TypeError, ArithmeticError) as exc:
+        node = json.loads(text)
+    except (ValueError, RecursionError, TypeError) as exc:
         raise CodecError(f"not a valid encoding: {exc}"[:300]) from exc
+    return decode_node(node)

@@ -536,7 +536,8 @@ class _Checker:
         except _TestsFailed as exc:
             return "failed", _assert_detail(exc.error, test_src)
         except _Unsendable as exc:
-            where = _test_line(exc, test_src)
+            found = _test_line(exc, test_src)
+            where = f" (line {found[0]}: {found[1][:200]})" if found else ""
             return "invalid", (f"the tests{where} pass the program {exc}; this problem cannot be scored in the "
                                "sandbox, whatever the program does")
         except _TimeLimit:
@@ -570,23 +571,21 @@ def _alarm(signum: int, frame: Any) -> None:
     raise _TimeLimit
 
 
-def _test_line(exc: BaseException, test_src: str) -> str:
-    """" (line N: <source>)" for the innermost line of the test code an exception passed through, or ""."""
+def _test_line(exc: BaseException, test_src: str) -> tuple[int, str] | None:
+    """(N, source of line N) for the innermost line of the test code an exception passed through."""
     lines = test_src.splitlines()
     for frame, lineno in reversed(list(traceback.walk_tb(exc.__traceback__))):
         if frame.f_code.co_filename == "<test>" and 0 < lineno <= len(lines):
-            return f" (line {lineno}: {lines[lineno - 1].strip()[:200]})"
-    return ""
+            return lineno, lines[lineno - 1].strip()
+    return None
 
 
 def _assert_detail(exc: AssertionError, test_src: str) -> str:
-    lines = test_src.splitlines()
-    for frame, lineno in reversed(list(traceback.walk_tb(exc.__traceback__))):
-        if frame.f_code.co_filename == "<test>" and 0 < lineno <= len(lines):
-            text = lines[lineno - 1].strip()
-            msg = f" ({exc})" if str(exc) else ""
-            return f"test line {lineno} failed: {text[:300]}{msg}"
-    return f"assertion failed: {exc}"[:300]
+    found = _test_line(exc, test_src)
+    if found is None:
+        return f"assertion failed: {exc}"[:300]
+    msg = f" ({exc})" if str(exc) else ""
+    return f"test line {found[0]} failed: {found[1][:300]}{msg}"
 
 
 def _describe_exit(status: int, output: str) -> str:
