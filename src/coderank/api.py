@@ -142,6 +142,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         InputError: the file has no scorable sample at all.
         SandboxError: the sandbox cannot start on this machine.
     """
+    if config.samples.is_dir():
+        raise UsageError(f"samples file {config.samples} is a directory; give the JSONL file of samples in it")
     if not config.samples.is_file():
         raise UsageError(f"samples file {config.samples} does not exist")
     if config.workers is not None and config.workers < 1:

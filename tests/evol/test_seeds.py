@@ -82,6 +82,14 @@ def test_load_alpaca_json_array(tmp_path):
     assert seeds[0].input == ""
 
 
+def test_a_byte_order_mark_is_accepted_in_both_formats(tmp_path):
+    array, lines = tmp_path / "a.json", tmp_path / "b.jsonl"
+    array.write_text(json.dumps([{"instruction": "Add two numbers.", "input": ""}]), encoding="utf-8-sig")
+    lines.write_text('{"id": "a", "instruction": "Sort a list."}\n', encoding="utf-8-sig")
+    assert [s.instruction for s in load_seeds(array)] == ["Add two numbers."]
+    assert load_seeds(lines) == [Seed("a", "Sort a list.", "", str(lines))]
+
+
 def test_load_alpaca_jsonl(tmp_path):
     path = tmp_path / "alpaca.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in [

@@ -21,7 +21,7 @@ from typing import Any
 
 from coderank.benchmarks._benchmark import Benchmark
 from coderank.errors import InputError
-from coderank.jsonl import json_lines
+from coderank.jsonl import json_lines, open_lines
 from coderank.types import Problem
 
 _KNOWN = {"task_id", "prompt", "entry_point", "test", "cases", "canonical_solution", "metadata", "language"}
@@ -99,7 +99,7 @@ def load_problem_file(path: Path) -> Benchmark:
     if path.suffix in (".yaml", ".yml"):
         raise InputError(f"{path}: YAML problem files are not supported yet", "convert it to JSONL (one object a line)")
     problems: dict[str, Problem] = {}
-    with path.open("rb") as fh:
+    with open_lines(path) as fh:
         for where, row in json_lines(fh, str(path)):
             problem = _problem_from_row(row, where)
             if problem.task_id in problems:

@@ -70,6 +70,7 @@ def load_seeds(path: str | Path) -> list[Seed]:
     except OSError as exc:
         raise InputError(f"{name}: cannot read seed file: {exc.strerror or exc}",
                          "pass the path of a JSONL or JSON seed file") from exc
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a byte order mark (Windows editors) is fine
     if data.lstrip()[:1] == b"[":
         records: Iterator[tuple[str, Any]] = _array_records(data, name)
     else:

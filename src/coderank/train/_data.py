@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from coderank.errors import InputError, UsageError
-from coderank.jsonl import json_lines
+from coderank.jsonl import json_lines, open_lines
 
 FORMATS = ("chat", "alpaca")
 """Prompt formats: the base model's chat template, or the WizardCoder/Alpaca prompt."""
@@ -93,7 +93,7 @@ def read_examples(path: Path) -> list[Example]:
     if not path.is_file():
         raise UsageError(f"training data {path} does not exist", "give a JSONL file, e.g. what coderank evol wrote")
     examples = []
-    with path.open("rb") as fh:
+    with open_lines(path) as fh:
         for where, row in json_lines(fh, str(path)):
             examples.append(_parse_row(where, row))
     if not examples:
