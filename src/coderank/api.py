@@ -23,6 +23,7 @@ from coderank.errors import InputError, UsageError
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
 from coderank.models.embedded import file_sha256
+from coderank.paths import check_output_file
 from coderank.pipeline import run_summary
 from coderank.samples import BadLine, Sample, count_lines, read_samples
 from coderank.scoring import Estimate, ks_for, summary
@@ -146,6 +147,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         raise UsageError(f"samples file {config.samples} is a directory; give the JSONL file of samples in it")
     if not config.samples.is_file():
         raise UsageError(f"samples file {config.samples} does not exist")
+    if config.out is not None:
+        check_output_file(config.out, [config.samples])
     if config.workers is not None and config.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {config.workers}")
     bench = load_benchmark(config.benchmark)
@@ -169,6 +172,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
 
     store, run_id = _open_score_run(config, bench) if config.save else (None, None)
     pending: list[tuple[Any, ...]] = []
+    if config.out:
+        config.out.parent.mkdir(parents=True, exist_ok=True)
     out_fh = config.out.open("w", encoding="utf-8") if config.out else None
     start = time.monotonic()
     try:

@@ -16,6 +16,7 @@ from coderank.cli import _progress, app, err, out, print_passk, print_unscorable
 from coderank.errors import UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
+from coderank.paths import check_output_file
 
 StoreOpt = Annotated[Path | None, typer.Option("--store", help="Database file (default: $CODERANK_HOME/coderank.db "
                                                "or ~/.local/share/coderank/coderank.db).", show_default=False)]
@@ -253,9 +254,11 @@ def export(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).
     if fmt not in ("human-eval", "evalplus"):
         raise UsageError(f"unknown --format {fmt!r}", "use human-eval or evalplus")
     with Store(store) as db:
+        check_output_file(output, [db.path])
         info = db.get_run(run)
         bench = load_benchmark(info.manifest["benchmark"]["name"])
         n = 0
+        output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("w", encoding="utf-8") as fh:
             for s in db.samples(info.run_id):
                 program = s.program or ""

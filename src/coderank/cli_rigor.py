@@ -43,8 +43,11 @@ def contam(
     """  # noqa: E501
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+    from coderank.paths import check_output_file
     from coderank.rigor.contam import Thresholds, check_contamination, drop_flagged
 
+    if drop is not None:  # before the (long) check, not after it
+        check_output_file(drop, [train], option="--drop")
     thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:

@@ -59,9 +59,11 @@ def augment(
     from coderank.benchmarks import load_benchmark
     from coderank.benchmarks.evalplus import read_contracts
     from coderank.cli_eval import _phase_progress
+    from coderank.paths import check_output_file
     from coderank.rigor.augment import augment_benchmark
     from coderank.rigor.perturb import write_problem_file
 
+    check_output_file(out_path, [benchmark.removeprefix("evalplus:"), *([contracts] if contracts else [])])
     bench = load_benchmark(benchmark)
     contract_map = read_contracts(contracts) if contracts is not None else None
     with _progress(sys.stderr.isatty(), "augment") as bar:

@@ -49,8 +49,10 @@ def perturb(
     `coderank eval -b OUT.jsonl`, then compare per kind (coderank.rigor.perturb.gap).
     """
     from coderank.benchmarks import load_benchmark
+    from coderank.paths import check_output_file
     from coderank.rigor.perturb import perturb_benchmark, write_problem_file
 
+    check_output_file(out_path, [benchmark.removeprefix("evalplus:")])
     bench = load_benchmark(benchmark)
     kind_list = [k.strip() for k in kinds.split(",") if k.strip()]
     replies, info = None, None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+
+from coderank.errors import UsageError
 
 
 def data_home() -> Path:
@@ -33,3 +36,19 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_output_file(out: Path, inputs: Iterable[Path | str] = (), option: str = "--out") -> None:
+    """Refuse, before any work is done, an output file that is a folder or one of the command's input files.
+
+    Raises:
+        UsageError: naming the option, the path and the fix.
+    """
+    if out.is_dir():
+        raise UsageError(f"{option} {out} is a folder", f"give {option} a file name, e.g. {out / 'out.jsonl'}")
+    for inp in map(Path, inputs):
+        if not inp.is_file():  # a benchmark's name, or nothing there to destroy
+            continue
+        if out.resolve() == inp.resolve() or (out.exists() and os.path.samefile(out, inp)):
+            raise UsageError(f"{option} {out} is the input file {inp}: writing it would destroy the input",
+                             f"give {option} a new file name")

@@ -23,7 +23,7 @@ from coderank.errors import UsageError
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
-from coderank.models.backends import Backend, BackendOptions, Request, load_backend
+from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.scoring import ks_for, summary
 from coderank.store import Store
 from coderank.types import Problem, Status
@@ -137,6 +137,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         raise UsageError(f"--samples must be at least 1, got {config.n}")
     if config.max_tokens < 1:
         raise UsageError(f"--max-tokens must be at least 1, got {config.max_tokens}")
+    check_decoding(config.temperature, config.top_p)
     if config.temperature == 0 and config.n > 1:
         raise UsageError("n > 1 with temperature 0 repeats the same greedy sample",
                          "use --temperature 0.8 (for example) to estimate pass@k with k > 1")

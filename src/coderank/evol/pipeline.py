@@ -52,7 +52,7 @@ from coderank.evol.seeds import Seed, bundled_seeds, load_seeds
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
-from coderank.models.backends import Backend, BackendOptions, Request, load_backend
+from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.paths import write_atomic
 from coderank.store import Store
 from coderank.types import Problem, Status
@@ -141,6 +141,8 @@ def _methods(config: EvolConfig) -> list[EvolMethod]:
 
 
 def _check_config(config: EvolConfig) -> None:
+    check_decoding(config.temperature, config.top_p)
+    check_decoding(config.answer_temperature, option="--answer-temperature")
     if config.rounds < 1:
         raise UsageError(f"--rounds must be at least 1, got {config.rounds}")
     for name, value in (("--max-tokens", config.max_tokens), ("--answer-max-tokens", config.answer_max_tokens),

@@ -8,6 +8,7 @@ backstop, several times larger, catches programs that sleep or block instead of 
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import re
 import resource
@@ -18,6 +19,8 @@ from typing import Any
 from coderank.errors import UsageError
 
 MiB = 1 << 20
+_WEEK = 7 * 24 * 3600
+_OPTIONS = {"cpu_seconds": "--timeout", "wall_seconds": "--wall-timeout", "memory_bytes": "--memory-mb"}
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,18 @@ class Limits:
         """Fill in defaults and clamp each rlimit to this process's hard limit.
 
         Raises:
-            UsageError: a limit is not positive.
+            UsageError: a limit is not positive, or not a finite number (NaN, infinity).
         """
         for name, value in asdict(self).items():
-            if name != "wall_seconds" and value <= 0:
-                raise UsageError(f"sandbox limit {name} must be positive, got {value}")
+            option = _OPTIONS.get(name)
+            hint = f"check {option}" if option else ""
+            if not math.isfinite(value):
+                raise UsageError(f"sandbox limit {name} must be a finite number, got {value}", hint)
+            if value < 0 or (value == 0 and name != "wall_seconds"):  # wall_seconds 0 means the default
+                either = " (or 0 for the default)" if name == "wall_seconds" else ""
+                raise UsageError(f"sandbox limit {name} must be positive{either}, got {value}", hint)
+            if name in ("cpu_seconds", "wall_seconds") and value > _WEEK:
+                raise UsageError(f"sandbox limit {name} must be at most a week ({_WEEK} s), got {value}", hint)
         out = self
         if self.wall_seconds <= 0:
             out = replace(out, wall_seconds=max(10.0, 4 * self.cpu_seconds))

@@ -25,6 +25,7 @@ A backend factory imports its heavy library only when used, and says which extra
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -110,6 +111,27 @@ class BackendOptions:
     n_ctx: int = 4096
     threads: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for option, value, least in (("--concurrency", self.concurrency, 1), ("--max-retries", self.max_retries, 0),
+                                     ("--threads", self.threads, 1), ("n_ctx", self.n_ctx, 1)):
+            if value is not None and value < least:
+                raise UsageError(f"{option} must be at least {least}, got {value}")
+        if not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise UsageError(f"the request timeout must be a positive number of seconds, got {self.timeout}")
+
+
+def check_decoding(temperature: float, top_p: float = 1.0, *, option: str = "--temperature") -> None:
+    """Refuse sampling parameters no backend means the same thing by.
+
+    Raises:
+        UsageError: a temperature that is negative or not finite (0 is greedy), or a top-p outside (0, 1].
+    """
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise UsageError(f"{option} must be 0 (greedy) or a positive number, got {temperature}",
+                         "0.2 to 0.8 is usual for pass@k with k > 1")
+    if not (math.isfinite(top_p) and 0 < top_p <= 1):
+        raise UsageError(f"--top-p must be above 0 and at most 1, got {top_p}", "1 turns nucleus sampling off")
 
 
 Factory = Callable[[str, BackendOptions], Backend]

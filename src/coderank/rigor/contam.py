@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from coderank.errors import InputError, UsageError
+from coderank.paths import check_output_file
 
 #: ``progress(stage, done, total)``: called now and then while a stage runs.
 ProgressFn = Callable[[str, int, int], None]
@@ -549,8 +550,8 @@ def drop_flagged(report: ContamReport, out_path: str | Path) -> int:
     Bad lines (which were not checked) are kept as they are. Returns the number of lines dropped.
     """
     src, dst = Path(report.train_path), Path(out_path)
-    if dst.resolve() == src.resolve():
-        raise UsageError(f"--drop {dst} would overwrite the training file", "write to a new file")
+    check_output_file(dst, [src], option="--drop")
+    dst.parent.mkdir(parents=True, exist_ok=True)
     drop = set(report.flagged_lines)
     dropped = 0
     with src.open("rb") as fin, dst.open("wb") as fout:

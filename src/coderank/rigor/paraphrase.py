@@ -209,8 +209,10 @@ def generate(problems: Iterable[Problem], model: str, *, options: Any = None, st
         CoderankError: the model cannot be loaded or its server keeps failing (what was generated is cached).
     """
     from coderank.generation import cached_generate
-    from coderank.models.backends import Request, load_backend
+    from coderank.models.backends import Request, check_decoding, load_backend
     from coderank.store import Store
+
+    check_decoding(temperature)
 
     todo: list[tuple[str, str]] = []
     for problem in problems:
