@@ -95,3 +95,21 @@ def test_contam_drop_is_checked_before_the_long_check(tmp_path, cli, monkeypatch
     monkeypatch.setattr("coderank.rigor.contam.check_contamination", never)
     code, _, stderr = cli("contam", str(train), "--no-embeddings", "--drop", str(tmp_path))
     assert code == 2 and "--drop" in stderr and "is a folder" in stderr
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["show"], "Missing argument"),
+    (["score"], "Missing argument"),
+    (["runs", "--no-such-option"], "No such option"),
+    (["score", "x.jsonl", "--timeout", "soon"], "Invalid value"),
+])
+def test_command_line_mistakes_get_click_usage_messages_not_tracebacks(cli, args, words):
+    code, _, stderr = cli(*args)
+    assert code == 2 and words in stderr and "Usage: coderank" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("command", [["report"], ["eval", "--limit", "1"]])
+def test_an_output_folder_that_is_a_file_is_refused_before_any_work(samples, tmp_path, cli, command):
+    before = samples.read_bytes()
+    code, _, stderr = cli(*command, "--store", str(tmp_path / "db"), "--out", str(samples))
+    assert code == 2 and "is a file" in stderr and samples.read_bytes() == before

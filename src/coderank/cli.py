@@ -8,6 +8,7 @@ warnings go to stderr.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -193,15 +194,32 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click's own usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:  # click's own usage errors (a missing argument, an unknown option)
+        usage, abort = _click_errors()
+        if isinstance(exc, usage):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if isinstance(exc, abort):
             sys.exit(130)
         raise
+
+
+def _click_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Click's usage-error and abort classes.
+
+    Both those of click itself and those of the copy of click that newer typer releases carry inside them
+    (``typer._click``): they are different classes, and either may be the one raised.
+    """
+    usage: list[type[BaseException]] = []
+    abort: list[type[BaseException]] = [typer.Abort]
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage += [c for c in (getattr(module, "ClickException", None),) if isinstance(c, type)]
+        abort += [c for c in (getattr(module, "Abort", None),) if isinstance(c, type)]
+    return tuple(usage), tuple(abort)
 
 
 # Command modules register themselves on `app` when imported.

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from coderank.cli import app, out
 from coderank.cli_eval import JsonOpt, StoreOpt
+from coderank.paths import check_output_folder
 
 OnlyBenchmarkOpt = Annotated[str | None, typer.Option("--benchmark", "-b", help="Only this benchmark.",
                                                      show_default=False)]
@@ -166,6 +167,7 @@ def report(
     from coderank.report.html import build_report
     from coderank.store import Store
 
+    check_output_folder(out_dir, "the report is a folder (index.html and its charts)")
     with Store(store) as db:
         result = build_report(db, out_dir, benchmark, reported, reported_paths=tuple(reported_file or ()), seed=seed)
     if json_out:

@@ -52,3 +52,14 @@ def check_output_file(out: Path, inputs: Iterable[Path | str] = (), option: str 
         if out.resolve() == inp.resolve() or (out.exists() and os.path.samefile(out, inp)):
             raise UsageError(f"{option} {out} is the input file {inp}: writing it would destroy the input",
                              f"give {option} a new file name")
+
+
+def check_output_folder(out: Path, what: str, option: str = "--out") -> None:
+    """Refuse, before any work is done, an output folder that is an existing file.
+
+    Raises:
+        UsageError: naming the option, the path and the fix.
+    """
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{option} {out} is a file; {what}", f"give {option} a folder name, e.g. "
+                         f"{out.with_suffix('')}-out/")

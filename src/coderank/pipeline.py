@@ -24,6 +24,7 @@ from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
+from coderank.paths import check_output_folder
 from coderank.scoring import ks_for, summary
 from coderank.store import Store
 from coderank.types import Problem, Status
@@ -138,6 +139,8 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
     if config.max_tokens < 1:
         raise UsageError(f"--max-tokens must be at least 1, got {config.max_tokens}")
     check_decoding(config.temperature, config.top_p)
+    if config.out is not None:
+        check_output_folder(config.out, "the run is written to a folder (manifest, summary, samples)")
     if config.temperature == 0 and config.n > 1:
         raise UsageError("n > 1 with temperature 0 repeats the same greedy sample",
                          "use --temperature 0.8 (for example) to estimate pass@k with k > 1")
