@@ -368,6 +368,28 @@ def _write_attempt(path: str) -> str:
         """)
 
 
+def test_a_file_creation_bomb_is_capped_so_the_wipe_after_it_is_quick(fresh_executor) -> None:
+    ex = fresh_executor(workers=1, limits=Limits(cpu_seconds=3.0, wall_seconds=10.0))
+    v = probe(ex, """
+        import os
+        def probe():
+            os.mkdir("d")
+            for i in range(1_000_000):  # empty files: no byte limit stops them, and each one costs the wipe
+                try:
+                    open(f"d/{i}", "w").close()
+                except OSError as exc:
+                    return [i, exc.strerror]
+            return [i, "no limit"]
+        """, "r[0] <= 10_000 and r[1] == 'No space left on device'")
+    assert v.passed, v  # uncapped, a 3 s bomb leaves ~300,000 files, ~1.5 s of wiping for the zygote
+    v = probe(ex, """
+        import os
+        def probe():
+            return os.listdir(".")
+        """, "r == []")
+    assert v.passed, v  # wiped before the next program
+
+
 @pytest.mark.parametrize("where", ["tmp", "harness_cwd", "home", "pytest_tmp_path", "dev_shm"])
 def test_writes_outside_the_scratch_directory_are_denied(ex: Executor, tmp_path: Path, where: str) -> None:
     folder = {"tmp": "/tmp", "harness_cwd": os.getcwd(), "home": str(Path.home()), "pytest_tmp_path": str(tmp_path),
