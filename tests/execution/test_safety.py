@@ -390,6 +390,52 @@ def test_a_file_creation_bomb_is_capped_so_the_wipe_after_it_is_quick(fresh_exec
     assert v.passed, v  # wiped before the next program
 
 
+def test_folders_nested_deeper_than_any_path_are_wiped_and_the_next_sample_is_unharmed(fresh_executor) -> None:
+    ex = fresh_executor(workers=1)
+    v = probe(ex, """
+        import os
+        def probe():
+            for depth in range(3000):  # ~6 KiB of path: past PATH_MAX, and past Python's recursion limit
+                os.mkdir("a")
+                os.chdir("a")
+            open("leftover", "w").close()
+            return depth
+        """, "r == 2999")
+    assert v.passed, v
+    v = probe(ex, """
+        import os
+        def probe():
+            return os.listdir(".")
+        """, "r == []")
+    assert v.passed, v  # this used to be "crashed": the zygote died wiping the tree
+    assert_healthy(ex)
+
+
+def test_wipe_removes_deep_trees_unreadable_folders_and_links_without_following_them(tmp_path: Path) -> None:
+    from coderank.execution._zygote import _wipe
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("the harness's file")
+    run = tmp_path / "run"
+    run.mkdir()
+    fd = os.open(run, os.O_RDONLY)
+    for _ in range(2500):  # deeper than PATH_MAX allows to name, built through descriptors
+        os.mkdir("d", dir_fd=fd)
+        os.symlink(outside, "link", dir_fd=fd)
+        os.close(os.open("f", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
+        child = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    os.close(fd)
+    locked = run / "d" / "locked"
+    (locked / "inner").mkdir(parents=True)
+    locked.chmod(0)
+    _wipe(str(run))
+    assert list(run.iterdir()) == []
+    assert (outside / "keep").read_text() == "the harness's file"
+
+
 @pytest.mark.parametrize("where", ["tmp", "harness_cwd", "home", "pytest_tmp_path", "dev_shm"])
 def test_writes_outside_the_scratch_directory_are_denied(ex: Executor, tmp_path: Path, where: str) -> None:
     folder = {"tmp": "/tmp", "harness_cwd": os.getcwd(), "home": str(Path.home()), "pytest_tmp_path": str(tmp_path),

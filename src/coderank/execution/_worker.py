@@ -375,6 +375,7 @@ def _raised(name: str, text: str, is_exception: bool) -> BaseException:
 class _Checker:
     def __init__(self, zsock: socket.socket, default_limits: dict[str, Any], send_ahead: bool = False) -> None:
         self.zsock = zsock
+        self.zygote_gone = False  # set when the zygote cannot run another program
         self.default_limits = default_limits
         self.send_ahead = send_ahead
         self.problems: dict[str, tuple[Any, Any, str, str]] = {}
@@ -468,6 +469,12 @@ class _Checker:
             os.close(pidfd)
         write_frame(zfd, {"done": True})
         end = read_frame(zfd)
+        if end is None or end.get("unclean"):
+            # The zygote could not clean up after this program (or died doing it). The program's verdict
+            # stands; the worker ends after reporting it, and the pool starts a fresh one for the next.
+            self.zygote_gone = True
+            if end is None:
+                end = {"status": 0, "cpu": session.cpu_seen if session is not None else 0.0}
         try:
             if session is not None:
                 session.drain_output()  # the program is dead: the rest of its output, without blocking
@@ -661,9 +668,13 @@ def main() -> None:
             traceback.print_exc()
             result = {"s": "error", "d": f"internal sandbox error: {exc!r}"[:500], "cpu": 0, "wall": 0, "out": ""}
             write_frame(1, dict(result, id=job["id"]))
+            write_frame(1, {"bye": True})  # the jobs queued behind this one never started
             break
         result["id"] = job["id"]
         write_frame(1, result)
+        if checker.zygote_gone:
+            write_frame(1, {"bye": True})
+            break
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
 

@@ -220,14 +220,61 @@ def _make_rundir(path: str, uid: int | None) -> None:
         os.chown(path, uid, uid)
 
 
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def _wipe(path: str) -> None:
-    """Remove everything below ``path`` (as root: whatever modes the program left)."""
-    for entry in os.scandir(path):
-        if entry.is_dir(follow_symlinks=False):
-            _wipe(entry.path)
-            os.rmdir(entry.path)
-        else:
-            os.unlink(entry.path)
+    """Remove everything below ``path``, whatever the program left: any depth, any modes.
+
+    No recursion and no long paths: a program can nest folders thousands deep (``mkdir a; cd a`` in a loop),
+    deeper than Python's recursion limit and PATH_MAX. The walk holds one folder open at a time, goes down by
+    name and back up through ``..``, and keeps only the names on the way down.
+    """
+    fd = os.open(path, _DIR_FLAGS)
+    names: list[str] = []  # the folders entered below ``path``
+    try:
+        while True:
+            sub = None
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        sub = entry.name
+                        break
+                    os.unlink(entry.name, dir_fd=fd)
+            if sub is not None:
+                try:
+                    child = os.open(sub, _DIR_FLAGS, dir_fd=fd)
+                except PermissionError:  # the zygote lacks CAP_DAC_OVERRIDE and the program chmod-ed it 000
+                    os.chmod(sub, 0o700, dir_fd=fd, follow_symlinks=False)
+                    child = os.open(sub, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+                names.append(sub)
+            elif names:
+                parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = parent
+                os.rmdir(names.pop(), dir_fd=fd)
+            else:
+                return
+    finally:
+        os.close(fd)
+
+
+def _clean_rundir(cfg: dict[str, Any]) -> bool:
+    """Make the scratch directory empty for the next program; False if that failed (the zygote must go)."""
+    rundir = cfg["rundir"]
+    try:
+        if not os.path.isdir(rundir) or os.path.islink(rundir):  # removed or replaced by a program (same uid)
+            if os.path.lexists(rundir):
+                os.unlink(rundir)
+            _make_rundir(rundir, cfg.get("uid"))
+            os.chdir(rundir)
+        elif os.listdir(rundir):
+            _wipe(rundir)
+        return True
+    except OSError:
+        return False
 
 
 def main(sock_fd: int, cfg_json: str) -> None:
@@ -285,15 +332,13 @@ def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dic
             os.waitpid(-1, 0)
         except ChildProcessError:
             break
-    rundir = cfg["rundir"]
-    if not os.path.isdir(rundir) or os.path.islink(rundir):  # removed or replaced by a program (same uid)
-        if os.path.lexists(rundir):
-            os.unlink(rundir)
-        _make_rundir(rundir, cfg.get("uid"))
-        os.chdir(rundir)
-    elif os.listdir(rundir):
-        _wipe(rundir)
-    os.write(fd, pack({"status": status, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}))
+    clean = _clean_rundir(cfg)
+    done = {"status": status, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}
+    if not clean:  # the next program must not see this one's files: a fresh zygote gets a fresh tmpfs
+        done["unclean"] = True
+    os.write(fd, pack(done))
+    if not clean:
+        os._exit(0)
 
 
 def _child(cfg: dict[str, Any], lim: dict[str, Any], program: str, entry_point: str, chan: int, out_w: int,

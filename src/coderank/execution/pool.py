@@ -52,6 +52,7 @@ class _Worker:
     known: set[str] = field(default_factory=set)
     ready: bool = False
     layers: dict[str, str] = field(default_factory=dict)
+    leaving: bool = False  # said "bye": it ends after its current job, and nothing queued behind it started
     head_since: float = 0.0
 
 
@@ -299,6 +300,9 @@ class Executor:
             w.ready = True
             w.layers = msg["layers"]
             return
+        if "bye" in msg:  # the worker ends after its current job: what is queued behind it never started
+            w.leaving = True
+            return
         job_id, job = w.pending.popleft()
         if job_id != msg["id"]:
             raise SandboxError(f"sandbox protocol error: expected job {job_id}, got {msg.get('id')}")
@@ -315,12 +319,12 @@ class Executor:
         self._kill(w)
         if starting or not w.ready:
             raise SandboxError(f"{why} while starting; run `coderank doctor` to see which isolation layer fails")
-        if w.pending:
+        if w.pending and not w.leaving:
             _, head = w.pending.popleft()
             if done is not None:
                 done.append((head, Verdict(status=status, detail=f"{why}; the program was not retried")))
-            if retry is not None:
-                retry.extend(job for _, job in w.pending)
+        if w.pending and retry is not None:
+            retry.extend(job for _, job in w.pending)
         self.restarts += 1
         self._spawn(w.index)
         deadline = time.monotonic() + _START_TIMEOUT
