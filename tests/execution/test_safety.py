@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
 import textwrap
 import time
 import uuid
@@ -28,7 +29,7 @@ LIMITS = Limits(
     cpu_seconds=1.0, wall_seconds=3.0, memory_bytes=768 * MiB, file_size_bytes=8 * MiB, processes=24,
     open_files=48, output_bytes=2048, scratch_bytes=64 * MiB,
 )
-LAYERS = ("pid namespace", "network namespace", "scratch", "separate uid", "landlock", "seccomp")
+LAYERS = ("pid namespace", "network namespace", "scratch", "separate uid", "landlock", "seccomp", "oom priority")
 
 GOOD = Problem(
     task_id="safety/double", prompt="", entry_point="double",
@@ -168,6 +169,26 @@ def test_memory_bomb_is_oom_and_the_next_sample_is_scored(fresh_executor) -> Non
         """, "False")
     assert v.status is Status.OOM, v
     assert_healthy(ex)
+
+
+def test_programs_are_the_first_the_out_of_memory_killer_stops(ex: Executor) -> None:
+    # RLIMIT_AS is per process: 32 processes of 2 GiB each could exhaust the machine's memory. When that
+    # happens, the kernel must stop the program's processes, not the harness or the user's other work.
+    v = probe(ex, """
+        import os
+        def probe():
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0 if open("/proc/self/oom_score_adj").read().strip() == "1000" else 1)
+            try:
+                with open("/proc/self/oom_score_adj", "w") as fh:
+                    fh.write("0")
+            except OSError:
+                pass
+            return [open("/proc/self/oom_score_adj").read().strip(), os.waitpid(pid, 0)[1]]
+        """, "r == ['1000', 0]")
+    assert v.passed, v  # and it cannot lower its own
+    assert int(Path("/proc/self/oom_score_adj").read_text()) < 1000  # the harness itself is not marked
 
 
 def test_fork_bomb_is_contained_and_leaves_no_process(fresh_executor, sandbox_processes) -> None:
@@ -431,8 +452,11 @@ def test_wipe_removes_deep_trees_unreadable_folders_and_links_without_following_
     locked = run / "d" / "locked"
     (locked / "inner").mkdir(parents=True)
     locked.chmod(0)
-    _wipe(str(run))
-    assert list(run.iterdir()) == []
+    try:
+        _wipe(str(run))
+        assert list(run.iterdir()) == []
+    finally:
+        subprocess.run(["rm", "-rf", str(run)], check=False)  # pytest's own cleanup would recurse too deep
     assert (outside / "keep").read_text() == "the harness's file"
 
 

@@ -73,6 +73,12 @@ def _setup(cfg: dict[str, Any]) -> Layers:
     except OSError as exc:
         rep.setdefault("network namespace", f"unavailable ({exc.strerror})")
         rep.setdefault("scratch", f"unavailable (plain directory without a size limit: {exc.strerror})")
+    try:  # inherited by every child: when memory runs out, the kernel stops programs before anything else
+        with open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write("1000")
+        rep["oom priority"] = "active (programs are the first processes the out-of-memory killer stops)"
+    except OSError as exc:
+        rep["oom priority"] = f"unavailable ({exc.strerror})"
     rundir = os.path.join(scratch, "run")
     cfg["rundir"] = rundir
     uid = cfg.get("uid")
