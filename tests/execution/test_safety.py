@@ -313,6 +313,55 @@ def sleep_verdict() -> Verdict:
             """, "True")
 
 
+MULTI_PROCESS_LOOPS = {
+    "child_computes_while_the_program_waits": """
+        import os
+        def probe():
+            pid = os.fork()
+            if pid == 0:  # its own RLIMIT_CPU would stop it only after the budget + 2 s
+                while True:
+                    pass
+            os.waitpid(pid, 0)
+            return "done"
+        """,
+    "orphan_computes_while_the_program_reads_a_pipe": """
+        import os
+        def probe():
+            r, w = os.pipe()
+            if os.fork() == 0:
+                if os.fork() == 0:
+                    while True:
+                        pass
+                os._exit(0)
+            os.wait()
+            os.read(r, 1)
+            return "done"
+        """,
+    "threads": """
+        import threading
+        def probe():
+            def spin():
+                while True:
+                    pass
+            threads = [threading.Thread(target=spin) for _ in range(4)]
+            for t in threads:
+                t.start()
+            threads[0].join()
+        """,
+}
+
+
+@pytest.mark.parametrize("trick", list(MULTI_PROCESS_LOOPS))
+def test_the_cpu_budget_covers_every_process_and_thread_of_the_program(fresh_executor, trick: str) -> None:
+    # Spending the budget in another process must not pass (a child's work used to run for the budget + 2 s
+    # and then let the program answer) nor wait for the wall-clock backstop (an orphan's loop did).
+    ex = fresh_executor(workers=1, limits=Limits(cpu_seconds=1.0, wall_seconds=10.0))
+    v = probe(ex, MULTI_PROCESS_LOOPS[trick], "False")
+    assert v.status is Status.TIMEOUT and v.detail.startswith("CPU-time limit"), v
+    assert 1.0 <= v.cpu_seconds < 4.0, v
+    assert_healthy(ex)
+
+
 def test_sleeping_program_is_stopped_by_the_wall_clock_backstop(sleep_verdict: Verdict) -> None:
     v = sleep_verdict
     assert v.status is Status.TIMEOUT, v

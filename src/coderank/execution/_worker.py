@@ -85,6 +85,7 @@ class _LoadFailed(BaseException):
 
 _PIPELINE_LIMIT = 32 << 10  # well under a socket buffer: a write of this size never blocks
 _MAX_PLAN_BYTES = 64 << 20  # calls remembered to send ahead, over all problems of one worker
+_CORES = os.cpu_count() or 1  # the program may use them all, with threads or processes
 
 
 class _CandidateRaised(Exception):
@@ -103,8 +104,10 @@ _BUILTIN_EXC = {
 class _Session:
     """The checker's view of one running untrusted program."""
 
-    def __init__(self, chan: int, pidfd: int, out: int, limits: dict[str, Any]) -> None:
+    def __init__(self, chan: int, pidfd: int, out: int, limits: dict[str, Any], zygote_pid: int = 0) -> None:
         self.chan = chan
+        self.zygote_pid = zygote_pid  # every process of the program (orphans too) is below it
+        self.tree_read_at = 0.0
         self.pidfd = pidfd
         self.out = out
         self.out_cap = limits["output_bytes"]
@@ -154,9 +157,9 @@ class _Session:
             if now >= self.deadline:
                 self.killed_for = "wall-clock backstop"
                 raise _TimeLimit
-            # CPU time cannot grow faster than wall time for one thread, so sleeping for the CPU budget
-            # still left (as last measured) never overshoots by more than a tick.
-            wait = max(min(self.cpu_limit - self.cpu_seen, self.deadline - now), 0.002)
+            # CPU time grows at most as fast as wall time times the cores it can run on, so sleeping for the
+            # CPU budget still left (as last measured) divided by them never overshoots by more than a tick.
+            wait = max(min((self.cpu_limit - self.cpu_seen) / _CORES, self.deadline - now), 0.002)
             events = dict(self.poller.poll(wait * 1000))
             if events.get(self.out):
                 self.drain_output()
@@ -170,6 +173,11 @@ class _Session:
                 self.cpu_seen = lx.process_cpu_seconds(self.host_pid)
             except OSError as exc:
                 raise _ChildGone from exc
+            if self.zygote_pid and (not events or now >= self.tree_read_at + 0.05):
+                # The budget is the program's, however many processes it forks. Reading them all costs more
+                # than reading one, so a program that keeps printing gets it at most every 50 ms.
+                self.tree_read_at = now
+                self.cpu_seen = max(self.cpu_seen, lx.descendants_cpu_seconds(self.zygote_pid))
             if self.cpu_seen >= self.cpu_limit:
                 self.killed_for = "CPU-time limit"
                 raise _TimeLimit
@@ -373,8 +381,10 @@ def _raised(name: str, text: str, is_exception: bool) -> BaseException:
 
 
 class _Checker:
-    def __init__(self, zsock: socket.socket, default_limits: dict[str, Any], send_ahead: bool = False) -> None:
+    def __init__(self, zsock: socket.socket, default_limits: dict[str, Any], send_ahead: bool = False,
+                 zygote_pid: int = 0) -> None:
         self.zsock = zsock
+        self.zygote_pid = zygote_pid
         self.zygote_gone = False  # set when the zygote cannot run another program
         self.default_limits = default_limits
         self.send_ahead = send_ahead
@@ -452,7 +462,7 @@ class _Checker:
         session = None
         diverged = False
         try:
-            session = _Session(chan, pidfd, out_fd, limits)
+            session = _Session(chan, pidfd, out_fd, limits, self.zygote_pid)
             if plan:
                 session.send_ahead(plan)
             status, detail = self._check(session, prompt_code, test_code, entry_point, test_src)
@@ -499,7 +509,8 @@ class _Checker:
         out = output
         if output_bytes > len(out.encode("utf-8", "replace")):
             out = f"[... {output_bytes} bytes of output; the last {len(out)} characters:]\n" + out
-        result = {"s": status, "d": detail[:500], "cpu": round(end["cpu"], 4), "wall": round(wall, 4), "out": out}
+        cpu = max(end["cpu"], session.cpu_seen)  # the latter counts the program's other processes too
+        result = {"s": status, "d": detail[:500], "cpu": round(cpu, 4), "wall": round(wall, 4), "out": out}
         return result, session.made
 
     def _check(self, session: _Session, prompt_code: Any, test_code: Any, entry_point: str,
@@ -655,7 +666,7 @@ def main() -> None:
         write_frame(1, {"fatal": "the sandbox zygote failed to start (see the messages above)"})
         return
     write_frame(1, {"layers": hello["layers"], "pid": os.getpid()})
-    checker = _Checker(zsock, cfg["limits"], send_ahead=cfg.get("send_ahead", False))
+    checker = _Checker(zsock, cfg["limits"], send_ahead=cfg.get("send_ahead", False), zygote_pid=pid)
     while True:
         job = read_frame(0)
         if job is None:
