@@ -38,3 +38,16 @@ def test_show_prints_the_manifest_and_each_verdict(cli, scored_run):
 def test_unknown_run_is_a_clear_error(cli):
     code, _, err = cli("show", "run-000000000000")
     assert code == 2 and "no run" in err and "coderank runs" in err
+
+
+def test_what_a_program_says_cannot_drive_the_terminal(cli, tmp_path):
+    # Escape sequences in an exception message: clear the screen, set the window title, ring the bell.
+    path = tmp_path / "esc.jsonl"
+    path.write_text(json.dumps({"task_id": "HumanEval/0",
+                                "completion": '    raise ValueError("\\x1b[2J\\x1b]0;owned\\x07\\r tail")\n'}) + "\n")
+    code, out, _ = cli("score", str(path), "--json")
+    run_id = json.loads(out)["run_id"]
+    code, out, _ = cli("show", run_id, "--samples")
+    assert code == 0 and "owned" in out
+    assert not any(c in out for c in "\x1b\x07\r")
+    assert "\\x1b[2J\\x1b]0;owned\\x07\\x0d tail" in out  # shown, visibly

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -32,6 +33,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, soft_wrap=True)
+
+# C0 controls but tab and newline, DEL and C1: what a terminal would act on (ESC starts colours, cursor moves,
+# title and clipboard writes, hyperlinks; CR overwrites a line).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape(text: str) -> str:
+    r"""Text made safe to print: rich markup escaped, control characters shown as ``\xNN``.
+
+    Verdict details, program output and model answers are untrusted: a program that raises
+    ``ValueError("\x1b]0;...")`` must not retitle, clear or otherwise drive the user's terminal.
+    """
+    return _markup_escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+
+
 # Piped output (logs, CI) gets room for the wide tables instead of rich's 80-column default.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from coderank.cli import app, out
+from coderank.cli import app, escape, out
 from coderank.cli_eval import JsonOpt, StoreOpt
 from coderank.paths import check_output_folder
 

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from coderank.cli import _progress, app, err, out, print_passk, print_unscorable
+from coderank.cli import _progress, app, err, escape, out, print_passk, print_unscorable
 from coderank.errors import UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions

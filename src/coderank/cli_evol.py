@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from coderank.cli import _progress, app, out
+from coderank.cli import _progress, app, escape, out
 from coderank.cli_eval import JsonOpt, StoreOpt, _phase_progress
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions

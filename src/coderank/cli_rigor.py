@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from coderank.cli import app, err, out
+from coderank.cli import app, err, escape, out
 
 if TYPE_CHECKING:
     from coderank.rigor.contam import ContamReport

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from coderank.cli import app, err, out
+from coderank.cli import app, err, escape, out
 
 
 def _duration(seconds: float | None) -> str:
