@@ -168,3 +168,38 @@ def test_a_problem_whose_tests_pass_an_object_is_named_as_unscorable(tmp_path, c
     assert list(doc["unscorable_problems"]) == ["u/apply"] and "line 4" in doc["unscorable_problems"]["u/apply"]
     code, stdout, _ = cli("score", str(samples), "-b", str(problems), "--no-save")
     assert "1 problem(s) could not be run in the sandbox" in stdout and "u/apply" in stdout
+
+
+def test_an_interrupted_score_run_keeps_its_verdicts_but_is_not_recorded_as_finished(tmp_path):
+    from coderank.api import ScoreConfig, score
+    from coderank.store import Store
+
+    bench = load_benchmark("humaneval")
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps({"task_id": p.task_id, "completion": p.canonical_solution}) + "\n"
+                            for p in list(bench)[:40]))
+    db = tmp_path / "runs.db"
+
+    def stop_halfway(done: int, total: int) -> None:
+        if done == 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        score(ScoreConfig(samples=path, store=db, workers=1), progress=stop_halfway)
+    with Store(db) as store:
+        [run] = store.runs()
+        # not recorded as a finished score of the first 20 samples
+        assert run.status == "running" and 20 <= len(list(store.samples(run.run_id))) < 40
+    result = score(ScoreConfig(samples=path, store=db, workers=1))  # the same command again completes it
+    with Store(db) as store:
+        [run] = store.runs()
+        assert run.run_id == result.run_id and run.status == "finished" and len(list(store.samples(run.run_id))) == 40
+
+
+def test_ctrl_c_says_interrupted_and_exits_130(samples, cli, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("coderank.api.score", interrupted)
+    code, _, stderr = cli("score", str(samples))
+    assert code == 130 and "interrupted" in stderr and "Traceback" not in stderr

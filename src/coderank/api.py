@@ -176,6 +176,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         config.out.parent.mkdir(parents=True, exist_ok=True)
     out_fh = config.out.open("w", encoding="utf-8") if config.out else None
     start = time.monotonic()
+    completed = False
     try:
         with Executor(workers=config.workers, limits=config.limits, allow_imports=config.allow_imports,
                       send_ahead=config.send_ahead) as ex:
@@ -207,13 +208,14 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
                         pending.clear()
                 if progress:
                     progress(len(bad) + sum(statuses.values()), total)
+        completed = True
     finally:
         if out_fh:
             out_fh.close()
         if store is not None:
-            if pending:
+            if pending:  # kept even when interrupted; the run stays 'running' until a rerun completes it
                 store.put_samples(pending)
-            if run_id is not None and counts:
+            if completed and run_id is not None and counts:
                 store.finish_run(run_id, run_summary(store, run_id, list(bench)))
             store.close()
     wall = time.monotonic() - start

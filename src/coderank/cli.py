@@ -199,6 +199,8 @@ def main() -> None:
     try:
         rc = app(standalone_mode=False)
         if isinstance(rc, int) and rc:
+            if rc == 130:  # newer typer releases turn Ctrl-C into this exit status themselves
+                err.print("interrupted")
             sys.exit(rc)
     except CoderankError as exc:
         err.print("[red]error:[/] " + escape(exc.message), highlight=False)
@@ -215,7 +217,8 @@ def main() -> None:
         if isinstance(exc, usage):
             exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-        if isinstance(exc, abort):
+        if isinstance(exc, abort):  # click turns Ctrl-C into Abort
+            err.print("interrupted")
             sys.exit(130)
         raise
 
