@@ -25,3 +25,9 @@ def test_hf_backend_evaluates_the_embedded_gguf(cli):
 def test_hf_backend_refuses_a_missing_path_clearly(cli, tmp_path):
     code, _, err = cli("eval", "-m", f"hf:{tmp_path / 'nothing'}", "--limit", "1")
     assert code == 2 and "does not exist" in err and "Traceback" not in err
+
+
+def test_hf_backend_refuses_a_folder_that_holds_no_model_clearly(cli, tmp_path):
+    (tmp_path / "notes.txt").write_text("not a model")
+    code, _, err = cli("eval", "-m", f"hf:{tmp_path}", "--limit", "1")
+    assert code == 2 and "no config.json" in err and "Traceback" not in err

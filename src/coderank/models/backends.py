@@ -526,6 +526,10 @@ class TransformersBackend:
         elif path.is_file():
             model_dir, kwargs["gguf_file"] = str(path.parent), path.name
             self.weights = {path.name: "sha256:" + file_sha256(path)}
+        elif not (path / "config.json").is_file():
+            raise UsageError(f"hf: {path} is not a saved model directory (it has no config.json)",
+                             "give the folder save_pretrained() wrote (config.json, weights, tokenizer), a LoRA "
+                             "adapter folder from coderank train, or a .gguf file")
         else:
             model_dir = str(path)
             weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
