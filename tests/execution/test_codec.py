@@ -1,6 +1,7 @@
 import copy
 import datetime
 import itertools
+import json
 import math
 from collections import Counter, OrderedDict, defaultdict, deque, namedtuple
 from decimal import Decimal
@@ -246,3 +247,23 @@ def test_dataclasses_and_enums_are_rebuilt_with_the_class_of_the_same_name_on_th
 def test_hostile_named_values_raise_codec_error(text):
     with pytest.raises(CodecError):
         decode(text)
+
+
+_SAME_HASH = [k * ((1 << 61) - 1) for k in range(100_000)]  # every one hashes to 0
+
+
+@pytest.mark.parametrize("tag", ["d", "s", "fs", "ctr", "od", "dk", "di", "dd"])
+def test_keys_forged_to_share_one_hash_are_refused_at_once(tag):
+    # Built as a dict or set, 100,000 of them would take ~5 * 10**9 comparisons (minutes of the checker's CPU).
+    pairs = [[k, 0] for k in _SAME_HASH]
+    body = {"d": pairs, "ctr": pairs, "od": pairs, "di": pairs, "dd": [None, pairs]}.get(tag, _SAME_HASH)
+    with pytest.raises(CodecError, match="same hash value"):
+        decode(json.dumps({tag: body}))
+
+
+def test_honest_large_dicts_and_sets_still_decode():
+    d = {k: -k for k in range(-50_000, 50_000)}  # -1 and -2 share a hash value; that is fine
+    assert decode(encode(d)) == d
+    s = {float(k) / 3 for k in range(100_000)} | {(k, str(k)) for k in range(1000)}
+    assert decode(encode(s)) == s
+    assert decode(encode(frozenset(_SAME_HASH[:64]))) == frozenset(_SAME_HASH[:64])

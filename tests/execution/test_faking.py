@@ -353,6 +353,20 @@ TRICKS: dict[str, tuple[str, Status | None, bool]] = {
                     pass
             return {ret}
         """, Status.ERROR, False),
+    "forged_answer_with_keys_sharing_one_hash": ("""
+        import json, os, stat
+        def add(a, b):
+            # 200,000 dict keys that all hash to 0: building that dict would hold the checker for minutes
+            M = (1 << 61) - 1
+            data = json.dumps(["ok", {{"d": [[k * M, 0] for k in range(200000)]}}, None]).encode()
+            for fd in range(3, 21):
+                try:
+                    if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                        os.write(fd, len(data).to_bytes(4, "big") + data)
+                except OSError:
+                    pass
+            return {ret}
+        """, Status.ERROR, False),
     "forged_ready_and_junk_json": ("""
         import os
         for fd in range(3, 21):

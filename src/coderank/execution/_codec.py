@@ -34,6 +34,7 @@ MAX_DEPTH = 200
 MAX_INT_DIGITS = 4000  # Python's own default limit for int <-> str conversion
 MAX_ITEMS = 100_000  # items carried of one iterator or unknown iterable; past them it raises
 MAX_ARRAY_ITEMS = 1_000_000  # elements of one numpy array
+MAX_SAME_HASH = 64  # keys of one dict or set that share a hash value
 _MAX_ARRAY_BYTES = 64 << 20
 
 
@@ -672,6 +673,8 @@ def _dec_more(node: Any, t: type, depth: int, side: Side) -> Any:
         return dict(_pairs(body, depth, side))
     if tag in ("s", "fs") and type(body) is list:
         items = [_hashable(_dec(v, depth + 1, side)) for v in body]
+        if len(items) > MAX_SAME_HASH:
+            _spread(items)
         return set(items) if tag == "s" else frozenset(items)
     if tag == "f" and body in ("nan", "inf", "-inf"):
         return float(body)
@@ -706,11 +709,29 @@ def _dec_more(node: Any, t: type, depth: int, side: Side) -> Any:
     raise CodecError(f"unknown tag {tag!r} in encoded value")
 
 
-def _pairs(body: list[Any], depth: int, side: Side) -> Iterator[tuple[Any, Any]]:
+def _pairs(body: list[Any], depth: int, side: Side) -> list[tuple[Any, Any]]:
+    pairs = []
     for pair in body:
         if type(pair) is not list or len(pair) != 2:
             raise CodecError("malformed dict entry")
-        yield _hashable(_dec(pair[0], depth + 1, side)), _dec(pair[1], depth + 1, side)
+        pairs.append((_hashable(_dec(pair[0], depth + 1, side)), _dec(pair[1], depth + 1, side)))
+    if len(pairs) > MAX_SAME_HASH:
+        _spread([k for k, _ in pairs])
+    return pairs
+
+
+def _spread(keys: list[Any]) -> None:
+    """Refuse keys made to share one hash value, such as ``k * (2**61 - 1)`` for ints.
+
+    A dict or set of n of them takes n**2 / 2 comparisons to build, so a forged answer of 600,000 such keys
+    would hold the checker for hours. Honest data has no more than a handful of distinct keys per hash value.
+    """
+    counts: dict[int, int] = {}
+    for k in keys:
+        h = hash(k)
+        counts[h] = counts.get(h, 0) + 1  # the hash values themselves are ints that hash to themselves
+    if max(counts.values()) > MAX_SAME_HASH:
+        raise CodecError(f"more than {MAX_SAME_HASH} keys with the same hash value")
 
 
 def _end(end: Any) -> Any:
@@ -763,7 +784,10 @@ def _dec_known(tag: str, body: list[Any], depth: int, side: Side) -> Any:
 
         return defaultdict(_FACTORIES.get(body[0]), _pairs(body[1], depth, side))
     if tag == "dk":
-        return dict.fromkeys(_hashable(_dec(v, depth + 1, side)) for v in body).keys()
+        keys = [_hashable(_dec(v, depth + 1, side)) for v in body]
+        if len(keys) > MAX_SAME_HASH:
+            _spread(keys)
+        return dict.fromkeys(keys).keys()
     if tag == "dv":
         return dict(enumerate(_dec(v, depth + 1, side) for v in body)).values()
     if tag == "di":
