@@ -191,6 +191,21 @@ def test_programs_are_the_first_the_out_of_memory_killer_stops(ex: Executor) -> 
     assert int(Path("/proc/self/oom_score_adj").read_text()) < 1000  # the harness itself is not marked
 
 
+def test_tests_building_something_huge_from_a_wrong_answer_fail_without_eating_the_machine(fresh_executor) -> None:
+    # The tests run in the checker; a wrong answer such as range(1.5 * 10**8) makes list(candidate(...)) build
+    # 5.4 GB there. The checker's own address space is capped, so it is a MemoryError: a failed test.
+    ex = fresh_executor(workers=1)
+    problem = Problem(task_id="safety/huge-range", prompt="", entry_point="probe",
+                      test="def check(candidate):\n    assert list(candidate()) == [1, 2, 3]\n")
+    v = run(ex, problem, "def probe():\n    return range(150_000_000)\n")
+    assert v.status is Status.FAILED and "MemoryError" in v.detail, v
+    limit = Problem(task_id="safety/checker-limit", prompt="", entry_point="probe", test=(
+        "def check(candidate):\n    import resource\n    candidate()\n"
+        f"    assert resource.getrlimit(resource.RLIMIT_AS)[0] <= {max(4 << 30, 2 * ex.limits.memory_bytes)}\n"))
+    assert run(ex, limit, "def probe():\n    return 1\n").passed
+    assert_healthy(ex)
+
+
 def test_fork_bomb_is_contained_and_leaves_no_process(fresh_executor, sandbox_processes) -> None:
     ex = fresh_executor()
     v = probe(ex, """

@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -85,6 +86,7 @@ class _LoadFailed(BaseException):
 
 _PIPELINE_LIMIT = 32 << 10  # well under a socket buffer: a write of this size never blocks
 _MAX_PLAN_BYTES = 64 << 20  # calls remembered to send ahead, over all problems of one worker
+CHECKER_MEMORY = 4 << 30  # address space of the checker (at least; twice the programs' limit if that is more)
 _CORES = os.cpu_count() or 1  # the program may use them all, with threads or processes
 
 
@@ -643,6 +645,22 @@ def _start_zygote(cfg: dict[str, Any]) -> tuple[socket.socket, int]:
     return zsock, pid
 
 
+def _cap_own_memory(program_bytes: int) -> None:
+    """Bound the checker's own address space (after the zygote started: the programs' limits are their own).
+
+    The tests run here on what programs answer, and a wrong answer can make them build something huge:
+    ``list(candidate(x))`` on ``range(5 * 10**8)`` would take ~18 GB and 12 s. Capped, it is a MemoryError,
+    so a failed test, within seconds; the checker itself needs a few hundred MB at most.
+    """
+    cap = max(CHECKER_MEMORY, 2 * program_bytes)
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or hard > cap:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    except (ValueError, OSError):
+        pass
+
+
 def main() -> None:
     """Entry point of a worker process (started by the pool with a clean environment)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
@@ -666,6 +684,7 @@ def main() -> None:
         write_frame(1, {"fatal": "the sandbox zygote failed to start (see the messages above)"})
         return
     write_frame(1, {"layers": hello["layers"], "pid": os.getpid()})
+    _cap_own_memory(cfg["limits"]["memory_bytes"])
     checker = _Checker(zsock, cfg["limits"], send_ahead=cfg.get("send_ahead", False), zygote_pid=pid)
     while True:
         job = read_frame(0)
