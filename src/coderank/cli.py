@@ -98,7 +98,7 @@ def score(
 ) -> None:
     """Score a file of model samples against a benchmark, in the sandbox.
 
-    Every program runs in its own sandboxed process (namespaces, Landlock, seccomp, rlimits); the tests run outside it and judge only data it answers with (its other objects stay in it, behind handles), so a program cannot fake a pass. Problems whose tests pass the program an object get "invalid" and are named.
+    Every program runs in its own sandboxed process (namespaces, Landlock, seccomp, rlimits); the tests run outside it and judge only data it answers with (its other objects stay in it, behind handles), so a program cannot fake a pass. Problems whose tests pass the program an object, or never call it, get "invalid" and are named.
 
     Prints pass@k (k = 1, 10, 100 where every problem has that many samples) with a 95% bootstrap interval over problems, and how many programs failed, crashed or timed out. Bad lines are reported with file and line, the rest is still scored, and the exit status is then 1.
 

@@ -44,6 +44,9 @@ def test_problem_file_with_cases_loads(tmp_path):
         ({**GOOD, "cases": [{"input": "a b", "output": "b a"}]}, "cases[0]"),
         ({**GOOD, "test": "def check(candidate):\n  assert ("}, "not valid Python"),
         ({**GOOD, "colour": 1}, "unknown field"),
+        ({k: v for k, v in GOOD.items() if k != "cases"} | {"test": "def chek(candidate):\n    assert candidate(1)\n"},
+         "never calls the program"),
+        ({k: v for k, v in GOOD.items() if k != "cases"} | {"test": "x = 1\n"}, "never calls the program"),
     ],
 )
 def test_problem_file_errors_name_file_and_line(tmp_path, row, needle):

