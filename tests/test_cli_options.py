@@ -113,3 +113,25 @@ def test_an_output_folder_that_is_a_file_is_refused_before_any_work(samples, tmp
     before = samples.read_bytes()
     code, _, stderr = cli(*command, "--store", str(tmp_path / "db"), "--out", str(samples))
     assert code == 2 and "is a file" in stderr and samples.read_bytes() == before
+
+
+@pytest.mark.parametrize("args", [
+    ["score", "{samples}", "-b", "{folder}"],
+    ["score", "{samples}", "-b", "evalplus:{folder}"],
+    ["eval", "-m", "gguf:{folder}", "--limit", "1"],
+    ["runs", "--store", "{folder}"],
+])
+def test_a_folder_where_a_file_belongs_is_named_as_a_folder(samples, tmp_path, cli, args):
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    code, _, stderr = cli(*(a.format(samples=samples, folder=folder) for a in args))
+    assert code == 2 and "is a folder" in stderr and "Traceback" not in stderr
+
+
+def test_a_store_that_is_not_a_database_is_refused_and_left_alone(samples, tmp_path, cli):
+    notes = tmp_path / "notes.db"
+    notes.write_text("my notes, not a database\n")
+    for args in (["runs"], ["score", str(samples)]):
+        code, _, stderr = cli(*args, "--store", str(notes))
+        assert code == 2 and "cannot be used" in stderr and "Traceback" not in stderr
+    assert notes.read_text() == "my notes, not a database\n"

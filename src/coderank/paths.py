@@ -63,3 +63,15 @@ def check_output_folder(out: Path, what: str, option: str = "--out") -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{option} {out} is a file; {what}", f"give {option} a folder name, e.g. "
                          f"{out.with_suffix('')}-out/")
+
+
+def require_file(path: Path, what: str, hint: str = "") -> None:
+    """Refuse a path that is a folder or does not exist, saying which.
+
+    Raises:
+        UsageError: ``"{what} {path} is a folder, not a file"`` or ``"... does not exist"``, with ``hint``.
+    """
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a folder, not a file", hint)
+    if not path.is_file():
+        raise UsageError(f"{what} {path} does not exist", hint)

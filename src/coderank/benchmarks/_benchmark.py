@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from coderank.errors import UsageError
+from coderank.paths import require_file
 from coderank.types import Problem
 
 
@@ -89,15 +90,13 @@ def load_benchmark(spec: str) -> Benchmark:
     if sep and scheme in ("evalplus", "evalplus-base"):
         from coderank.benchmarks.evalplus import SCHEMES, load_evalplus
 
-        if not Path(rest).is_file():
-            raise UsageError(f"EvalPlus file {rest} does not exist",
-                             "give the path of HumanEvalPlus.jsonl(.gz) or MbppPlus.jsonl(.gz) as released by "
-                             "EvalPlus (coderank downloads nothing)")
+        require_file(Path(rest), "EvalPlus file", "give the path of HumanEvalPlus.jsonl(.gz) or MbppPlus.jsonl(.gz) "
+                     "as released by EvalPlus (coderank downloads nothing)")
         return load_evalplus(rest, SCHEMES[scheme])
     path = Path(spec)
     if path.suffix in (".jsonl", ".json", ".yaml", ".yml", ".gz") or path.exists():
-        if not path.exists():
-            raise UsageError(f"benchmark file {spec} does not exist")
+        require_file(path, "benchmark file", "give a problem file (.jsonl), or a benchmark name: "
+                     + ", ".join(names()))
         from coderank.benchmarks.evalplus import is_evalplus_file, load_evalplus
 
         if path.name.endswith((".jsonl", ".jsonl.gz")) and is_evalplus_file(path):

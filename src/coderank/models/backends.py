@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from coderank.errors import CoderankError, UsageError
+from coderank.paths import require_file
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,7 @@ class LlamaCppBackend:
             from llama_cpp import Llama
         except ImportError as exc:
             raise CoderankError("llama-cpp-python is not installed", "pip install 'coderank[embedded]'") from exc
-        if not path.is_file():
-            raise UsageError(f"GGUF file {path} does not exist")
+        require_file(path, "GGUF file", "give the path of a .gguf model file")
         from coderank.models.embedded import file_sha256
 
         self.spec = spec

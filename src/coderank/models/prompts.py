@@ -253,6 +253,8 @@ def load_template(path: str | Path) -> PromptTemplate:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise UsageError(f"prompt template file {path} does not exist", "check the path") from exc
+    except IsADirectoryError as exc:
+        raise UsageError(f"prompt template file {path} is a folder, not a file", "give a .j2 file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read prompt template file {path}: {exc}", "it must be a UTF-8 text file") from exc
     chat = path.name.endswith(".chat.j2")

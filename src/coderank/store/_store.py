@@ -152,15 +152,21 @@ class Store:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = str(path or default_path())
+        hint = "give --store the path of a coderank database file (a new name creates one)"
         if self.path != ":memory:":
+            if Path(self.path).is_dir():
+                raise UsageError(f"database {self.path} is a folder, not a file", hint)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        if self.path != ":memory:":
-            self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:  # OperationalError too: a file SQLite cannot open or read
+            raise UsageError(f"database {self.path} cannot be used: {exc}", hint) from exc
 
     def close(self) -> None:
         """Close the connection."""

@@ -29,6 +29,7 @@ from typing import Any
 
 from coderank.errors import InputError, UsageError
 from coderank.jsonl import json_lines, open_lines
+from coderank.paths import require_file
 
 FORMATS = ("chat", "alpaca")
 """Prompt formats: the base model's chat template, or the WizardCoder/Alpaca prompt."""
@@ -90,8 +91,7 @@ def read_examples(path: Path) -> list[Example]:
         InputError: a line that is not JSON, not a valid row, or a file without rows; the message names
             ``FILE:LINE``.
     """
-    if not path.is_file():
-        raise UsageError(f"training data {path} does not exist", "give a JSONL file, e.g. what coderank evol wrote")
+    require_file(path, "training data", "give a JSONL file, e.g. what coderank evol wrote")
     examples = []
     with open_lines(path) as fh:
         for where, row in json_lines(fh, str(path)):
