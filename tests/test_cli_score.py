@@ -203,3 +203,16 @@ def test_ctrl_c_says_interrupted_and_exits_130(samples, cli, monkeypatch):
     monkeypatch.setattr("coderank.api.score", interrupted)
     code, _, stderr = cli("score", str(samples))
     assert code == 130 and "interrupted" in stderr and "Traceback" not in stderr
+
+
+def test_a_score_run_records_the_problems_it_covers_and_the_board_marks_a_partial_one(samples, tmp_path, cli):
+    full = tmp_path / "full.jsonl"
+    full.write_text("".join(json.dumps({"task_id": p.task_id, "completion": p.canonical_solution}) + "\n"
+                            for p in load_benchmark("humaneval")))
+    for path, name in ((samples, "part"), (full, "whole"), (full, "whole-again")):
+        code, _, _ = cli("score", str(path), "--name", name, "--json")
+        assert code == 0
+    code, out, _ = cli("board", "--no-reported", "--json")
+    rows = {r["model"]: r for r in json.loads(out)["boards"]["humaneval"]["measured"]}
+    assert rows["part"]["problems"] == 10 and rows["whole"]["problems"] == 164
+    assert rows["part"]["differs"] == ["problems: 10 vs 164"] and rows["whole"]["differs"] == []

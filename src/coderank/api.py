@@ -216,7 +216,12 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
             if pending:  # kept even when interrupted; the run stays 'running' until a rerun completes it
                 store.put_samples(pending)
             if completed and run_id is not None and counts:
-                store.finish_run(run_id, run_summary(store, run_id, list(bench)))
+                done = run_summary(store, run_id, list(bench))
+                manifest = store.get_run(run_id).manifest
+                # The problems the file has samples for, not the benchmark's size: the board marks a run that
+                # covers fewer problems than the others as not comparable.
+                manifest["benchmark"]["problems"] = done["problems"]
+                store.finish_run(run_id, done, manifest)
             store.close()
     wall = time.monotonic() - start
     if not counts:
