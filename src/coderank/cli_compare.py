@@ -100,7 +100,7 @@ def duel(
 ) -> None:
     """Compare runs on the same problems with paired statistics, not bare tallies.
 
-    Two runs: the tally (A only / B only / both / neither), the pass@1 difference with a paired-bootstrap 95% interval, an exact McNemar test for one-sample runs (for sampled runs the probability that A's per-problem pass rate beats B's), and a verdict that says when the data cannot separate them ("8:5 on 13 problems is not evidence"). Three or more runs: a Bradley-Terry ranking with bootstrap intervals and P(ranked first).
+    Two runs: the tally (A only / B only / both / neither), the pass@1 difference with a paired-bootstrap 95% interval, an exact McNemar test for one-sample runs (for sampled runs a paired sign-flip permutation test over problems, exact for few of them, and the probability that A's per-problem pass rate beats B's), and a verdict that says when the data cannot separate them ("8:5 on 13 problems is not evidence"). Three or more runs: a Bradley-Terry ranking with bootstrap intervals and P(ranked first).
     """  # noqa: E501
     from coderank.report.duel import duel as duel_runs
     from coderank.report.duel import ranking
@@ -120,6 +120,8 @@ def duel(
             table.add_row(str(r["rank"]), r["model"], r["run_id"], f"{r['pass@1']:.3f}", f"{r['log_strength']:+.2f}",
                           f"[{r['low']:+.2f}, {r['high']:+.2f}]", f"{r['p_first']:.2f}")
         out.print(table)
+        if "caution" in result:
+            out.print(f"[yellow]{escape(result['caution'])}[/]", highlight=False)
         return
     a, b = result["a"], result["b"]
     for side, run in (("A", a), ("B", b)):
@@ -131,7 +133,8 @@ def duel(
         out.print(f"tally: A only {t['a_only']}, B only {t['b_only']}, both {t['both']}, neither {t['neither']};"
                   f" exact McNemar p = {result['mcnemar_p']:.3g}", highlight=False)
     else:
-        out.print(f"P(A's per-problem pass rate > B's) = {result['prob_a_better']:.3f}", highlight=False)
+        out.print(f"P(A's per-problem pass rate > B's) = {result['prob_a_better']:.3f}; paired sign-flip "
+                  f"permutation test over problems p = {result['permutation_p']:.3g}", highlight=False)
     d = result["diff"]
     out.print(f"pass@1 difference A - B: {d['value']:+.3f}, 95% paired-bootstrap interval "
               f"[{d['low']:+.3f}, {d['high']:+.3f}]", highlight=False)

@@ -42,6 +42,36 @@ def test_sampled_runs_report_the_probability_that_a_beats_b():
     assert "tally" not in result and result["prob_a_better"] > 0.95
 
 
+def test_sampled_runs_on_one_problem_are_never_called_apart():
+    # 5/5 against 0/5 on a single problem: the bootstrap interval collapses to [+1, +1]; one problem is no evidence
+    store = Store(":memory:")
+    ra = make_run(store, "good", [5], n=5, temperature=0.8)
+    rb = make_run(store, "bad", [0], n=5, temperature=0.8)
+    result = duel(store, ra, rb)
+    assert result["permutation_p"] == 1.0 and "cannot separate" in result["verdict"]
+
+
+def test_sampled_runs_far_apart_on_many_problems_are_called_apart():
+    store = Store(":memory:")
+    ra = make_run(store, "strong", [3, 3, 2, 3, 3, 2, 3, 3, 3, 2, 3, 3], n=3, temperature=0.8)
+    rb = make_run(store, "weak", [0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0], n=3, temperature=0.8)
+    result = duel(store, ra, rb)
+    assert result["permutation_p"] < 0.001 and "A is better than B" in result["verdict"]
+
+
+def test_sign_flip_p_is_exact_for_few_problems_and_calibrated_for_many():
+    import numpy as np
+
+    from coderank.scoring import sign_flip_p
+
+    assert sign_flip_p([1.0], [0.0]) == 1.0
+    assert sign_flip_p([1.0] * 5, [0.0] * 5) == pytest.approx(2 / 32)
+    assert sign_flip_p([0.5, 0.2], [0.5, 0.2]) == 1.0
+    rng = np.random.default_rng(0)
+    ps = [sign_flip_p(rng.random(40), rng.random(40), resamples=2000, seed=i) for i in range(200)]
+    assert 0.02 <= np.mean(np.array(ps) < 0.05) <= 0.10  # about 5% false positives under the null
+
+
 def test_runs_on_different_benchmark_data_are_refused():
     store = Store(":memory:")
     ra = make_run(store, "a", [1, 0, 1])

@@ -23,9 +23,12 @@ from coderank.scoring import (
     paired_counts,
     paired_pass_rates,
     prob_a_better,
+    sign_flip_p,
     verdict,
 )
 from coderank.store import RunInfo, Store
+
+MIN_RANKING_PROBLEMS = 10  # below this, a ranking is printed with a caution
 
 
 def _check_same_benchmark(runs: list[RunInfo]) -> None:
@@ -75,7 +78,11 @@ def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, An
     else:
         prob = prob_a_better({t: ca[t] for t in common}, {t: cb[t] for t in common}, seed=seed)
         result["prob_a_better"] = prob
-        result["verdict"] = verdict(diff=diff, prob_better=prob, name_a=name_a, name_b=name_b)
+        # The decision is the paired permutation test's: exact for few problems, where a percentile bootstrap
+        # interval collapses (one common problem gives [+1, +1] and would call a winner).
+        p = sign_flip_p(va, vb, seed=seed)
+        result["permutation_p"] = p
+        result["verdict"] = verdict(diff=diff, p_value=p, prob_better=prob, name_a=name_a, name_b=name_b)
     return result
 
 
@@ -108,4 +115,6 @@ def ranking(store: Store, refs: list[str], *, resamples: int = 1000, seed: int =
             for i, j in enumerate(order)
         ],
         "resamples": resamples,
+        **({"caution": f"only {len(common)} common problem(s): too few for the intervals and P(first) to mean much"}
+           if len(common) < MIN_RANKING_PROBLEMS else {}),
     }

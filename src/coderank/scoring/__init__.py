@@ -10,6 +10,7 @@ from coderank.scoring.paired import (
     paired_counts,
     paired_pass_rates,
     prob_a_better,
+    sign_flip_p,
     verdict,
 )
 from coderank.scoring.passk import ks_for, pass_at_k, per_problem_pass_at_k
@@ -30,6 +31,7 @@ __all__ = [
     "pass_at_k",
     "per_problem_pass_at_k",
     "prob_a_better",
+    "sign_flip_p",
     "summary",
     "verdict",
     "wilson_interval",
