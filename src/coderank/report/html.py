@@ -140,9 +140,9 @@ def _duel_group(store: Store, runs: list[RunInfo], labels: dict[str, str], seed:
                 continue
             d = result["diff"]
             p = result.get("mcnemar_p")
-            significant = p < 0.05 if p is not None else not (d["low"] <= 0.0 <= d["high"])
+            significant = p < 0.05 if p is not None else result["permutation_p"] < 0.05
             test = f"exact McNemar p = {p:.3g}" if p is not None else \
-                f"P(A better) = {result['prob_a_better']:.2f}"
+                f"permutation p = {result['permutation_p']:.3g}, P(A better) = {result['prob_a_better']:.2f}"
             for a, b, sign in ((i, j, 1.0), (j, i, -1.0)):
                 low, high = (d["low"], d["high"]) if sign > 0 else (-d["high"], -d["low"])
                 cells[a][b] = {"diff": sign * d["value"], "low": low, "high": high, "significant": significant,
