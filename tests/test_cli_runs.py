@@ -51,3 +51,29 @@ def test_what_a_program_says_cannot_drive_the_terminal(cli, tmp_path):
     assert code == 0 and "owned" in out
     assert not any(c in out for c in "\x1b\x07\r")
     assert "\\x1b[2J\\x1b]0;owned\\x07\\x0d tail" in out  # shown, visibly
+
+
+def _evol_run(tmp_path):
+    from coderank.store import Store
+
+    with Store(tmp_path / "coderank-home" / "coderank.db") as store:
+        run_id, _ = store.open_run({"kind": "evol", "x": 1}, {"version": 1, "kind": "evol", "seeds": {}},
+                                   kind="evol", model="default", benchmark="evol")
+    return run_id
+
+
+@pytest.mark.parametrize("command", [["verify", "{run}"], ["export", "{run}", "--out", "{tmp}/x.jsonl"],
+                                     ["duel", "{run}", "{other}"], ["perturb-gap", "{other}", "{run}"]])
+def test_commands_that_need_a_scored_run_refuse_an_evol_run_clearly(cli, scored_run, tmp_path, command):
+    run = _evol_run(tmp_path)
+    args = [a.format(run=run, other=scored_run["run_id"], tmp=tmp_path) for a in command]
+    code, _, err = cli(*args)
+    assert code == 2 and "is an evol run" in err and "Traceback" not in err
+
+
+def test_run_prefixes_are_plain_prefixes_not_patterns(cli, scored_run):
+    run_id = scored_run["run_id"]
+    assert cli("show", run_id[:8])[0] == 0
+    for pattern in ("run-_" + run_id[5:8], "run-%", run_id[:6] + "_"):
+        code, _, err = cli("show", pattern)
+        assert code == 2 and "no run" in err

@@ -254,7 +254,7 @@ def export(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).
         raise UsageError(f"unknown --format {fmt!r}", "use human-eval or evalplus")
     with Store(store) as db:
         check_output_file(output, [db.path])
-        info = db.get_run(run)
+        info = db.get_run(run, kinds=("eval", "score"))
         bench = load_benchmark(info.manifest["benchmark"]["name"])
         n = 0
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -111,7 +111,13 @@ def perturb_gap(
     from coderank.store import Store
 
     with Store(store) as db:
-        a, b = db.get_run(original), db.get_run(perturbed)
+        a, b = db.get_run(original, kinds=("eval", "score")), db.get_run(perturbed, kinds=("eval", "score"))
+        if a.kind == b.kind == "eval" and a.manifest.get("model") != b.manifest.get("model"):
+            raise UsageError(f"{a.run_id} and {b.run_id} are runs of different models ({a.model} vs {b.model})",
+                             "the gap compares one model with itself: evaluate the same model on both benchmarks")
+        if a.model != b.model:
+            err.print(f"[yellow]warning: the runs name different models ({escape(a.model)} vs {escape(b.model)}); "
+                      "the gap means something only for one model on both[/]", highlight=False)
         try:
             gaps = gap(db.per_problem_counts(a.run_id), db.per_problem_counts(b.run_id), seed=seed)
         except ValueError as exc:

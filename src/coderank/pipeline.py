@@ -288,7 +288,7 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
         UsageError: no such run.
     """
     store = Store(store_path)
-    run = store.get_run(run_ref)
+    run = store.get_run(run_ref, kinds=("eval", "score"))
     bench = load_benchmark(run.manifest["benchmark"]["name"])
     if bench.sha256 != run.manifest["benchmark"]["sha256"]:
         raise UsageError(f"benchmark {bench.name} changed since run {run.run_id} (hash differs)",

@@ -47,7 +47,7 @@ def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, An
     Raises:
         UsageError: unknown runs, different benchmark data, or no common problems.
     """
-    a, b = store.get_run(ref_a), store.get_run(ref_b)
+    a, b = store.get_run(ref_a, kinds=("eval", "score")), store.get_run(ref_b, kinds=("eval", "score"))
     _check_same_benchmark([a, b])
     ca, cb = store.per_problem_counts(a.run_id), store.per_problem_counts(b.run_id)
     common = sorted(set(ca) & set(cb))
@@ -94,7 +94,7 @@ def ranking(store: Store, refs: list[str], *, resamples: int = 1000, seed: int =
     """
     if len(refs) < 2:
         raise UsageError("a ranking needs at least two runs")
-    runs = [store.get_run(r) for r in refs]
+    runs = [store.get_run(r, kinds=("eval", "score")) for r in refs]
     if len({r.run_id for r in runs}) != len(runs):
         raise UsageError("the same run is named twice")
     _check_same_benchmark(runs)

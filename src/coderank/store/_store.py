@@ -240,23 +240,28 @@ class Store:
         ).fetchall()
         return [self._run_info(row) for row in rows]
 
-    def get_run(self, ref: str) -> RunInfo:
-        """A run by id or unique id prefix (``run-`` may be left out).
+    def get_run(self, ref: str, *, kinds: tuple[str, ...] = ()) -> RunInfo:
+        """A run by id or unique id prefix (``run-`` may be left out), optionally only of the given kinds.
 
         Raises:
-            UsageError: no run, or several runs, match.
+            UsageError: no run, or several runs, match; or the run is not of one of ``kinds``.
         """
         ref = ref if ref.startswith("run-") else "run-" + ref
-        rows = self.db.execute(
+        rows = self.db.execute(  # a plain prefix: "_" and "%" in what the user typed are not wildcards
             "SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.run_id) AS n FROM runs r "
-            "WHERE run_id LIKE ? ORDER BY created_at DESC", (ref.replace("%", "") + "%",)
+            "WHERE substr(run_id, 1, ?) = ? ORDER BY created_at DESC", (len(ref), ref)
         ).fetchall()
         if not rows:
             raise UsageError(f"no run {ref} in {self.path}", "`coderank runs` lists the stored runs")
         if len(rows) > 1:
             raise UsageError(f"{ref} matches {len(rows)} runs: {', '.join(r['run_id'] for r in rows[:5])}",
                              "give more characters of the run id")
-        return self._run_info(rows[0])
+        run = self._run_info(rows[0])
+        if kinds and run.kind not in kinds:
+            article = "an" if run.kind[:1] in "aeiou" else "a"
+            raise UsageError(f"{run.run_id} is {article} {run.kind} run; this command needs {' or '.join(kinds)} runs",
+                             "`coderank runs` lists the stored runs with their kinds")
+        return run
 
     @staticmethod
     def _run_info(row: sqlite3.Row) -> RunInfo:
