@@ -77,3 +77,33 @@ def test_run_prefixes_are_plain_prefixes_not_patterns(cli, scored_run):
     for pattern in ("run-_" + run_id[5:8], "run-%", run_id[:6] + "_"):
         code, _, err = cli("show", pattern)
         assert code == 2 and "no run" in err
+
+
+def _tamper(tmp_path, sql, *args):
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "coderank-home" / "coderank.db")
+    db.execute(sql, args)
+    db.commit()
+    db.close()
+
+
+def test_verify_confirms_the_score_itself(cli, scored_run, tmp_path):
+    run_id = scored_run["run_id"]
+    assert cli("verify", run_id)[0] == 0
+    summary = dict(scored_run, pass_at_k={"pass@1": dict(scored_run["pass_at_k"]["pass@1"], value=0.95)})
+    summary = {k: summary[k] for k in ("pass_at_k", "samples", "problems", "status_counts", "per_problem")
+               if k in summary}
+    _tamper(tmp_path, "UPDATE runs SET summary = ? WHERE run_id = ?", json.dumps(summary), run_id)
+    code, out, _ = cli("verify", run_id)
+    assert code == 1 and "pass@1: stored 0.95" in out
+
+
+def test_verify_notices_a_missing_sample_and_an_unfinished_run(cli, scored_run, tmp_path):
+    run_id = scored_run["run_id"]
+    _tamper(tmp_path, "DELETE FROM samples WHERE run_id = ? AND task_id = 'HumanEval/1'", run_id)
+    code, out, _ = cli("verify", run_id)
+    assert code == 1 and "samples: stored 6, the stored verdicts give 5" in out
+    _tamper(tmp_path, "UPDATE runs SET status = 'running' WHERE run_id = ?", run_id)
+    code, out, _ = cli("verify", run_id)
+    assert code == 1 and "not finished" in out

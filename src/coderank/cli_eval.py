@@ -229,13 +229,15 @@ def verify(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).
         print(json.dumps(result, indent=2))
     elif result["ok"]:
         out.print(f"[green]verified[/] {result['run_id']}: {result['re_executed']} programs re-executed, every "
-                  "verdict and hash matches", highlight=False)
+                  "verdict, the score and every hash match", highlight=False)
     else:
         for m in result["mismatches"][:20]:
             out.print(f"[red]mismatch[/] {escape(m['task_id'])} #{m['sample_index']}: stored {m['stored']}, "
                       f"now {m['now']} {escape(m['detail'][:100])}", highlight=False)
         for h in result["hash_problems"][:20]:
             out.print(f"[red]hash[/] {h}", highlight=False)
+        for s in result["score_problems"]:
+            out.print(f"[red]score[/] {escape(s)}", highlight=False)
     if not result["ok"]:
         raise typer.Exit(1)
 

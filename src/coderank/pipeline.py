@@ -8,6 +8,7 @@ generates nothing and re-executes nothing.
 
 from __future__ import annotations
 
+import math
 import platform
 import sys
 import time
@@ -309,10 +310,28 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
                 progress("verifying", n_done, len(jobs))
     hash_problems = store.verify_hashes()
     stored = run.summary or {}
+    score_problems = _score_problems(run, stored, run_summary(store, run.run_id, list(bench)))
     store.close()
     return {
         "run_id": run.run_id, "samples": len(rows), "re_executed": len(jobs), "mismatches": mismatches,
-        "hash_problems": hash_problems, "pass_at_k": stored.get("pass_at_k", {}),
-        "ok": not mismatches and not hash_problems,
+        "hash_problems": hash_problems, "score_problems": score_problems, "pass_at_k": stored.get("pass_at_k", {}),
+        "ok": not mismatches and not hash_problems and not score_problems,
     }
+
+
+def _score_problems(run: Any, stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """How the stored summary (the score shown everywhere) differs from the one the stored verdicts give."""
+    if run.status != "finished":
+        return [f"the run is {run.status}, not finished: it has no final score to confirm (run its command again "
+                "to finish it)"]
+    out = [f"{key}: stored {stored.get(key)}, the stored verdicts give {now[key]}"
+           for key in ("samples", "problems", "status_counts") if stored.get(key) != now[key]]
+    kept = stored.get("pass_at_k") or {}
+    for k, e in now["pass_at_k"].items():
+        s = kept.get(k)
+        if s is None or any(abs(float(s.get(f, math.nan)) - e[f]) > 1e-9 for f in ("value", "low", "high")):
+            shown = "missing" if s is None else f"{s.get('value')} [{s.get('low')}, {s.get('high')}]"
+            out.append(f"{k}: stored {shown}, the stored verdicts give {e['value']} [{e['low']}, {e['high']}]")
+    out += [f"{k}: stored, but the verdicts do not allow it" for k in kept if k not in now["pass_at_k"]]
+    return out
 
