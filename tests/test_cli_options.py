@@ -135,3 +135,13 @@ def test_a_store_that_is_not_a_database_is_refused_and_left_alone(samples, tmp_p
         code, _, stderr = cli(*args, "--store", str(notes))
         assert code == 2 and "cannot be used" in stderr and "Traceback" not in stderr
     assert notes.read_text() == "my notes, not a database\n"
+
+
+@pytest.mark.parametrize(("name", "content"), [("empty.j2", ""), ("comment.j2", "{# only a comment #}\n"),
+                                             ("system-only.j2", '{# coderank: {"kind": "chat", "system": "Hi."} #}\n')])
+def test_a_template_that_renders_nothing_is_refused_before_a_run_is_recorded(tmp_path, cli, name, content):
+    template = tmp_path / name
+    template.write_text(content)
+    code, _, stderr = cli("eval", "--prompt-template", str(template), "--limit", "1", "--store", str(tmp_path / "db"))
+    assert code == 2 and "renders an empty" in stderr and "Traceback" not in stderr
+    assert "no runs yet" in cli("runs", "--store", str(tmp_path / "db"))[1]

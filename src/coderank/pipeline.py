@@ -148,6 +148,8 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
     bench = load_benchmark(config.benchmark)
     problems = select_problems(bench, config.limit, config.tasks)
     template = _template(config)
+    for problem in problems:  # a template that fails on a problem fails now, before a run is recorded
+        template.render(problem)
     store = Store(config.store)
     backend: Backend = load_backend(config.model, config.backend)
     started = time.monotonic()

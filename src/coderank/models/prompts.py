@@ -150,11 +150,20 @@ class PromptTemplate:
         variables = {"prompt": problem.prompt, "entry_point": problem.entry_point, "task_id": problem.task_id,
                      "problem": problem}
         if self.kind == "completion":
-            return Rendered(self.kind, self._fill(self.text or "", variables), None, self.stop, self.bos)
+            text = self._fill(self.text or "", variables)
+            if not text.strip():
+                raise UsageError(f"prompt template {self.name!r} ({self.source}) renders an empty prompt for "
+                                 f"{problem.task_id}", "the template must contain the text sent to the model, "
+                                 "e.g. {{ prompt }}")
+            return Rendered(self.kind, text, None, self.stop, self.bos)
         messages = []
         if self.system is not None:
             messages.append({"role": "system", "content": self._fill(self.system, variables)})
-        messages.append({"role": "user", "content": self._fill(self.user or "", variables)})
+        user = self._fill(self.user or "", variables)
+        if not user.strip():
+            raise UsageError(f"prompt template {self.name!r} ({self.source}) renders an empty user message for "
+                             f"{problem.task_id}", "the user part must contain the task, e.g. {{ prompt }}")
+        messages.append({"role": "user", "content": user})
         return Rendered(self.kind, None, messages, self.stop, self.bos)
 
     def _fill(self, source: str, variables: dict[str, Any]) -> str:
