@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from coderank.cli import app, err, escape, out
+from coderank.errors import UsageError
 
 if TYPE_CHECKING:
     from coderank.rigor.contam import ContamReport
@@ -22,7 +23,8 @@ def contam(
     benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (humaneval) or a JSONL "
                                            "problem file.")] = "humaneval",
     drop: Annotated[Path | None, typer.Option("--drop", help="Write the training file without the flagged rows "
-                                              "to this file.", show_default=False)] = None,
+                                              "(nor the lines that could not be checked) to this file.",
+                                              show_default=False)] = None,
     ngram: Annotated[float, typer.Option(help="Flag a row holding this fraction of an item's word n-grams.")] = 0.2,
     jaccard: Annotated[float, typer.Option(help="Flag a row whose MinHash Jaccard estimate reaches this.")] = 0.4,
     cosine: Annotated[float, typer.Option(help="Flag a row whose embedding cosine similarity reaches this.")] = 0.8,
@@ -48,6 +50,8 @@ def contam(
     if drop is not None:  # before the (long) check, not after it
         check_output_file(drop, [train], option="--drop")
     thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n)
+    if top < 0:
+        raise UsageError(f"--top must be 0 or more, got {top}")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         tasks: dict[str, TaskID] = {}
@@ -70,7 +74,9 @@ def contam(
     else:
         _print_report(report, top)
         if drop is not None:
-            out.print(f"wrote {escape(str(drop))} without the {dropped} flagged rows", highlight=False)
+            unchecked = f" and the {len(report.bad_lines)} unchecked line(s)" if report.bad_lines else ""
+            out.print(f"wrote {escape(str(drop))} without the {len(report.flagged_lines)} flagged rows{unchecked}",
+                      highlight=False)
     if report.bad_lines:
         raise typer.Exit(1)
 

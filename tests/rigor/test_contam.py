@@ -291,15 +291,25 @@ def test_verbatim_and_renamed_leaks_are_caught_without_embeddings(training, repo
     assert "no text field" in report.bad_lines[1].message
 
 
-def test_drop_removes_exactly_the_flagged_rows(training, report, tmp_path):
+def test_drop_removes_exactly_the_flagged_rows_and_the_unchecked_lines(training, report, tmp_path):
     path = training[0]
     out = tmp_path / "clean.jsonl"
-    assert drop_flagged(report, out) == len(report.flagged_lines) == 5
+    gone = set(report.flagged_lines) | {b.line for b in report.bad_lines}  # a line not checked is not clean
+    assert drop_flagged(report, out) == len(gone) == 5 + 2
     kept = out.read_text(encoding="utf-8").splitlines()
     original = path.read_text(encoding="utf-8").splitlines()
-    assert kept == [ln for i, ln in enumerate(original, start=1) if i not in set(report.flagged_lines)]
+    assert kept == [ln for i, ln in enumerate(original, start=1) if i not in gone]
     again = check_contamination(out, "humaneval", embeddings=False)
-    assert again.flagged_lines == () and again.rows == 54
+    assert again.flagged_lines == () and again.rows == 54 and again.bad_lines == ()
+
+
+@pytest.mark.parametrize(("option", "value"), [("ngram", float("nan")), ("ngram", -1.0), ("jaccard", 0.0),
+                                               ("cosine", 1.5), ("n", 0)])
+def test_thresholds_outside_their_range_are_refused(option, value):
+    from coderank.errors import UsageError
+
+    with pytest.raises(UsageError):
+        Thresholds(**{option: value})
 
 
 def test_stricter_threshold_changes_flags(training):
@@ -320,8 +330,8 @@ def test_cli_json_and_drop(training, cli, tmp_path):
     assert doc["counts"] == {"rows": 59, "bad_lines": 2, "items": 164, "leaked_items": 5, "flagged_rows": 5}
     assert doc["thresholds"]["n"] == 10 and doc["embeddings"] is False
     assert {"read", "ngram", "minhash", "total"} <= set(doc["timings"])
-    assert doc["dropped"] == {"path": str(out), "rows": 5}
-    assert len(out.read_text().splitlines()) == len(path.read_text().splitlines()) - 5
+    assert doc["dropped"] == {"path": str(out), "rows": 5 + 2}  # the flagged rows and the two unchecked lines
+    assert len(out.read_text().splitlines()) == len(path.read_text().splitlines()) - 7
     assert "train.jsonl:" in stderr
 
 

@@ -28,6 +28,7 @@ a rows x items similarity matrix: about 65 MB for 100k rows x 164 items).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -85,6 +86,14 @@ class Thresholds:
     jaccard: float = 0.4
     cosine: float = 0.8
     n: int = 10
+
+    def __post_init__(self) -> None:
+        for option, value in (("--ngram", self.ngram), ("--jaccard", self.jaccard), ("--cosine", self.cosine)):
+            if not (math.isfinite(value) and 0 < value <= 1):
+                raise UsageError(f"{option} must be above 0 and at most 1, got {value}",
+                                 "a threshold is the score at or above which a row is flagged")
+        if self.n < 1:
+            raise UsageError(f"-n must be at least 1, got {self.n}", "10 (word 10-grams) is the default")
 
 
 @dataclass(frozen=True)
@@ -547,12 +556,13 @@ def check_contamination(
 def drop_flagged(report: ContamReport, out_path: str | Path) -> int:
     """Write the training file without the flagged rows; every other line is copied byte for byte.
 
-    Bad lines (which were not checked) are kept as they are. Returns the number of lines dropped.
+    Bad lines were not checked, so they are left out too (a leak with a trailing comma must not pass through
+    as "clean"). Returns the number of lines dropped, flagged and unchecked together.
     """
     src, dst = Path(report.train_path), Path(out_path)
     check_output_file(dst, [src], option="--drop")
     dst.parent.mkdir(parents=True, exist_ok=True)
-    drop = set(report.flagged_lines)
+    drop = set(report.flagged_lines) | {bad.line for bad in report.bad_lines}
     dropped = 0
     with src.open("rb") as fin, dst.open("wb") as fout:
         for number, raw in enumerate(fin, start=1):
