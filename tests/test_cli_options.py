@@ -145,3 +145,11 @@ def test_a_template_that_renders_nothing_is_refused_before_a_run_is_recorded(tmp
     code, _, stderr = cli("eval", "--prompt-template", str(template), "--limit", "1", "--store", str(tmp_path / "db"))
     assert code == 2 and "renders an empty" in stderr and "Traceback" not in stderr
     assert "no runs yet" in cli("runs", "--store", str(tmp_path / "db"))[1]
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "100000"])
+@pytest.mark.parametrize("command", [["score", "{samples}"], ["eval", "--limit", "1"], ["verify", "run-x"]])
+def test_workers_out_of_range_are_refused_in_every_command(samples, tmp_path, cli, command, value):
+    args = [a.format(samples=samples) for a in command]
+    code, _, stderr = cli(*args, "--workers", value, "--store", str(tmp_path / "db"))
+    assert code == 2 and "--workers must be between 1 and" in stderr

@@ -20,7 +20,7 @@ from typing import Any
 import coderank
 from coderank.benchmarks import load_benchmark
 from coderank.errors import InputError, UsageError
-from coderank.execution.pool import Executor, Job
+from coderank.execution.pool import Executor, Job, check_workers
 from coderank.execution.sandbox import Limits
 from coderank.models.embedded import file_sha256
 from coderank.paths import check_output_file
@@ -149,8 +149,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         raise UsageError(f"samples file {config.samples} does not exist")
     if config.out is not None:
         check_output_file(config.out, [config.samples])
-    if config.workers is not None and config.workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {config.workers}")
+    check_workers(config.workers)
     bench = load_benchmark(config.benchmark)
     total = count_lines(config.samples)
     bad: list[dict[str, Any]] = []

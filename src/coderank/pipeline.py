@@ -21,7 +21,7 @@ from typing import Any
 import coderank
 from coderank.benchmarks import Benchmark, load_benchmark
 from coderank.errors import UsageError
-from coderank.execution.pool import Executor, Job
+from coderank.execution.pool import Executor, Job, check_workers
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
@@ -140,6 +140,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
     if config.max_tokens < 1:
         raise UsageError(f"--max-tokens must be at least 1, got {config.max_tokens}")
     check_decoding(config.temperature, config.top_p)
+    check_workers(config.workers)
     if config.out is not None:
         check_output_folder(config.out, "the run is written to a folder (manifest, summary, samples)")
     if config.temperature == 0 and config.n > 1:
@@ -290,6 +291,7 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
     Raises:
         UsageError: no such run.
     """
+    check_workers(workers)
     store = Store(store_path)
     run = store.get_run(run_ref, kinds=("eval", "score"))
     bench = load_benchmark(run.manifest["benchmark"]["name"])

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import coderank
-from coderank.errors import SandboxError
+from coderank.errors import SandboxError, UsageError
 from coderank.execution._frames import HEADER, loads, pack
 from coderank.execution.sandbox import Limits, default_read_paths, listable_paths
 from coderank.types import Problem, Status, Verdict
@@ -56,6 +56,19 @@ class _Worker:
     head_since: float = 0.0
 
 
+def check_workers(workers: int | None) -> int:
+    """The number of sandbox workers to start: ``workers``, or one per CPU core when it is None.
+
+    Raises:
+        UsageError: fewer than 1, or more than 8 per CPU core.
+    """
+    cores = os.cpu_count() or 1
+    if workers is not None and not 1 <= workers <= 8 * cores:
+        raise UsageError(f"--workers must be between 1 and {8 * cores} (8 per CPU core) here, got {workers}",
+                         f"leave it out for one per core ({cores})")
+    return workers or cores
+
+
 class Executor:
     """Runs untrusted programs in sandboxed workers and returns trusted verdicts.
 
@@ -76,7 +89,7 @@ class Executor:
     def __init__(self, workers: int | None = None, limits: Limits | None = None,
                  allow_imports: tuple[str, ...] = (), send_ahead: bool = False) -> None:
         self.send_ahead = send_ahead
-        self.n_workers = max(1, workers or os.cpu_count() or 1)
+        self.n_workers = check_workers(workers)
         self.limits = (limits or Limits()).resolved()
         self._limits = self.limits.as_dict()
         self._read_paths = default_read_paths(allow_imports)

@@ -105,6 +105,7 @@ class TrainConfig:
             (0 <= self.lora_dropout < 1, "--lora-dropout must be in [0, 1)"),
             (self.save_steps is None or self.save_steps >= 1, "--save-steps must be at least 1"),
             (self.select_max_tokens >= 1, "--select-max-tokens must be at least 1"),
+            (self.threads is None or self.threads >= 1, "--threads must be at least 1"),
         ]
         for ok, message in checks:
             if not ok:
