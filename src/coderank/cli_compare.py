@@ -43,7 +43,13 @@ def board(
         print(json.dumps(board_json(boards), indent=2))
         return
     if not boards:
-        out.print("no finished runs yet: try `coderank eval --limit 10`")
+        with Store(store) as db:
+            known = sorted({r.benchmark for r in db.runs() if r.status == "finished" and r.kind in ("eval", "score")})
+        if benchmark and known:
+            out.print(f"no finished run of benchmark {escape(benchmark)}; benchmarks with finished runs: "
+                      f"{escape(', '.join(known))}", highlight=False)
+        else:
+            out.print("no finished runs yet: try `coderank eval --limit 10`")
         return
     for name, rows in boards.items():
         measured = [r for r in rows if r.kind == "measured"]

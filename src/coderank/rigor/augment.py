@@ -364,9 +364,13 @@ def augment_benchmark(
     """
     from coderank.execution.pool import Executor, Job
 
-    if per_problem < 1 or mutants < 1 or cpu_seconds <= 0 or mutant_cpu_seconds <= 0 or limit is not None and limit < 1:
-        raise UsageError("--per-problem, --mutants and --limit must be at least 1 and the timeouts positive",
-                         "e.g. --per-problem 50 --mutants 30 --timeout 2 --mutant-timeout 0.5")
+    if per_problem < 1 or mutants < 1 or limit is not None and limit < 1:
+        raise UsageError("--per-problem, --mutants and --limit must be at least 1",
+                         "e.g. --per-problem 50 --mutants 30 --limit 20")
+    for option, seconds in (("--timeout", cpu_seconds), ("--mutant-timeout", mutant_cpu_seconds)):
+        if not (math.isfinite(seconds) and 0 < seconds <= 3600):
+            raise UsageError(f"{option} must be a number of CPU seconds above 0 and at most 3600, got {seconds}",
+                             "e.g. --timeout 2 --mutant-timeout 0.5")
     started = time.monotonic()
     same = comparator()
     unknown = sorted(set(skip) - set(benchmark.problems))
