@@ -153,3 +153,14 @@ def test_workers_out_of_range_are_refused_in_every_command(samples, tmp_path, cl
     args = [a.format(samples=samples) for a in command]
     code, _, stderr = cli(*args, "--workers", value, "--store", str(tmp_path / "db"))
     assert code == 2 and "--workers must be between 1 and" in stderr
+
+
+def test_small_mistakes_are_named(samples, tmp_path, cli):
+    code, _, stderr = cli("score", str(samples), "--name", "   ")
+    assert code == 2 and "--name is blank" in stderr
+    code, _, stderr = cli("evol", "--methods", " , ", "--out", str(tmp_path / "e.jsonl"))
+    assert code == 2 and "--methods is empty" in stderr
+    code, out, _ = cli("score", str(samples), "--json")
+    run = json.loads(out)["run_id"]
+    code, _, stderr = cli("duel", run, run[:10])
+    assert code == 2 and "the same run" in stderr

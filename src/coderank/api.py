@@ -150,6 +150,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
     if config.out is not None:
         check_output_file(config.out, [config.samples])
     check_workers(config.workers)
+    if config.model_name is not None and not config.model_name.strip():
+        raise UsageError("--name is blank", "give the model's name as the board should show it, or leave --name out")
     bench = load_benchmark(config.benchmark)
     total = count_lines(config.samples)
     bad: list[dict[str, Any]] = []

@@ -70,10 +70,13 @@ def evol(
 
     Examples: coderank evol --limit 20 --rounds 2 -o evol.jsonl | coderank evol my_seeds.json -m openai:qwen --base-url http://127.0.0.1:8080/v1 --concurrency 8
     """  # noqa: E501
+    from coderank.errors import UsageError
     from coderank.evol.pipeline import EvolConfig, evolve
     from coderank.paths import check_output_file
 
     check_output_file(out_path, [seeds] if seeds else [])
+    if methods is not None and not methods.strip(" ,"):
+        raise UsageError("--methods is empty", "name at least one method, or leave --methods out for all of them")
     config = EvolConfig(
         out=out_path, model=model, seeds=seeds, rounds=rounds, include_seeds=include_seeds, limit=limit, seed=seed,
         methods=tuple(m.strip() for m in (methods or "").split(",") if m.strip()),

@@ -48,6 +48,8 @@ def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, An
         UsageError: unknown runs, different benchmark data, or no common problems.
     """
     a, b = store.get_run(ref_a, kinds=("eval", "score")), store.get_run(ref_b, kinds=("eval", "score"))
+    if a.run_id == b.run_id:
+        raise UsageError(f"{ref_a} and {ref_b} are the same run ({a.run_id})", "a duel needs two different runs")
     _check_same_benchmark([a, b])
     ca, cb = store.per_problem_counts(a.run_id), store.per_problem_counts(b.run_id)
     common = sorted(set(ca) & set(cb))
