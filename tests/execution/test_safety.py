@@ -193,8 +193,9 @@ def test_programs_are_the_first_the_out_of_memory_killer_stops(ex: Executor) -> 
 
 def test_tests_building_something_huge_from_a_wrong_answer_fail_without_eating_the_machine(fresh_executor) -> None:
     # The tests run in the checker; a wrong answer such as range(1.5 * 10**8) makes list(candidate(...)) build
-    # 5.4 GB there. The checker's own address space is capped, so it is a MemoryError: a failed test.
-    ex = fresh_executor(workers=1)
+    # 5.4 GB there. The checker's own address space is capped, so it is a MemoryError: a failed test. (Filling
+    # 4 GiB takes seconds on a loaded machine: a wall-clock limit that leaves room for it.)
+    ex = fresh_executor(workers=1, limits=Limits(cpu_seconds=5.0, wall_seconds=60.0, memory_bytes=768 * MiB))
     problem = Problem(task_id="safety/huge-range", prompt="", entry_point="probe",
                       test="def check(candidate):\n    assert list(candidate()) == [1, 2, 3]\n")
     v = run(ex, problem, "def probe():\n    return range(150_000_000)\n")
@@ -476,7 +477,7 @@ def test_a_file_creation_bomb_is_capped_so_the_wipe_after_it_is_quick(fresh_exec
 
 
 def test_folders_nested_deeper_than_any_path_are_wiped_and_the_next_sample_is_unharmed(fresh_executor) -> None:
-    ex = fresh_executor(workers=1)
+    ex = fresh_executor(workers=1, limits=Limits(cpu_seconds=5.0, wall_seconds=20.0))  # ~0.5 s CPU when idle
     v = probe(ex, """
         import os
         def probe():
