@@ -41,7 +41,7 @@ def test_greedy_eval_is_stored_reproducible_verifiable_and_exportable(cli, tmp_p
     # Same command again: same run, nothing generated, identical verdicts and score.
     code, out, _ = cli("eval", "--limit", "3", "--json")
     second = json.loads(out)
-    assert second["run_id"] == first["run_id"] and second["resumed"] is True
+    assert second["run_id"] == first["run_id"] and second["already_finished"] is True and second["resumed"] is False
     assert second["generated"] == 0
     assert second["pass_at_k"] == first["pass_at_k"] and second["status_counts"] == first["status_counts"]
 

@@ -110,7 +110,9 @@ def eval_cmd(
 
 def _print_result(r: dict[str, Any]) -> None:
     out.print(f"[bold]{r['run_id']}[/]  {escape(r['model'])} on {escape(r['benchmark'])}"
-              + ("  (resumed)" if r.get("resumed") else ""), highlight=False)
+              + ("  (resumed)" if r.get("resumed") else "")
+              + ("  (already finished: the same run, from the store)" if r.get("already_finished") else ""),
+              highlight=False)
     print_passk(r["pass_at_k"])
     out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(r["status_counts"].items())), highlight=False)
     print_unscorable(r.get("unscorable_problems", {}))

@@ -177,6 +177,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
                          "machine": platform.machine()},
         }
         run_id, resumed = store.open_run(identity, manifest, kind="eval", model=config.model, benchmark=bench.name)
+        was_finished = resumed and store.get_run(run_id).status == "finished"
         done = store.done_keys(run_id)
         todo = [(p, i) for p in problems for i in range(config.n) if (p.task_id, i) not in done]
         gen_stats = _generate(store, backend, template, todo, config, progress)
@@ -186,7 +187,8 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         backend.close()
     result = run_summary(store, run_id, problems)
     result.update({
-        "run_id": run_id, "resumed": resumed, "model": config.model, "benchmark": bench.name,
+        "run_id": run_id, "resumed": resumed and not was_finished, "already_finished": was_finished,
+        "model": config.model, "benchmark": bench.name,
         "generated": gen_stats["generated"], "cached": gen_stats["cached"],
         "generation_seconds": round(gen_stats["seconds"], 2),
         "tokens_per_second": round(gen_stats["tokens"] / gen_stats["seconds"], 1) if gen_stats["seconds"] else None,
