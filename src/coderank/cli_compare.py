@@ -90,8 +90,8 @@ def board(
                 rep.add_column(col, justify="right" if col == "pass@1" else "left")
             for r in others:
                 source = r.source or ""
-                rep.add_row(r.model, f"{r.value:.3f}", r.setting, r.reported_by or "",
-                            source if len(source) <= 60 else source[:59] + "…", r.date, style="dim")
+                rep.add_row(escape(r.model), f"{r.value:.3f}", escape(r.setting), escape(r.reported_by or ""),
+                            escape(source if len(source) <= 60 else source[:59] + "…"), r.date, style="dim")
             out.print(rep)
 
 
@@ -123,8 +123,8 @@ def duel(
         for col in ("#", "model", "run", "pass@1", "log-strength", "95% interval", "P(first)"):
             table.add_column(col, justify="left" if col in ("model", "run") else "right")
         for r in result["ranking"]:
-            table.add_row(str(r["rank"]), r["model"], r["run_id"], f"{r['pass@1']:.3f}", f"{r['log_strength']:+.2f}",
-                          f"[{r['low']:+.2f}, {r['high']:+.2f}]", f"{r['p_first']:.2f}")
+            table.add_row(str(r["rank"]), escape(r["model"]), r["run_id"], f"{r['pass@1']:.3f}",
+                          f"{r['log_strength']:+.2f}", f"[{r['low']:+.2f}, {r['high']:+.2f}]", f"{r['p_first']:.2f}")
         out.print(table)
         if "caution" in result:
             out.print(f"[yellow]{escape(result['caution'])}[/]", highlight=False)

@@ -148,7 +148,7 @@ def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     for r in rows:
         p1 = (r.summary or {}).get("pass_at_k", {}).get("pass@1")
         n = (r.summary or {}).get("rows", 0) if r.kind == "evol" else r.samples
-        table.add_row(r.run_id, r.model, r.benchmark, f"{p1['value']:.3f}" if p1 else "-", str(n),
+        table.add_row(r.run_id, escape(r.model), escape(r.benchmark), f"{p1['value']:.3f}" if p1 else "-", str(n),
                       r.status, _when(r.created_at))
     out.print(table)
 
