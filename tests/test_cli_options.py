@@ -164,3 +164,13 @@ def test_small_mistakes_are_named(samples, tmp_path, cli):
     run = json.loads(out)["run_id"]
     code, _, stderr = cli("duel", run, run[:10])
     assert code == 2 and "the same run" in stderr
+
+
+def test_perturb_with_nothing_to_vary_writes_no_empty_file(tmp_path, cli):
+    problems = tmp_path / "nodoc.jsonl"
+    problems.write_text(json.dumps({"task_id": "t/0", "prompt": "def f(x):\n", "entry_point": "f",
+                                    "canonical_solution": "    return x\n",
+                                    "test": "def check(candidate):\n    assert candidate(1) == 1\n"}) + "\n")
+    out = tmp_path / "out.jsonl"
+    code, _, stderr = cli("perturb", str(problems), "--out", str(out), "--kinds", "examples,docstring")
+    assert code == 2 and "no variant to write" in stderr and not out.exists()

@@ -69,6 +69,11 @@ def perturb(
             replies, info = paraphrase.generate(bench, model, options=options, store_path=store, seed=seed,
                                                 temperature=temperature, progress=_phase_progress(bar))
     result = perturb_benchmark(bench, kind_list, seed, workers=workers, paraphrases=replies, paraphrase_info=info)
+    if not len(result.benchmark):
+        reasons = "; ".join(f"{c.kind}: {c.derived} derived, {c.dropped} dropped, {c.unchanged} unchanged"
+                            for c in result.counts().values())
+        raise UsageError(f"no variant to write: every one was dropped or unchanged ({reasons}); {out_path} was not "
+                         "written", "try other --kinds, or a benchmark whose problems have docstrings to vary")
     write_problem_file(result, out_path)
     if json_out:
         doc = result.to_json()
