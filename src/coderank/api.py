@@ -21,7 +21,7 @@ import coderank
 from coderank.benchmarks import load_benchmark
 from coderank.errors import InputError, UsageError
 from coderank.execution.pool import Executor, Job, check_workers
-from coderank.execution.sandbox import Limits
+from coderank.execution.sandbox import Limits, check_data_unreadable
 from coderank.models.embedded import file_sha256
 from coderank.paths import check_output_file
 from coderank.pipeline import run_summary
@@ -153,6 +153,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
     if config.model_name is not None and not config.model_name.strip():
         raise UsageError("--name is blank", "give the model's name as the board should show it, or leave --name out")
     bench = load_benchmark(config.benchmark)
+    check_data_unreadable(bench.files(), config.allow_imports)
     total = count_lines(config.samples)
     bad: list[dict[str, Any]] = []
     empty = 0

@@ -37,6 +37,12 @@ class Benchmark:
     problems: dict[str, Problem]
     source: str
     derivation: dict[str, Any] | None = field(default=None, compare=False)
+    data_file: str | None = field(default=None, compare=False)
+
+    def files(self) -> list[str]:
+        """The files holding this benchmark's tests and solutions (which programs must not be able to read)."""
+        found = [self.data_file] if self.data_file else []
+        return found + ([self.source] if Path(self.source).is_file() else [])
 
     @property
     def sha256(self) -> str:

