@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 from collections.abc import Iterable, Iterator
@@ -24,11 +25,21 @@ def open_lines(path: Path) -> IO[bytes]:
     return fh
 
 
-def json_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[str, Any]]:
-    """Yield ``("FILE:LINE", value)`` for each non-empty line.
+class DamagedGzip(InputError):
+    """A gzip-compressed file whose data is truncated or corrupt from ``line`` on (``reason`` says how)."""
+
+    def __init__(self, name: str, line: int, reason: str) -> None:
+        super().__init__(f"{name}:{line}: the gzip data is damaged from here on ({reason})",
+                         "compress the file again, or decompress what is left and fix it")
+        self.line = line
+        self.reason = reason
+
+
+def numbered_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(line number, line)`` from 1, without a UTF-8 byte order mark on line 1 (Windows editors).
 
     Raises:
-        InputError: a line that is not UTF-8 or not JSON, naming the file, the line and the fix.
+        DamagedGzip: the lines come from a gzip file that is damaged after the last line yielded.
     """
     it = iter(lines)
     lineno = 0
@@ -37,13 +48,23 @@ def json_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[str, Any]]:
             raw = next(it)
         except StopIteration:
             return
-        except (OSError, EOFError) as exc:  # a gzip file damaged after this line
-            raise InputError(f"{name}:{lineno + 1}: the gzip data is damaged from here on ({exc})",
-                             "compress the file again, or decompress what is left and fix it") from exc
+        except (OSError, EOFError) as exc:
+            raise DamagedGzip(name, lineno + 1, str(exc)) from exc
         lineno += 1
+        yield lineno, raw.removeprefix(codecs.BOM_UTF8) if lineno == 1 else raw
+
+
+def json_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[str, Any]]:
+    """Yield ``("FILE:LINE", value)`` for each non-empty line.
+
+    Raises:
+        InputError: a line that is not UTF-8 or not JSON, or damaged gzip data, naming the file, the line and
+            the fix.
+    """
+    for lineno, raw in numbered_lines(lines, name):
         where = f"{name}:{lineno}"
         try:
-            text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # a BOM (Windows editors) is fine
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputError(f"{where}: not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})",
                              "save the file as UTF-8") from exc

