@@ -68,7 +68,7 @@ def test_missing_file_is_a_clear_error_not_a_traceback(cli):
 
 def test_a_directory_is_named_as_such(tmp_path, cli):
     code, _, stderr = cli("score", str(tmp_path))
-    assert code == 2 and "is a directory" in stderr and "Traceback" not in stderr
+    assert code == 2 and "is a folder, not a file" in stderr and "Traceback" not in stderr
 
 
 def test_a_byte_order_mark_and_windows_line_ends_are_accepted(samples, tmp_path, cli):

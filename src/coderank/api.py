@@ -23,7 +23,7 @@ from coderank.errors import InputError, UsageError
 from coderank.execution.pool import Executor, Job, check_workers
 from coderank.execution.sandbox import Limits, check_data_unreadable
 from coderank.models.embedded import file_sha256
-from coderank.paths import check_output_file
+from coderank.paths import check_output_file, require_file
 from coderank.pipeline import run_summary
 from coderank.samples import BadLine, Sample, count_lines, read_samples
 from coderank.scoring import Estimate, ks_for, summary
@@ -143,10 +143,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         InputError: the file has no scorable sample at all.
         SandboxError: the sandbox cannot start on this machine.
     """
-    if config.samples.is_dir():
-        raise UsageError(f"samples file {config.samples} is a directory; give the JSONL file of samples in it")
-    if not config.samples.is_file():
-        raise UsageError(f"samples file {config.samples} does not exist")
+    require_file(config.samples, "samples file", "give the JSONL file of samples")
     if config.out is not None:
         check_output_file(config.out, [config.samples])
     check_workers(config.workers)

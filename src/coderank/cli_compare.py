@@ -44,7 +44,7 @@ def board(
         return
     if not boards:
         with Store(store) as db:
-            known = sorted({r.benchmark for r in db.runs() if r.status == "finished" and r.kind in ("eval", "score")})
+            known = db.finished_benchmarks()
         if benchmark and known:
             out.print(f"no finished run of benchmark {escape(benchmark)}; benchmarks with finished runs: "
                       f"{escape(', '.join(known))}", highlight=False)

@@ -252,13 +252,13 @@ def export(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).
            store: StoreOpt = None) -> None:
     """Export a run's samples as human-eval or EvalPlus JSONL, to score them with other harnesses."""
     from coderank.benchmarks import load_benchmark
-    from coderank.store import Store
+    from coderank.store import SCORED, Store
 
     if fmt not in ("human-eval", "evalplus"):
         raise UsageError(f"unknown --format {fmt!r}", "use human-eval or evalplus")
     with Store(store) as db:
         check_output_file(output, [db.path])
-        info = db.get_run(run, kinds=("eval", "score"))
+        info = db.get_run(run, kinds=SCORED)
         bench = load_benchmark(info.manifest["benchmark"]["name"])
         n = 0
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -113,10 +113,10 @@ def perturb_gap(
 
     from coderank.errors import UsageError
     from coderank.rigor.perturb import gap
-    from coderank.store import Store
+    from coderank.store import SCORED, Store
 
     with Store(store) as db:
-        a, b = db.get_run(original, kinds=("eval", "score")), db.get_run(perturbed, kinds=("eval", "score"))
+        a, b = db.get_run(original, kinds=SCORED), db.get_run(perturbed, kinds=SCORED)
         if a.kind == b.kind == "eval" and a.manifest.get("model") != b.manifest.get("model"):
             raise UsageError(f"{a.run_id} and {b.run_id} are runs of different models ({a.model} vs {b.model})",
                              "the gap compares one model with itself: evaluate the same model on both benchmarks")

@@ -27,7 +27,7 @@ from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.paths import check_output_folder
 from coderank.scoring import ks_for, summary
-from coderank.store import Store
+from coderank.store import SCORED, Store
 from coderank.types import Problem, Status
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -295,7 +295,7 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
     """
     check_workers(workers)
     store = Store(store_path)
-    run = store.get_run(run_ref, kinds=("eval", "score"))
+    run = store.get_run(run_ref, kinds=SCORED)
     bench = load_benchmark(run.manifest["benchmark"]["name"])
     if bench.sha256 != run.manifest["benchmark"]["sha256"]:
         raise UsageError(f"benchmark {bench.name} changed since run {run.run_id} (hash differs)",

@@ -26,7 +26,7 @@ from coderank.scoring import (
     sign_flip_p,
     verdict,
 )
-from coderank.store import RunInfo, Store
+from coderank.store import SCORED, RunInfo, Store
 
 MIN_RANKING_PROBLEMS = 10  # below this, a ranking is printed with a caution
 
@@ -47,7 +47,7 @@ def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, An
     Raises:
         UsageError: unknown runs, different benchmark data, or no common problems.
     """
-    a, b = store.get_run(ref_a, kinds=("eval", "score")), store.get_run(ref_b, kinds=("eval", "score"))
+    a, b = store.get_run(ref_a, kinds=SCORED), store.get_run(ref_b, kinds=SCORED)
     if a.run_id == b.run_id:
         raise UsageError(f"{ref_a} and {ref_b} are the same run ({a.run_id})", "a duel needs two different runs")
     _check_same_benchmark([a, b])
@@ -96,7 +96,7 @@ def ranking(store: Store, refs: list[str], *, resamples: int = 1000, seed: int =
     """
     if len(refs) < 2:
         raise UsageError("a ranking needs at least two runs")
-    runs = [store.get_run(r, kinds=("eval", "score")) for r in refs]
+    runs = [store.get_run(r, kinds=SCORED) for r in refs]
     if len({r.run_id for r in runs}) != len(runs):
         raise UsageError("the same run is named twice")
     _check_same_benchmark(runs)

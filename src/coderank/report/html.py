@@ -291,7 +291,7 @@ def build_report(store: Store, out_dir: Path | str, benchmark: str | None = None
     out = Path(out_dir)
     boards = leaderboard(store, benchmark, reported=reported, reported_paths=reported_paths)
     if benchmark and benchmark not in boards:
-        known = sorted({r.benchmark for r in store.runs() if r.status == "finished" and r.kind in ("eval", "score")})
+        known = store.finished_benchmarks()
         raise UsageError(f"no finished run of benchmark {benchmark!r} in {store.path}",
                          "benchmarks with finished runs: " + (", ".join(known) or "none yet"))
     out.mkdir(parents=True, exist_ok=True)

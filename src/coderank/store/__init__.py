@@ -1,5 +1,5 @@
 """Durable SQLite store of runs, cached completions and verdicts."""
 
-from coderank.store._store import RunInfo, SampleRow, Store, canonical_json, default_path, sha256_text
+from coderank.store._store import SCORED, RunInfo, SampleRow, Store, canonical_json, default_path, sha256_text
 
-__all__ = ["RunInfo", "SampleRow", "Store", "canonical_json", "default_path", "sha256_text"]
+__all__ = ["SCORED", "RunInfo", "SampleRow", "Store", "canonical_json", "default_path", "sha256_text"]

@@ -143,6 +143,10 @@ class SampleRow:
     truncated: bool
 
 
+SCORED = ("eval", "score")
+"""Kinds of run that hold a verdict per sample and a pass@k (an evol run holds generated data instead)."""
+
+
 class Store:
     """A coderank database. Safe to open from several processes; writes are transactions.
 
@@ -239,6 +243,10 @@ class Store:
             "ORDER BY created_at DESC"
         ).fetchall()
         return [self._run_info(row) for row in rows]
+
+    def finished_benchmarks(self) -> list[str]:
+        """The benchmarks that have a finished run of a :data:`SCORED` kind, sorted."""
+        return sorted({r.benchmark for r in self.runs() if r.status == "finished" and r.kind in SCORED})
 
     def get_run(self, ref: str, *, kinds: tuple[str, ...] = ()) -> RunInfo:
         """A run by id or unique id prefix (``run-`` may be left out), optionally only of the given kinds.
