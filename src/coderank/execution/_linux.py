@@ -333,18 +333,20 @@ def descendants_cpu_seconds(root: int, most: int = 512) -> float:
             continue
         read += 1
         try:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                data = fh.read()
+            total += sum(_cpu_ticks(pid))  # its own and its waited-for children's
         except OSError:
             continue
-        fields = data[data.rindex(b")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
     return total / _CLK_TCK
+
+
+def _cpu_ticks(pid: int) -> list[int]:
+    """utime, stime, cutime and cstime of a process, in clock ticks (from /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        data = fh.read()
+    return [int(f) for f in data[data.rindex(b")") + 2 :].split()[11:15]]
 
 
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by a running process (all its threads)."""
-    with open(f"/proc/{pid}/stat", "rb") as fh:
-        data = fh.read()
-    fields = data[data.rindex(b")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    utime, stime, _, _ = _cpu_ticks(pid)
+    return (utime + stime) / _CLK_TCK

@@ -657,7 +657,7 @@ def _cap_own_memory(program_bytes: int) -> None:
     """
     cap = max(CHECKER_MEMORY, 2 * program_bytes)
     try:
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or hard > cap:
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (ValueError, OSError):

@@ -34,11 +34,11 @@ from coderank.execution import _codec
 from coderank.execution import _linux as lx
 from coderank.execution._frames import loads, pack, read_frame, write_frame
 
-# Modules nearly every HumanEval-style program imports; importing them once here saves each child the
-# disk reads. Heavier ones (hashlib pulls in OpenSSL) are left to the programs that need them.
 # Files and folders a program may have in its scratch directory at once.
 SCRATCH_FILES = 10_000
 
+# Modules nearly every HumanEval-style program imports; importing them once here saves each child the
+# disk reads. Heavier ones (hashlib pulls in OpenSSL) are left to the programs that need them.
 PRELOAD = ("math", "re", "string", "collections", "itertools", "functools", "heapq", "bisect", "typing")
 
 
