@@ -97,3 +97,11 @@ def test_duel_cli_prints_the_verdict_and_json(cli, monkeypatch, tmp_path):
     assert code == 0 and "cannot separate" in out and "A only 8, B only 5" in out
     code, out, _ = cli("duel", ra, rb, "--store", str(db), "--json")
     assert json.loads(out)["tally"]["a_only"] == 8
+
+
+def test_a_ranking_on_few_problems_carries_a_caution():
+    store = Store(":memory:")
+    ids = [make_run(store, name, [1] * k + [0] * (3 - k)) for name, k in (("a", 1), ("b", 2), ("c", 3))]
+    assert "too few" in ranking(store, ids, resamples=100)["caution"]
+    ids = [make_run(store, name, [1] * k + [0] * (30 - k)) for name, k in (("d", 5), ("e", 25), ("f", 15))]
+    assert "caution" not in ranking(store, ids, resamples=100)
