@@ -1,7 +1,8 @@
-"""Benchmarks: HumanEval from its package data, and user problem files."""
+"""Benchmarks: HumanEval from its package data, MBPP and classic bundled here, and user problem files."""
 
 from coderank.benchmarks import humaneval as _humaneval  # noqa: F401  (registers "humaneval")
 from coderank.benchmarks._benchmark import Benchmark, load_benchmark, names, register
 
 __all__ = ["Benchmark", "load_benchmark", "names", "register"]
 from coderank.benchmarks import classic as _classic  # noqa: F401,E402  (registers "classic")
+from coderank.benchmarks import mbpp as _mbpp  # noqa: F401,E402  (registers "mbpp", "mbpp-valid", "mbpp-train")
