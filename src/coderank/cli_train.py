@@ -55,11 +55,11 @@ def train(
                                          "(same data and options only); --no-resume refuses a folder with "
                                          "checkpoints.")] = True,
     select_on: Annotated[str | None, typer.Option(
-        "--select-on", help="Dev set to choose the best checkpoint on (greedy pass@1 via llama.cpp): classic or a "
-        "problem file. Never a benchmark you report.", show_default=False)] = None,
+        "--select-on", help="Dev set to choose the best checkpoint on (greedy pass@1 via llama.cpp): mbpp-valid, "
+        "classic or a problem file. Never a benchmark you report (humaneval, mbpp).", show_default=False)] = None,
     allow_test_selection: Annotated[bool, typer.Option(
-        "--allow-test-selection", help="Allow --select-on humaneval (or a file overlapping it): tuning on the test "
-        "set; the manifest records it.")] = False,
+        "--allow-test-selection", help="Allow --select-on humaneval or mbpp (or a file overlapping them): tuning on "
+        "the test set; the manifest records it.")] = False,
     select_max_tokens: Annotated[int, typer.Option(help="Token limit per dev problem.")] = 512,
     gguf: Annotated[bool, typer.Option("--gguf/--no-gguf", help="Convert the result to GGUF for the llama.cpp fast "
                                        "path (lora:DIR).")] = True,

@@ -40,6 +40,32 @@ def test_a_problem_file_that_copies_humaneval_is_refused(tmp_path, task_id):
         check_dev_set(str(path), allow_test=False)
 
 
+def test_mbpp_test_split_is_refused_and_its_validation_split_suggested():
+    with pytest.raises(UsageError) as info:
+        check_dev_set("mbpp", allow_test=False)
+    assert "mbpp is a benchmark coderank reports" in info.value.message
+    assert "--select-on mbpp-valid" in info.value.hint
+    assert check_dev_set("mbpp", allow_test=True).record()["test_overlap"] == 500
+
+
+@pytest.mark.parametrize(("name", "size"), [("mbpp-valid", 90), ("mbpp-train", 374)])
+def test_mbpp_validation_and_train_splits_are_clean_dev_sets(name, size):
+    rec = check_dev_set(name, allow_test=False).record()
+    assert rec["name"] == name and rec["problems"] == size and rec["test_overlap"] == 0
+
+
+@pytest.mark.parametrize("task_id", ["mine/1", "MBPP/11#rename"])
+def test_a_problem_file_that_copies_an_mbpp_test_problem_is_refused(tmp_path, task_id):
+    from coderank.benchmarks import load_benchmark
+
+    p = load_benchmark("mbpp").problems["MBPP/11"]
+    path = tmp_path / "dev.jsonl"
+    path.write_text(json.dumps({"task_id": task_id, "prompt": p.prompt if task_id == "mine/1" else "def f():\n",
+                                "entry_point": p.entry_point, "test": p.test}) + "\n")
+    with pytest.raises(UsageError, match="MBPP test-split problems"):
+        check_dev_set(str(path), allow_test=False)
+
+
 def test_the_best_checkpoint_wins_and_ties_go_to_the_later_step():
     scores = {"checkpoint-2": {"step": 2, "pass@1": 0.4}, "checkpoint-4": {"step": 4, "pass@1": 0.6},
               "checkpoint-6": {"step": 6, "pass@1": 0.6}, "checkpoint-8": {"step": 8, "pass@1": 0.2}}
@@ -50,3 +76,9 @@ def test_cli_refuses_select_on_humaneval_before_loading_anything(cli, data_file,
     code, out, err = cli("train", str(data_file), "--out", str(tmp_path / "o"), "--select-on", "humaneval")
     assert code == 2 and "refusing to choose checkpoints on humaneval" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_refuses_select_on_mbpp_and_names_mbpp_valid(cli, data_file, tmp_path):
+    code, out, err = cli("train", str(data_file), "--out", str(tmp_path / "o"), "--select-on", "mbpp")
+    assert code == 2 and "refusing to choose checkpoints on mbpp" in err and "mbpp-valid" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()

@@ -1,8 +1,9 @@
 """Choosing the best checkpoint on a held-out dev set — never on the benchmark that gets reported.
 
 Selecting a checkpoint by its HumanEval score and then reporting HumanEval is tuning on the test set: the
-reported number is optimistically biased. So the dev set is our bundled ``classic`` problems or the user's
-own problem file, and a set that is HumanEval or overlaps it (the same task ids, ``#variant`` suffixes of
+reported number is optimistically biased. So the dev set is our bundled ``classic`` problems, MBPP's
+validation split ``mbpp-valid`` (or ``mbpp-train``), or the user's own problem file, and a set that is a reported
+benchmark (HumanEval, MBPP's test split ``mbpp``) or overlaps one (the same task ids, ``#variant`` suffixes of
 ``coderank perturb`` included, or the same prompts) is refused unless the user passes
 ``--allow-test-selection``; the manifest then says so.
 
@@ -24,8 +25,10 @@ from coderank.errors import CoderankError, UsageError
 
 log = logging.getLogger(__name__)
 
-TEST_BENCHMARKS = ("humaneval",)
+TEST_BENCHMARKS = ("humaneval", "mbpp")
 """Benchmarks coderank reports on: never used to choose a checkpoint unless explicitly allowed."""
+
+_SHOWN = {"humaneval": "HumanEval", "mbpp": "MBPP test-split"}
 
 RULE = "highest greedy pass@1 on the dev set; ties go to the later step"
 
@@ -55,8 +58,13 @@ class DevSet:
 
 def test_overlap(bench: Benchmark) -> list[str]:
     """Task ids of ``bench`` that are a reported benchmark's problems (by name, task id or prompt)."""
+    return [task_id for task_id, _ in _overlap_by_benchmark(bench)]
+
+
+def _overlap_by_benchmark(bench: Benchmark) -> list[tuple[str, str]]:
+    """``(task id, reported benchmark it belongs to)`` for each problem of ``bench`` that is a reported one's."""
     if bench.name in TEST_BENCHMARKS:
-        return list(bench.problems)
+        return [(task_id, bench.name) for task_id in bench.problems]
     hits = []
     for name in TEST_BENCHMARKS:
         try:
@@ -66,7 +74,7 @@ def test_overlap(bench: Benchmark) -> list[str]:
         prompts = {p.prompt.strip() for p in test}
         for p in bench:
             if p.task_id.split("#", 1)[0] in test.problems or p.prompt.strip() in prompts:
-                hits.append(p.task_id)
+                hits.append((p.task_id, name))
     return hits
 
 
@@ -78,14 +86,15 @@ def check_dev_set(spec: str, allow_test: bool) -> DevSet:
         InputError: an invalid problem file.
     """
     bench = load_benchmark(spec)
-    overlap = test_overlap(bench)
+    found = _overlap_by_benchmark(bench)
+    overlap = [task_id for task_id, _ in found]
     if overlap and not allow_test:
-        what = (f"{bench.name} is a benchmark coderank reports" if bench.name in TEST_BENCHMARKS
-                else f"{len(overlap)} of its problems are HumanEval problems (e.g. {overlap[0]})")
+        what = (f"{bench.name} is a benchmark coderank reports (a test set)" if bench.name in TEST_BENCHMARKS
+                else f"{len(overlap)} of its problems are {_SHOWN[found[0][1]]} problems (e.g. {overlap[0]})")
         raise UsageError(f"refusing to choose checkpoints on {spec}: {what}; selecting on the test set inflates "
                          "the score you then report",
-                         "use --select-on classic (or your own problem file); pass --allow-test-selection only "
-                         "if you will not report that benchmark's score")
+                         "use --select-on mbpp-valid (MBPP's validation split), classic, or your own problem file; "
+                         "pass --allow-test-selection only if you will not report that benchmark's score")
     if overlap:
         log.warning("choosing checkpoints on %s, which overlaps a reported benchmark (allowed explicitly)", spec)
     return DevSet(spec, bench, tuple(overlap), allow_test)
