@@ -45,7 +45,8 @@ def evol(
                                                    "dropped).")] = 768,
     max_chars: Annotated[int, typer.Option(help="Longest evolved instruction kept (characters).")] = 2000,
     decontam: Annotated[list[str] | None, typer.Option("--decontam", help="Benchmark to decontaminate against "
-                                                       "(repeatable; default humaneval; a name or problem file).",
+                                                       "(repeatable; default: humaneval and mbpp, the reported "
+                                                       "test sets; a name or problem file).",
                                                        show_default=False)] = None,
     no_decontam: Annotated[bool, typer.Option("--no-decontam", help="Skip decontamination (recorded in the "
                                               "manifest; not advised).")] = False,
@@ -66,12 +67,12 @@ def evol(
 ) -> None:
     """Evolve code instructions (Evol-Instruct, WizardCoder recipe), answer them, keep what passes the checks.
 
-    Each round draws one evolution method per instruction (seeded), asks the model for the harder instruction, answers it in a separate call, runs the answer's code with its own examples in the sandbox, and decontaminates against HumanEval. Dropped attempts are stored with their reason and their parent goes back into the pool. Killed? Run the same command again: every call is cached, nothing is lost or duplicated.
+    Each round draws one evolution method per instruction (seeded), asks the model for the harder instruction, answers it in a separate call, runs the answer's code with its own examples in the sandbox, and decontaminates against HumanEval and MBPP's test split. Dropped attempts are stored with their reason and their parent goes back into the pool. Killed? Run the same command again: every call is cached, nothing is lost or duplicated.
 
     Examples: coderank evol --limit 20 --rounds 2 -o evol.jsonl | coderank evol my_seeds.json -m openai:qwen --base-url http://127.0.0.1:8080/v1 --concurrency 8
     """  # noqa: E501
     from coderank.errors import UsageError
-    from coderank.evol.pipeline import EvolConfig, evolve
+    from coderank.evol.pipeline import DECONTAM_DEFAULT, EvolConfig, evolve
     from coderank.paths import check_output_file
 
     check_output_file(out_path, [seeds] if seeds else [])
@@ -82,7 +83,7 @@ def evol(
         methods=tuple(m.strip() for m in (methods or "").split(",") if m.strip()),
         temperature=temperature, top_p=top_p, answer_temperature=answer_temperature, max_tokens=max_tokens,
         answer_max_tokens=answer_max_tokens, max_chars=max_chars,
-        decontam=() if no_decontam else tuple(decontam or ("humaneval",)), embeddings=embeddings,
+        decontam=() if no_decontam else tuple(decontam or DECONTAM_DEFAULT), embeddings=embeddings,
         limits=Limits(cpu_seconds=timeout), workers=workers,
         backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads),
         store=store,

@@ -24,6 +24,7 @@ EXTRA = [" Also reject negative inputs by raising ValueError with a helpful mess
          " Finally document each parameter and cover empty inputs with dedicated examples."]
 GOOD = "```python\ndef solve(x):\n    return x\n\nprint(solve(3))\n```\n\nIt returns its input."
 HE0 = next(iter(load_benchmark("humaneval")))
+MBPP12 = load_benchmark("mbpp").problems["MBPP/12"]
 
 ANSWERS = {
     "REFUSE": "I'm sorry, but I can't help with that.",
@@ -32,6 +33,7 @@ ANSWERS = {
     "CRASH": "```python\ndef solve(x):\n    return x\n\nassert solve(1) == 2, 'example failed'\n```",
     "LOOP": "```python\nwhile True:\n    pass\n```",
     "LEAK": f"```python\n{HE0.prompt}{HE0.canonical_solution}\n```",
+    "MBPPLEAK": f"```python\n{MBPP12.prompt}{MBPP12.canonical_solution}\n```",
     "TRUNC": GOOD,
 }
 
@@ -195,6 +197,18 @@ def test_manifest_records_what_decides_the_data(tmp_path, scripted):
     assert manifest["report"]["rounds"][0]["dropped"] == {"near-duplicate": 1}
     assert manifest["model"] == {"backend": "script", "version": 1}
     assert "landlock" in json.dumps(manifest["sandbox_isolation"]).lower()
+
+
+def test_rows_are_checked_against_mbpp_too_by_default(tmp_path, scripted):
+    seeds = seeds_file(tmp_path, ["MBPPLEAK"])
+    result = evolve(config(tmp_path, seeds))
+    assert [b["name"] for b in result["manifest"]["decontam"]["benchmarks"]] == ["humaneval", "mbpp"]
+    assert result["rows"] == 0 and result["leaked"] == 1
+    with Store() as store:
+        [row] = store.evol_rows(result["run_id"])
+    assert row["reason"] == "leaked" and "MBPP/12" in row["detail"]
+    only_humaneval = evolve(config(tmp_path / "he", seeds, decontam=("humaneval",)))
+    assert only_humaneval["rows"] == 1 and only_humaneval["leaked"] == 0
 
 
 def test_no_decontam_is_recorded(tmp_path, scripted):

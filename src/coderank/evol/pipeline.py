@@ -60,6 +60,8 @@ from coderank.types import Problem, Status
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 MANIFEST_VERSION = 1
+DECONTAM_DEFAULT = ("humaneval", "mbpp")
+"""The benchmarks coderank reports scores on (HumanEval, MBPP's test split): rows are checked against them."""
 _ENTRY = "_coderank_program_loaded"
 _CHECK = "def check(candidate):\n    assert candidate() is True\n"
 _SUFFIX = f"\n\n\ndef {_ENTRY}():\n    return True\n"
@@ -85,7 +87,8 @@ class EvolConfig:
         max_tokens: Token limit of an evolution call; one cut off there is dropped as ``overlong``.
         answer_max_tokens: Token limit of an answer call; one cut off there is dropped as ``answer-truncated``.
         max_chars: Longest evolved instruction kept, in characters.
-        decontam: Benchmarks the rows are checked against (names or problem files); empty: none (not advised).
+        decontam: Benchmarks the rows are checked against (names or problem files; default
+            :data:`DECONTAM_DEFAULT`); empty: none (not advised).
         embeddings: Use the embedding detector too (needs ``coderank[rigor]``).
         limits: Sandbox limits for running the answers' code.
         workers: Sandbox workers.
@@ -107,7 +110,7 @@ class EvolConfig:
     max_tokens: int = 384
     answer_max_tokens: int = 768
     max_chars: int = 2000
-    decontam: tuple[str, ...] = ("humaneval",)
+    decontam: tuple[str, ...] = DECONTAM_DEFAULT
     embeddings: bool = True
     limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=5.0))
     workers: int | None = None
