@@ -66,8 +66,8 @@ def score(
                                                  "(completion appended to the prompt) or EvalPlus lines "
                                                  "{task_id, solution} (the whole program); plain or gzip-compressed.",
                                                  show_default=False)],
-    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (humaneval) or a JSONL "
-                                           "problem file (plain or .gz).")] = "humaneval",
+    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (humaneval, mbpp, ...) or "
+                                           "a JSONL problem file (plain or .gz).")] = "humaneval",
     timeout: Annotated[float, typer.Option(help="CPU seconds per program (loading it plus every test call). "
                                            "CPU time, not wall time, so a busy machine does not change "
                                            "the score.")] = 3.0,

@@ -55,8 +55,9 @@ def eval_cmd(
                                        "server, Ollama, TGI ...; several comma-separated URLs are replicas).")
                      ] = "default",
     benchmark: Annotated[str, typer.Option("--benchmark", "-b",
-                                           help="humaneval, classic, a problem file, or an EvalPlus file "
-                                           "(evalplus:PATH, evalplus-base:PATH).")] = "humaneval",
+                                           help="humaneval, mbpp (MBPP's test split), classic, a problem "
+                                           "file, or an EvalPlus file (evalplus:PATH, evalplus-base:PATH).")
+                     ] = "humaneval",
     samples: Annotated[int, typer.Option("--samples", "-n", help="Samples per problem.")] = 1,
     temperature: Annotated[float, typer.Option(help="0 = greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling.")] = 1.0,

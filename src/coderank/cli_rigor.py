@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 def contam(
     train: Annotated[Path, typer.Argument(help="JSONL training file: rows with instruction/input/output, "
                                           "prompt/completion, text or messages fields.", show_default=False)],
-    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (humaneval) or a JSONL "
-                                           "problem file.")] = "humaneval",
+    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (humaneval, mbpp, "
+                                           "mbpp-valid, mbpp-train, ...) or a JSONL problem file.")] = "humaneval",
     drop: Annotated[Path | None, typer.Option("--drop", help="Write the training file without the flagged rows "
                                               "(nor the lines that could not be checked) to this file.",
                                               show_default=False)] = None,
