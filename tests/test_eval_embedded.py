@@ -141,7 +141,7 @@ def test_a_corrupted_model_file_is_refused(tmp_path, monkeypatch, cli):
 
     fake = tmp_path / "models"
     fake.mkdir()
-    (fake / f"{embedded.NAME}.gguf").write_bytes(b"\0" * embedded.SIZE)
+    (fake / f"{embedded.DEFAULT.name}.gguf").write_bytes(b"\0" * embedded.DEFAULT.size)
     monkeypatch.setenv("CODERANK_MODEL_CACHE", str(fake))
     code, _, err = cli("eval", "--limit", "1")
     assert code == 2 and "refusing to use it" in err

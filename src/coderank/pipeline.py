@@ -38,7 +38,7 @@ class EvalConfig:
     """One evaluation.
 
     Attributes:
-        model: Model spec (``default``, ``gguf:PATH``, ``openai:MODEL``).
+        model: Model spec (``default``, ``gemma-270m``, ``gguf:PATH``, ``openai:MODEL``).
         benchmark: Benchmark name or problem file.
         n: Samples per problem.
         temperature: Sampling temperature (0 = greedy).
@@ -47,7 +47,8 @@ class EvalConfig:
         seed: Base seed; sample i of every problem uses seed + i.
         limit: Only the first ``limit`` problems.
         tasks: Only these task ids.
-        template: Prompt template name or Jinja file; None picks ``chat`` for instruct models.
+        template: Prompt template name or Jinja file; None picks :func:`default_template` (``chat`` for instruct
+            models, ``completion`` for the embedded base model ``gemma-270m``).
         backend: Backend options (base URL, concurrency, ...).
         limits: Sandbox limits.
         workers: Sandbox workers.
@@ -120,10 +121,40 @@ def select_problems(bench: Benchmark, limit: int | None, tasks: tuple[str, ...])
     return problems
 
 
+def default_template(model: str) -> str:
+    """The prompt template a model spec gets when none is given.
+
+    An embedded model's own (``completion`` for the base model ``gemma-270m``), else ``chat`` (the model's own
+    chat template, right for instruct models).
+    """
+    from coderank.models import embedded
+
+    known = embedded.get(model)
+    return known.template if known is not None else "chat"
+
+
 def _template(config: EvalConfig) -> Any:
     from coderank.models import prompts
 
-    return prompts.get_template(config.template or "chat")  # a name, or the path of a Jinja file
+    # a name, or the path of a Jinja file
+    return prompts.get_template(config.template or default_template(config.model))
+
+
+def _check_chat_template(backend: Backend, template: Any, config: EvalConfig) -> None:
+    """Refuse chat prompts for a local GGUF that has no chat template (a base model such as ``gemma-270m``).
+
+    llama.cpp would otherwise format the messages in a made-up chat format (llama-2's) and the score would
+    measure the format, not the model.
+
+    Raises:
+        UsageError: naming the template options that fit a base model.
+    """
+    ident = backend.identity()
+    if template.kind == "chat" and ident.get("backend") == "llama.cpp" and not ident.get("chat_template_sha256"):
+        raise UsageError(f"{config.model} has no chat template of its own (a base model), so the {template.name} "
+                         "template cannot be used with it",
+                         "use --prompt-template completion (base models continue the prompt), or wizardcoder "
+                         "for a model fine-tuned with coderank train --prompt-format alpaca")
 
 
 def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, Any]:
@@ -155,6 +186,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
     backend: Backend = load_backend(config.model, config.backend)
     started = time.monotonic()
     try:
+        _check_chat_template(backend, template, config)
         params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
         identity = {
             "model": backend.identity(), "benchmark": bench.sha256, "tasks": [p.task_id for p in problems],

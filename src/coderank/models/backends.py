@@ -3,16 +3,19 @@
 Model specs (``coderank eval --model SPEC``):
 
 - ``default``: the embedded Qwen2.5-Coder-0.5B-Instruct GGUF, run by llama.cpp on the CPU.
+- ``gemma-270m``: the second embedded model, Gemma 3 270M (a base model: completion prompts by default),
+  the same way (optional extra ``gemma``). Every embedded model is one entry of ``coderank.models.embedded``.
 - ``gguf:PATH``: any local GGUF file through llama-cpp-python (the file's sha256 is its identity).
 - ``hf:PATH``: a saved transformers model directory or a GGUF file through Hugging Face transformers
   (optional extra ``hf``; slow on a CPU, there for fine-tuned checkpoints and GPUs). A directory that
   holds a PEFT adapter (``adapter_config.json``, as ``coderank train`` writes) loads its base model first —
   named in the directory's ``coderank-base.json`` — and applies the adapter on top.
 - ``lora:DIR``: a LoRA adapter trained by ``coderank train``, run as fast as its base: llama.cpp loads the
-  base GGUF (the embedded model for ``--base default``) and applies ``DIR/adapter.gguf`` on top
-  (llama-cpp-python's ``lora_path``). The base comes from ``DIR/coderank-base.json`` and its sha256 is checked
-  against the one recorded at training time; the identity in the store holds both the base's and the
-  adapter's sha256, so runs of different adapters never share cached completions.
+  base GGUF (the embedded model for ``--base default`` or ``--base gemma-270m``) and applies
+  ``DIR/adapter.gguf`` on top (llama-cpp-python's ``lora_path``). The base comes from
+  ``DIR/coderank-base.json`` and its sha256 is checked against the one recorded at training time; the identity
+  in the store holds both the base's and the adapter's sha256, so runs of different adapters never share cached
+  completions.
 - ``openai:MODEL``: any OpenAI-compatible server through the official ``openai`` SDK: OpenAI itself
   (``openai:gpt-4o``, key from ``OPENAI_API_KEY``), or a vLLM / llama.cpp / Ollama / TGI server given with
   ``--base-url http://host:port/v1`` (several comma-separated URLs are replicas of one model, used in
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from coderank.errors import CoderankError, UsageError
+from coderank.models import embedded
 from coderank.paths import require_file
 
 
@@ -158,15 +162,14 @@ def load_backend(spec: str, options: BackendOptions | None = None) -> Backend:
     """
     options = options or BackendOptions()
     prefix, _, rest = spec.partition(":")
-    if spec == "default":
-        prefix, rest = "default", ""
     factory = _REGISTRY.get(prefix)
     if factory is None:
         close = difflib.get_close_matches(prefix, list(_REGISTRY), n=3)
+        named = ", ".join(embedded.MODELS)
         raise UsageError(
             f"unknown model spec {spec!r}",
-            (f"did you mean {', '.join(c + ':' for c in close)}? " if close else "")
-            + "use default, gguf:PATH, hf:PATH, lora:DIR or openai:MODEL (with --base-url for a local server)",
+            (f"did you mean {', '.join(c if c in embedded.MODELS else c + ':' for c in close)}? " if close else "")
+            + f"use {named}, gguf:PATH, hf:PATH, lora:DIR or openai:MODEL (with --base-url for a local server)",
         )
     try:
         return factory(rest, options)
@@ -186,14 +189,12 @@ class LlamaCppBackend:
         except ImportError as exc:
             raise CoderankError("llama-cpp-python is not installed", "pip install 'coderank[embedded]'") from exc
         require_file(path, "GGUF file", "give the path of a .gguf model file")
-        from coderank.models.embedded import file_sha256
-
         self.spec = spec
         self.path = path
-        self.sha256 = sha256 or file_sha256(path)
+        self.sha256 = sha256 or embedded.file_sha256(path)
         self.threads = options.threads or os.cpu_count() or 1
         self.lora = lora
-        self.lora_sha256 = file_sha256(lora) if lora is not None else None
+        self.lora_sha256 = embedded.file_sha256(lora) if lora is not None else None
         self.llm = Llama(model_path=str(path), n_ctx=options.n_ctx, n_threads=self.threads,
                          n_threads_batch=self.threads, verbose=False,
                          lora_path=str(lora) if lora is not None else None)
@@ -223,6 +224,9 @@ class LlamaCppBackend:
         }
         if req.kind == "chat":
             assert req.messages is not None
+            if self.chat_template_sha256 is None:  # llama.cpp would fall back to llama-2's format, silently
+                raise UsageError(f"{self.spec} has no chat template of its own (a base model), so it cannot "
+                                 "answer chat messages", "give it completion prompts (--prompt-template completion)")
             messages: Any = [{"role": r, "content": c} for r, c in req.messages]
             out: Any = self.llm.create_chat_completion(messages=messages, **common)
             choice = out["choices"][0]
@@ -240,12 +244,19 @@ class LlamaCppBackend:
         self.llm.close()
 
 
-@backend("default")
-def _default(rest: str, options: BackendOptions) -> Backend:
-    from coderank.models import embedded
+def _embedded_factory(spec: str) -> Factory:
+    def factory(rest: str, options: BackendOptions) -> Backend:
+        if rest:
+            raise UsageError(f"{spec} names an embedded model and takes nothing after it, got {spec}:{rest}",
+                             f"use -m {spec}, or gguf:PATH for another GGUF file")
+        model = embedded.MODELS[spec]  # looked up on use, so tests can swap a model's description
+        return LlamaCppBackend(model.path(), options, spec, sha256=model.sha256)
 
-    path = embedded.default_model_path()
-    return LlamaCppBackend(path, options, "default", sha256=embedded.SHA256)
+    return factory
+
+
+for _spec in embedded.MODELS:
+    backend(_spec)(_embedded_factory(_spec))
 
 
 @backend("gguf")
@@ -260,9 +271,10 @@ def _gguf(rest: str, options: BackendOptions) -> Backend:
 ADAPTER_BASE_FILE = "coderank-base.json"
 """Written by ``coderank train`` next to every adapter: which base model the adapter applies to.
 
-Keys: ``version`` (1); ``base`` (the base spec as given to training: ``default``, ``gguf:PATH`` or a
-transformers directory); ``sha256`` (the base weights' tagged sha256 at training time); ``gguf`` (absolute
-path of the GGUF llama.cpp runs the adapter on, or ``null`` for ``default``, which is resolved on each machine)
+Keys: ``version`` (1); ``base`` (the base spec as given to training: an embedded model's spec such as
+``default``, ``gguf:PATH`` or a transformers directory); ``sha256`` (the base weights' tagged sha256 at training
+time); ``gguf`` (absolute path of the GGUF llama.cpp runs the adapter on, or ``null`` for an embedded model,
+which is resolved on each machine)
 and ``gguf_sha256`` (its tagged sha256, or ``null``).
 """
 
@@ -272,7 +284,7 @@ class BaseModel:
     """A base model as transformers and llama.cpp load it.
 
     Attributes:
-        spec: The spec it was resolved from (``default``, ``gguf:PATH``, ``hf:DIR`` or a plain path).
+        spec: The spec it was resolved from (an embedded model's, ``gguf:PATH``, ``hf:DIR`` or a plain path).
         model_dir: Directory for transformers' ``from_pretrained``.
         gguf_file: The GGUF's file name inside ``model_dir`` when the weights are a GGUF (transformers
             dequantizes it), else ``None``.
@@ -291,23 +303,23 @@ class BaseModel:
 
 
 def resolve_base(spec: str) -> BaseModel:
-    """Find and hash a base model: ``default`` (the embedded GGUF), a GGUF file, or a transformers directory.
+    """Find and hash a base model: an embedded model (``default``, ``gemma-270m``), a GGUF, or a model folder.
 
     Raises:
         UsageError: the path does not exist or is not a model.
         CoderankError: the embedded model is missing or fails its sha256 check.
     """
-    from coderank.models import embedded
-
-    if spec == "default":
-        path = embedded.default_model_path()
-        tagged = "sha256:" + embedded.SHA256
+    model = embedded.get(spec)
+    if model is not None:
+        path = model.path()
+        tagged = model.tagged_sha256
         return BaseModel(spec, str(path.parent), path.name, {path.name: tagged}, tagged, path)
     target = spec.split(":", 1)[1] if spec.startswith(("gguf:", "hf:")) else spec
     path = Path(target).expanduser()
     if not path.exists():
         raise UsageError(f"base model {path} does not exist",
-                         "give default (the embedded model), a .gguf file or a transformers model directory")
+                         f"give {' or '.join(embedded.MODELS)} (an embedded model), a .gguf file or a transformers "
+                         "model directory")
     if path.is_file():
         if path.suffix != ".gguf":
             raise UsageError(f"base model {path} is a file but not a .gguf", "give a GGUF file or a model directory")
@@ -361,12 +373,11 @@ def adapter_base_gguf(adapter_dir: Path) -> tuple[Path, str]:
         UsageError: no record, or the base has no GGUF.
         CoderankError: the base file changed since training.
     """
-    from coderank.models import embedded
-
     record = read_adapter_base(adapter_dir)
-    if record["base"] == "default":
-        path, digest = embedded.default_model_path(), embedded.SHA256
-        if record.get("sha256") != "sha256:" + digest:
+    model = embedded.get(record["base"])
+    if model is not None:
+        path, digest = model.path(), model.sha256
+        if record.get("sha256") != model.tagged_sha256:
             raise CoderankError(f"{adapter_dir} was trained on another embedded model ({record.get('sha256')})",
                                 "use the coderank version it was trained with, or train again")
         return path, digest
@@ -504,8 +515,6 @@ class TransformersBackend:
         path = Path(target).expanduser()
         if not path.exists():
             raise UsageError(f"hf: {path} does not exist", "give a saved model directory or a .gguf file")
-        from coderank.models.embedded import file_sha256
-
         self.spec = f"hf:{target}"
         self.torch = torch
         self.adapter: dict[str, str] | None = None
@@ -522,10 +531,10 @@ class TransformersBackend:
                 kwargs["gguf_file"] = base.gguf_file
             self.weights = dict(base.weights)
             files = sorted(adapter_dir.glob("adapter_model.*"))
-            self.adapter = {f.name: "sha256:" + file_sha256(f) for f in files}
+            self.adapter = {f.name: "sha256:" + embedded.file_sha256(f) for f in files}
         elif path.is_file():
             model_dir, kwargs["gguf_file"] = str(path.parent), path.name
-            self.weights = {path.name: "sha256:" + file_sha256(path)}
+            self.weights = {path.name: "sha256:" + embedded.file_sha256(path)}
         elif not (path / "config.json").is_file():
             raise UsageError(f"hf: {path} is not a saved model directory (it has no config.json)",
                              "give the folder save_pretrained() wrote (config.json, weights, tokenizer), a LoRA "
@@ -533,7 +542,7 @@ class TransformersBackend:
         else:
             model_dir = str(path)
             weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
-            self.weights = {w.name: "sha256:" + file_sha256(w) for w in weights}
+            self.weights = {w.name: "sha256:" + embedded.file_sha256(w) for w in weights}
         torch.set_num_threads(options.threads or os.cpu_count() or 1)
         has_tokenizer = adapter_dir is not None and (adapter_dir / "tokenizer_config.json").is_file()
         self.tokenizer = (transformers.AutoTokenizer.from_pretrained(str(adapter_dir)) if has_tokenizer
