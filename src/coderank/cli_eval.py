@@ -50,6 +50,7 @@ def _phase_progress(bar: Any, every: float = 30.0) -> Any:
 @app.command("eval")
 def eval_cmd(
     model: Annotated[str, typer.Option("--model", "-m", help="default (embedded Qwen2.5-Coder-0.5B-Instruct GGUF), "
+                                       "gemma-270m (embedded Gemma 3 270M base model; extra 'gemma'), "
                                        "gguf:PATH, lora:DIR (a `coderank train` adapter on its base GGUF), "
                                        "hf:PATH, or openai:MODEL (OpenAI; with --base-url any vLLM, llama.cpp "
                                        "server, Ollama, TGI ...; several comma-separated URLs are replicas).")
@@ -67,7 +68,8 @@ def eval_cmd(
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Only this task id (repeatable).")] = None,
     prompt_template: Annotated[str | None, typer.Option(
         "--prompt-template", help="chat (the model's own chat template), completion (base models), wizardcoder, "
-        "codellama-instruct, or a Jinja file.", show_default=False)] = None,
+        "codellama-instruct, or a Jinja file. Default: completion for gemma-270m, chat otherwise.",
+        show_default=False)] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
                                                  show_default=False)] = None,
     api_key_env: Annotated[str, typer.Option(help="Environment variable with the API key.")] = "OPENAI_API_KEY",
