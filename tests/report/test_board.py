@@ -92,3 +92,20 @@ def test_board_cli_shows_the_drop_column(cli, monkeypatch, tmp_path):
     assert code == 0 and "drop" in out and "50.0" in out and f"drop {aug}" in out
     code, out, _ = cli("board", "--store", str(db), "--json", "-b", "aug.jsonl")
     assert json.loads(out)["boards"]["aug.jsonl"]["measured"][0]["drop"]["points"] == 50.0
+
+
+def test_each_row_says_which_prompt_template_it_used(cli, monkeypatch, tmp_path):
+    db = tmp_path / "board.db"
+    store = Store(db)
+    chat = _run(store, "default", [1, 1, 0])
+    completion = _run(store, "gemma-270m", [0, 1, 0], template="completion")
+    rows = {r.run_id: r for r in leaderboard(store, reported=False)["humaneval"]}
+    assert rows[chat].template == "chat" and rows[completion].template == "completion"
+    assert rows[completion].setting.startswith("completion, greedy")
+    store.close()
+    code, out, _ = cli("board", "--store", str(db), "--no-reported", "--json")
+    measured = {r["run_id"]: r for r in json.loads(out)["boards"]["humaneval"]["measured"]}
+    assert measured[completion]["template"] == "completion" and measured[chat]["template"] == "chat"
+    code, out, _ = cli("board", "--store", str(db), "--no-reported")
+    line = next(x for x in out.splitlines() if "gemma-270m" in x)
+    assert "completion, greedy" in line and "template: completion vs chat" in out

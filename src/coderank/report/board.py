@@ -42,6 +42,8 @@ class BoardRow:
         date: Run date, or the source's date.
         run_id: The run (measured only).
         setting: Template, decoding and n (measured), or the source's own words (reported).
+        template: The prompt template a measured eval run used (its name, e.g. ``chat`` or ``completion``; also
+            the first word of ``setting``); None for scored external samples and reported rows.
         source: Where a reported number comes from.
         reported_by: Who measured a reported number.
         differs: How a measured run's setting differs from the board's reference (empty: comparable).
@@ -61,6 +63,7 @@ class BoardRow:
     date: str = ""
     run_id: str | None = None
     setting: str = ""
+    template: str | None = None
     source: str | None = None
     reported_by: str | None = None
     differs: tuple[str, ...] = ()
@@ -77,6 +80,10 @@ def _setting_key(run: RunInfo) -> dict[str, Any]:
     }
 
 
+def _template_name(run: RunInfo) -> str | None:
+    return None if run.kind == "score" else run.manifest.get("template", {}).get("name")
+
+
 def _describe(run: RunInfo) -> str:
     m = run.manifest
     if run.kind == "score":
@@ -84,7 +91,7 @@ def _describe(run: RunInfo) -> str:
     p = m.get("params") or {}
     temp = p.get("temperature")
     decoding = "greedy" if temp == 0 else f"T={temp}, top_p={p.get('top_p')}"
-    return f"{m.get('template', {}).get('name')}, {decoding}, max_tokens={p.get('max_tokens')}"
+    return f"{_template_name(run)}, {decoding}, max_tokens={p.get('max_tokens')}"
 
 
 def _differences(run: RunInfo, reference: dict[str, Any], reference_run: RunInfo) -> tuple[str, ...]:
@@ -180,7 +187,8 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
                     (v["n"] for v in (r.summary.get("per_problem") or {}).values()), default=None),
                 problems=r.summary.get("problems"),
                 date=_dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d"), run_id=r.run_id,
-                setting=_describe(r), differs=_compare(r, reference_key, first_of), drop=_drop(store, r, runs_all),
+                setting=_describe(r), template=_template_name(r), differs=_compare(r, reference_key, first_of),
+                drop=_drop(store, r, runs_all),
             ))
         boards[name] = sorted(rows, key=lambda row: -row.value)
     if reported:
