@@ -293,7 +293,7 @@ def test_score_with_benchmark_mbpp_passes_the_references(cli, tmp_path, sets):
     assert doc["problems"] == 4 and doc["problems_in_benchmark"] == 500
     assert doc["status_counts"] == {"passed": 4, "failed": 1}
     results = [json.loads(line) for line in (tmp_path / "res.jsonl").read_text().splitlines()]
-    assert [r["passed"] for r in results if r["task_id"] == "MBPP/12"] == [True, False]
+    assert {r["completion_id"]: r["passed"] for r in results if r["task_id"] == "MBPP/12"} == {0: True, 1: False}
     code, out, _ = cli("board", "--no-reported", "--json")
     assert code == 0 and list(json.loads(out)["boards"]) == ["mbpp"]
 
