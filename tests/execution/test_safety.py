@@ -153,7 +153,7 @@ def test_pid_namespace_hides_every_outside_process(ex: Executor) -> None:
         import os
         def probe():
             return [os.getppid(), sorted(int(p) for p in os.listdir("/proc") if p.isdigit())]
-        """, "r[0] == 1 and len(r[1]) <= 3 and 1 in r[1]")
+        """, "r == [2, [3]]")  # its parent is its supervisor (pid 2), and it sees itself only
     assert v.passed, v
 
 
@@ -533,7 +533,8 @@ def test_writes_outside_the_scratch_directory_are_denied(ex: Executor, tmp_path:
         pytest.skip(f"{folder} does not exist here")
     path = os.path.join(folder, f"coderank-escape-{uuid.uuid4().hex}")
     try:
-        v = run(ex, probe_problem("r == 'PermissionError'"), _write_attempt(path))
+        # denied by Landlock (PermissionError) or, before it, by the read-only mount (OSError: EROFS)
+        v = run(ex, probe_problem("r in ('PermissionError', 'OSError')"), _write_attempt(path))
         assert v.passed, v
         assert not os.path.exists(path)
     finally:
@@ -648,7 +649,7 @@ def test_internet_and_raw_sockets_cannot_be_created(ex: Executor) -> None:
 def test_network_namespace_has_only_loopback(ex: Executor) -> None:
     v = probe(ex, """
         def probe():
-            with open("/proc/net/dev") as fh:
+            with open("/proc/self/net/dev") as fh:
                 return sorted(line.split(":")[0].strip() for line in fh if ":" in line)
         """, "r == ['lo']")
     assert v.passed, v
@@ -703,7 +704,7 @@ def test_signal_tricks_do_not_hurt_the_harness(fresh_executor, trick: str) -> No
     program = textwrap.dedent(f"""
         import os
         def probe():
-            if os.getuid() == 0 or os.getppid() != 1:
+            if os.getuid() == 0 or os.getppid() != 2:
                 return "not confined: signals not sent"
             try:
                 {call}

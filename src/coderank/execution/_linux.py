@@ -19,9 +19,16 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWTIME = 0x00000080
+# Every flag of clone() that makes a new namespace: a program may fork and start threads, never these.
+CLONE_NAMESPACES = (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID
+                    | CLONE_NEWNET | CLONE_NEWTIME)
 
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -29,7 +36,10 @@ MS_NOEXEC = 8
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
+MNT_DETACH = 2
+
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_KEEPCAPS = 8
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -59,6 +69,28 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
             data.encode() if data else None,
         )
     )
+
+
+_SYS_MOUNT_SETATTR = 442  # the same number on every architecture (generic syscall table)
+_AT_RECURSIVE = 0x8000
+_MOUNT_ATTR_RDONLY = 0x1
+_AT_FDCWD = -100
+
+
+def make_read_only(path: str) -> None:
+    """Make the mount at ``path`` and every mount below it read-only (mount_setattr(2), Linux 5.12+).
+
+    Only in the calling process's mount namespace; the same mounts elsewhere stay as they are.
+    """
+    attr = struct.pack("QQQQ", _MOUNT_ATTR_RDONLY, 0, 0, 0)  # attr_set, attr_clr, propagation, userns_fd
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    _check(_libc.syscall(ctypes.c_long(_SYS_MOUNT_SETATTR), ctypes.c_int(_AT_FDCWD), path.encode(),
+                         ctypes.c_uint(_AT_RECURSIVE), buf, ctypes.c_size_t(len(attr))))
+
+
+def umount(target: str) -> None:
+    """Detach the file system mounted at ``target`` (umount2 with MNT_DETACH)."""
+    _check(_libc.umount2(target.encode(), ctypes.c_int(MNT_DETACH)))
 
 
 def prctl(option: int, arg2: int = 0, arg3: int | ctypes._Pointer | None = 0) -> None:  # type: ignore[type-arg]
@@ -219,7 +251,10 @@ class LandlockRuleset:
 
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 # Syscalls the untrusted child never needs and that widen its reach: debugging other processes, kernel
-# objects, namespaces and mounts. Numbers per architecture (x86_64, aarch64).
+# objects, namespaces and mounts; and every kind of kernel object that outlives its process or is shared
+# with the next program: SysV shared memory, semaphores and message queues, POSIX message queues (all of
+# them live in the IPC namespace, not in a process, so no rlimit or kill frees them), memfd (memory no
+# file-size or address-space limit counts). Numbers per architecture (x86_64, aarch64).
 _DENIED_SYSCALLS = {
     "x86_64": {
         "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "mount": 165, "umount2": 166,
@@ -227,6 +262,11 @@ _DENIED_SYSCALLS = {
         "request_key": 249, "kexec_load": 246, "init_module": 175, "finit_module": 313, "delete_module": 176,
         "pivot_root": 155, "chroot": 161, "io_uring_setup": 425, "userfaultfd": 323, "pidfd_getfd": 438,
         "name_to_handle_at": 303, "open_by_handle_at": 304,
+        "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
+        "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240,
+        "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
+        "memfd_create": 319, "memfd_secret": 447, "fsopen": 430, "fsmount": 432, "move_mount": 429,
+        "open_tree": 428, "mount_setattr": 442,
     },
     "aarch64": {
         "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "mount": 40, "umount2": 39,
@@ -234,65 +274,105 @@ _DENIED_SYSCALLS = {
         "request_key": 218, "kexec_load": 104, "init_module": 105, "finit_module": 273, "delete_module": 106,
         "pivot_root": 41, "chroot": 51, "io_uring_setup": 425, "userfaultfd": 282, "pidfd_getfd": 438,
         "name_to_handle_at": 264, "open_by_handle_at": 265,
+        "shmget": 194, "shmat": 196, "shmctl": 195, "shmdt": 197, "semget": 190, "semop": 193, "semctl": 191,
+        "semtimedop": 192, "msgget": 186, "msgsnd": 189, "msgrcv": 188, "msgctl": 187, "mq_open": 180,
+        "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184, "mq_getsetattr": 185,
+        "memfd_create": 279, "memfd_secret": 447, "fsopen": 430, "fsmount": 432, "move_mount": 429,
+        "open_tree": 428, "mount_setattr": 442,
     },
 }
-_SOCKET_SYSCALLS = {"x86_64": (41, 53), "aarch64": (198, 199)}  # socket, socketpair
+# socket, socketpair, clone, clone3
+_SPECIAL_SYSCALLS = {"x86_64": (41, 53, 56, 435), "aarch64": (198, 199, 220, 435)}
 _AF_UNIX = 1
+_SOCK_STREAM = 1
+_SOCK_TYPE_MASK = 0xF  # the type without SOCK_NONBLOCK / SOCK_CLOEXEC
 
 _BPF_LD_W_ABS = 0x20
 _BPF_JEQ_K = 0x15
 _BPF_JSET_K = 0x45
+_BPF_AND_K = 0x54
 _BPF_RET_K = 0x06
 _RET_ALLOW = 0x7FFF0000
 _RET_KILL_PROCESS = 0x80000000
 _RET_ERRNO = 0x00050000
+_EPERM, _ENOSYS, _EACCES = 1, 38, 13
+_ARG0, _ARG1 = 16, 24  # offsets of the low halves of seccomp_data.args[0] and [1] (little endian)
 
 
-def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
-    return struct.pack("HBBI", code, jt, jf, k)
+class _Bpf:
+    """A tiny BPF assembler: conditional jumps name a label; :meth:`code` resolves them to offsets."""
+
+    def __init__(self) -> None:
+        self.insns: list[tuple[int, int | str, int | str, int]] = []
+        self.labels: dict[str, int] = {}
+
+    def op(self, code: int, k: int, jt: int | str = 0, jf: int | str = 0) -> None:
+        self.insns.append((code, jt, jf, k))
+
+    def label(self, name: str) -> None:
+        self.labels[name] = len(self.insns)
+
+    def code(self) -> bytes:
+        out = []
+        for i, (code, jt, jf, k) in enumerate(self.insns):
+            jumps = [j if isinstance(j, int) else self.labels[j] - i - 1 for j in (jt, jf)]
+            if not all(0 <= j <= 255 for j in jumps):
+                raise ValueError(f"BPF jump out of range at instruction {i}")
+            out.append(struct.pack("HBBI", code, jumps[0], jumps[1], k))
+        return b"".join(out)
 
 
 class SeccompFilter:
-    """A prebuilt seccomp BPF program: no socket() at all, no debugging/namespace/kernel syscalls."""
+    """A prebuilt seccomp BPF program for the untrusted child.
+
+    Refused: socket() in every domain (AF_UNIX too, since a path-named socket on the host, an X11 or D-Bus
+    socket, is reachable by connect() and Landlock does not cover that); socketpair() other than an AF_UNIX
+    stream pair (a datagram socket can sendto() any path-named socket); clone() with a namespace flag (a new
+    user namespace gives full capabilities in it) and clone3(), whose flags sit in memory a filter cannot
+    read (ENOSYS, so the C library falls back to clone()); and the syscalls in ``_DENIED_SYSCALLS``.
+    """
 
     def __init__(self) -> None:
         arch = os.uname().machine
         if arch not in _AUDIT_ARCH:
             raise OSError(0, f"seccomp filter not written for architecture {arch}")
-        denied = sorted(_DENIED_SYSCALLS[arch].values())
-        sock, sockpair = _SOCKET_SYSCALLS[arch]
-        eperm = _RET_ERRNO | 1
-        eacces = _RET_ERRNO | 13
-        prog = [
-            _insn(_BPF_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
-            _insn(_BPF_JEQ_K, 1, 0, _AUDIT_ARCH[arch]),
-            _insn(_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
-            _insn(_BPF_LD_W_ABS, 0, 0, 0),  # seccomp_data.nr
-        ]
+        sock, sockpair, clone, clone3 = _SPECIAL_SYSCALLS[arch]
+        b = _Bpf()
+        b.op(_BPF_LD_W_ABS, 4)  # seccomp_data.arch
+        b.op(_BPF_JEQ_K, _AUDIT_ARCH[arch], "nr", 0)
+        b.op(_BPF_RET_K, _RET_KILL_PROCESS)
+        b.label("nr")
+        b.op(_BPF_LD_W_ABS, 0)  # seccomp_data.nr
         if arch == "x86_64":  # the x32 ABI reaches the same syscalls under other numbers
-            prog += [_insn(_BPF_JSET_K, 0, 1, 0x40000000), _insn(_BPF_RET_K, 0, 0, eperm)]
-        # socket/socketpair: jump to the domain check at the end
-        # Layout from here: [jeq socket][jeq socketpair][jeq denied x D][ret allow][ret eperm][ret eacces]
-        # [ld domain][jeq AF_UNIX][ret eacces][ret allow]; a jump lands at its index + 1 + offset.
-        # socket() is refused in every domain: AF_UNIX too, since a path-named socket on the host (an X11
-        # or D-Bus socket) is reachable by connect() and Landlock does not cover that. A socketpair() can
-        # only talk to itself, so AF_UNIX pairs stay allowed.
-        n_denied = len(denied)
-        prog.append(_insn(_BPF_JEQ_K, n_denied + 3, 0, sock))  # -> ret eacces
-        prog.append(_insn(_BPF_JEQ_K, n_denied + 3, 0, sockpair))  # -> ld domain
-        for i, nr in enumerate(denied):
-            prog.append(_insn(_BPF_JEQ_K, n_denied - i, 0, nr))  # -> ret eperm
-        prog.append(_insn(_BPF_RET_K, 0, 0, _RET_ALLOW))
-        prog.append(_insn(_BPF_RET_K, 0, 0, eperm))
-        prog.append(_insn(_BPF_RET_K, 0, 0, eacces))
-        prog.append(_insn(_BPF_LD_W_ABS, 0, 0, 16))  # seccomp_data.args[0], low half (little endian)
-        prog.append(_insn(_BPF_JEQ_K, 1, 0, _AF_UNIX))
-        prog.append(_insn(_BPF_RET_K, 0, 0, eacces))
-        prog.append(_insn(_BPF_RET_K, 0, 0, _RET_ALLOW))
-        code = b"".join(prog)
+            b.op(_BPF_JSET_K, 0x40000000, "eperm", 0)
+        b.op(_BPF_JEQ_K, sock, "eacces", 0)
+        b.op(_BPF_JEQ_K, sockpair, "socketpair", 0)
+        b.op(_BPF_JEQ_K, clone, "clone", 0)
+        b.op(_BPF_JEQ_K, clone3, "enosys", 0)
+        for nr in sorted(set(_DENIED_SYSCALLS[arch].values())):
+            b.op(_BPF_JEQ_K, nr, "eperm", 0)
+        b.op(_BPF_JEQ_K, 0, "allow", "allow")  # BPF jumps only forward: the checks of arguments come first
+        b.label("socketpair")
+        b.op(_BPF_LD_W_ABS, _ARG0)  # domain
+        b.op(_BPF_JEQ_K, _AF_UNIX, 0, "eacces")
+        b.op(_BPF_LD_W_ABS, _ARG1)  # type
+        b.op(_BPF_AND_K, _SOCK_TYPE_MASK)
+        b.op(_BPF_JEQ_K, _SOCK_STREAM, "allow", "eacces")
+        b.label("clone")
+        b.op(_BPF_LD_W_ABS, _ARG0)  # flags (the first argument on x86_64 and aarch64 alike)
+        b.op(_BPF_JSET_K, CLONE_NAMESPACES, "eperm", "allow")
+        b.label("allow")
+        b.op(_BPF_RET_K, _RET_ALLOW)
+        b.label("eperm")
+        b.op(_BPF_RET_K, _RET_ERRNO | _EPERM)
+        b.label("eacces")
+        b.op(_BPF_RET_K, _RET_ERRNO | _EACCES)
+        b.label("enosys")
+        b.op(_BPF_RET_K, _RET_ERRNO | _ENOSYS)
+        code = b.code()
         self._filter = ctypes.create_string_buffer(code, len(code))
         self._fprog = ctypes.create_string_buffer(
-            struct.pack("HxxxxxxP", len(prog), ctypes.addressof(self._filter)), 16
+            struct.pack("HxxxxxxP", len(b.insns), ctypes.addressof(self._filter)), 16
         )
 
     def install(self) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 
 from coderank.execution import _codec
 from coderank.execution import _linux as lx
+from coderank.execution._cgroup import ProgramGroup
 from coderank.execution._frames import HEADER, loads, pack, read_frame, write_frame
 
 # A cap on one answer of the untrusted child. Decoding JSON can take ~30x its size in memory in the trusted
@@ -106,9 +107,14 @@ _BUILTIN_EXC = {
 class _Session:
     """The checker's view of one running untrusted program."""
 
-    def __init__(self, chan: int, pidfd: int, out: int, limits: dict[str, Any], zygote_pid: int = 0) -> None:
+    def __init__(self, chan: int, pidfd: int, out: int, limits: dict[str, Any], zygote_pid: int = 0,
+                 group: ProgramGroup | None = None) -> None:
         self.chan = chan
         self.zygote_pid = zygote_pid  # every process of the program (orphans too) is below it
+        # With a cgroup, its CPU counter minus what it said when the program started is the program's time:
+        # every process it ran, waited for or not, and cheaper to read than a walk over /proc.
+        self.group = group if group is not None and group.cpu_fd >= 0 else None
+        self.cpu_base = self.group.cpu_seconds() if self.group is not None else 0.0
         self.tree_read_at = 0.0
         self.pidfd = pidfd
         self.out = out
@@ -134,6 +140,13 @@ class _Session:
         self.fatal: BaseException | None = None
         self.ahead: list[bytes] = []  # requests sent before the tests asked for them
         self.made: list[bytes] = []  # requests the tests actually made, in order
+
+    def send_program(self, program: str, entry_point: str) -> None:
+        """Send the untrusted child its program: the first frame on its channel, read once it is confined."""
+        try:
+            _write_all(self.chan, pack([program, entry_point]))
+        except (BrokenPipeError, ConnectionResetError):
+            raise _ChildGone from None
 
     def send_ahead(self, plan: list[bytes]) -> None:
         """Send the calls the tests are expected to make, all at once, before they make them.
@@ -169,13 +182,16 @@ class _Session:
                 return
             if events.get(self.pidfd):
                 raise _ChildGone
-            try:
-                if not self.host_pid:
-                    self.host_pid = lx.host_pid_of_pidfd(self.pidfd)
-                self.cpu_seen = lx.process_cpu_seconds(self.host_pid)
-            except OSError as exc:
-                raise _ChildGone from exc
-            if self.zygote_pid and (not events or now >= self.tree_read_at + 0.05):
+            if self.group is not None:
+                self.cpu_seen = self.group_cpu()
+            else:
+                try:
+                    if not self.host_pid:
+                        self.host_pid = lx.host_pid_of_pidfd(self.pidfd)
+                    self.cpu_seen = lx.process_cpu_seconds(self.host_pid)
+                except OSError as exc:
+                    raise _ChildGone from exc
+            if self.group is None and self.zygote_pid and (not events or now >= self.tree_read_at + 0.05):
                 # The budget is the program's, however many processes it forks. Reading them all costs more
                 # than reading one, so a program that keeps printing gets it at most every 50 ms.
                 self.tree_read_at = now
@@ -183,6 +199,11 @@ class _Session:
             if self.cpu_seen >= self.cpu_limit:
                 self.killed_for = "CPU-time limit"
                 raise _TimeLimit
+
+    def group_cpu(self) -> float:
+        """CPU seconds of every process in the program's cgroup since the program started."""
+        assert self.group is not None
+        return max(self.group.cpu_seconds() - self.cpu_base, 0.0)
 
     def drain_output(self, max_chunks: int = 16) -> None:
         """Read what the program printed so far, keeping the last ``output_bytes`` and counting the rest.
@@ -384,9 +405,10 @@ def _raised(name: str, text: str, is_exception: bool) -> BaseException:
 
 class _Checker:
     def __init__(self, zsock: socket.socket, default_limits: dict[str, Any], send_ahead: bool = False,
-                 zygote_pid: int = 0) -> None:
+                 zygote_pid: int = 0, group: ProgramGroup | None = None) -> None:
         self.zsock = zsock
         self.zygote_pid = zygote_pid
+        self.group = group
         self.zygote_gone = False  # set when the zygote cannot run another program
         self.default_limits = default_limits
         self.send_ahead = send_ahead
@@ -454,9 +476,9 @@ class _Checker:
         limits = job["limits"]
         start = time.monotonic()
         zfd = self.zsock.fileno()
-        request = {"program": job["src"], "entry_point": entry_point}
-        if limits != self.default_limits:  # the zygote knows the worker's limits; a job may carry others
-            request["limits"] = limits
+        # The zygote gets the limits only, never the program: every program is forked from its memory.
+        request = {} if limits == self.default_limits else {"limits": limits}
+        oom_kills = self.group.oom_kills() if self.group is not None else 0
         write_frame(zfd, request)
         _, fds, _, _ = socket.recv_fds(self.zsock, 16, 3)
         chan, pidfd, out_fd = fds
@@ -464,7 +486,8 @@ class _Checker:
         session = None
         diverged = False
         try:
-            session = _Session(chan, pidfd, out_fd, limits, self.zygote_pid)
+            session = _Session(chan, pidfd, out_fd, limits, self.zygote_pid, self.group)
+            session.send_program(job["src"], entry_point)
             if plan:
                 session.send_ahead(plan)
             status, detail = self._check(session, prompt_code, test_code, entry_point, test_src)
@@ -495,6 +518,12 @@ class _Checker:
         if diverged:
             return {}, None
         assert session is not None
+        if session.group is not None:  # every process is dead now: what they all used, to the last tick
+            session.cpu_seen = max(session.cpu_seen, session.group_cpu())
+        cpu = max(end["cpu"], session.cpu_seen)  # the latter counts the program's other processes too
+        if status == "passed" and cpu > limits["cpu_seconds"]:
+            # Between two looks at the counter the program's processes together went over the budget.
+            status, session.killed_for = "timeout", "CPU-time limit"
         output, output_bytes = session.output()
         wall = time.monotonic() - start
         if status == "timeout":
@@ -502,16 +531,19 @@ class _Checker:
             detail = f"{reason} reached ({limits['cpu_seconds']:g} s CPU, {limits['wall_seconds']:g} s wall)"
         elif status == "crashed" and not detail:
             st = end["status"]
-            over_budget = end["cpu"] >= limits["cpu_seconds"]
+            over_budget = cpu >= limits["cpu_seconds"]
             if os.WIFSIGNALED(st) and (os.WTERMSIG(st) == signal.SIGXCPU or (os.WTERMSIG(st) == signal.SIGKILL
                                                                               and over_budget)):
                 status, detail = "timeout", f"CPU-time limit reached ({limits['cpu_seconds']:g} s)"
+            elif self.group is not None and self.group.oom_kills() > oom_kills:
+                status = "oom"
+                detail = (f"the program's processes together went over the memory limit "
+                          f"({limits['memory_bytes'] >> 20} MiB); the kernel stopped one of them")
             else:
                 detail = _describe_exit(st, output)
         out = output
         if output_bytes > len(out.encode("utf-8", "replace")):
             out = f"[... {output_bytes} bytes of output; the last {len(out)} characters:]\n" + out
-        cpu = max(end["cpu"], session.cpu_seen)  # the latter counts the program's other processes too
         result = {"s": status, "d": detail[:500], "cpu": round(cpu, 4), "wall": round(wall, 4), "out": out}
         return result, session.made
 
@@ -681,14 +713,34 @@ def main() -> None:
         lx.unshare(lx.CLONE_NEWPID)
     except OSError:
         pass  # the zygote reports the pid namespace as unavailable
+    group = ProgramGroup(str(os.getpid()))
+    try:
+        _serve_jobs(cfg, group)
+    finally:
+        group.remove()
+
+
+def _serve_jobs(cfg: dict[str, Any], group: ProgramGroup) -> None:
     zsock, pid = _start_zygote(cfg)
+    try:
+        for path in group.dirs:  # before the zygote forks its first supervisor: everything after it is inside
+            with open(os.path.join(path, "cgroup.procs"), "w") as fh:
+                fh.write(str(pid))
+    except OSError as exc:
+        group.remove()
+        group.report = {"cpu accounting": f"unavailable ({exc.strerror})",
+                        "memory limit": f"unavailable ({exc.strerror})"}
     hello = read_frame(zsock.fileno())
     if hello is None:
         write_frame(1, {"fatal": "the sandbox zygote failed to start (see the messages above)"})
         return
-    write_frame(1, {"layers": hello["layers"], "pid": os.getpid()})
-    _cap_own_memory(cfg["limits"]["memory_bytes"])
-    checker = _Checker(zsock, cfg["limits"], send_ahead=cfg.get("send_ahead", False), zygote_pid=pid)
+    limits = cfg["limits"]
+    # The zygote's own memory, then the programs': their address space and their scratch files
+    group.limit_memory(group.memory_in_use() + limits["memory_bytes"] + limits["scratch_bytes"])
+    write_frame(1, {"layers": {**hello["layers"], **group.report}, "pid": os.getpid()})
+    _cap_own_memory(limits["memory_bytes"])
+    checker = _Checker(zsock, limits, send_ahead=cfg.get("send_ahead", False), zygote_pid=pid,
+                       group=group if group.dirs else None)
     while True:
         job = read_frame(0)
         if job is None:

@@ -1,20 +1,28 @@
-"""The zygote and the untrusted child: the only code that ever runs next to model-written programs.
+"""The zygote, its per-program supervisor and the untrusted child: the only code next to model-written programs.
 
 The zygote is exec'd afresh by its checker (see :mod:`._worker`) as pid 1 of a new pid namespace, so it
 holds no test, no secret and as few modules as possible (each imported module makes every fork dearer).
-It moves into new mount and network namespaces, mounts a private size-limited tmpfs for scratch space,
-builds the Landlock ruleset once, pre-imports the modules most programs use, warms up CPython's lazily
-built state, and puts itself under no_new_privs and the seccomp filter (sockets, ptrace, namespaces),
-which every child inherits. Then it forks one child per program on request.
+It moves into new mount, network and IPC namespaces, mounts a private /proc that shows a program only its
+own processes, builds the Landlock ruleset once, pre-imports the modules most programs use, warms up
+CPython's lazily built state and puts itself under no_new_privs, which every child inherits.
 
-The child drops everything else it can before running the program: its own process group, rlimits,
-another uid, Landlock (filesystem, TCP, signals; per child, so that the zygote stays outside the
-children's domain), stdin from /dev/null and stdout/stderr into a pipe the checker drains and caps; the
-environment is the zygote's scrubbed one. Then it execs the program and answers calls of the entry point
-with plain-data values until the checker hangs up.
+**Nothing of one program reaches the next.** Every program is a child of the same zygote image, so the
+zygote must never hold anything a program gave or left: not its text, not its answers, not its exit status,
+not the names of its files. It therefore never touches a program at all. Per program it resets its pid
+namespace's pid counter (every program sees the same pids) and forks a *supervisor*, then waits for it.
+The supervisor mounts a fresh tmpfs as the program's scratch directory (fresh inode numbers, nothing left
+by another program), forks the untrusted child, hands the checker the child's channel, pidfd and output
+pipe, and after the program kills every process in the namespace, reaps them (it is their subreaper),
+reports the exit status and CPU time to the checker, unmounts the scratch and exits. What it learnt dies
+with it. The program's text goes from the checker straight to the child over the child's own channel.
 
-After each program the zygote kills every process in its pid namespace (``kill(-1, SIGKILL)`` from pid 1
-reaches double-forked daemons too), reaps them all and wipes the scratch directory.
+The child drops everything else it can before running the program: its own process group, rlimits, the
+first place in the out-of-memory killer's queue, another uid, Landlock (filesystem, TCP, signals; per
+child, so that the zygote stays outside the children's domain) and the seccomp filter (sockets, ptrace,
+namespaces, SysV IPC and the other kernel objects that outlive a process), stdin from /dev/null and
+stdout/stderr into a pipe the checker drains and caps; the environment is the zygote's scrubbed one. Then
+it reads its program from the checker, runs it, and answers calls of the entry point with plain-data
+values until the checker hangs up.
 """
 
 from __future__ import annotations
@@ -48,13 +56,16 @@ class Layers:
     def __init__(self) -> None:
         self.landlock: lx.LandlockRuleset | None = None
         self.seccomp: lx.SeccompFilter | None = None
+        self.fresh_scratch = False  # a tmpfs of its own for every program (else the folder is wiped)
+        self.last_pid_fd = -1  # /proc/sys/kernel/ns_last_pid of the zygote's pid namespace, if writable
+        self.in_pid_ns = False  # the zygote is pid 1 of its own pid namespace
         self.report: dict[str, str] = {}
 
 
 def _setup(cfg: dict[str, Any]) -> Layers:
     layers = Layers()
     rep = layers.report
-    in_pid_ns = os.getpid() == 1
+    in_pid_ns = layers.in_pid_ns = os.getpid() == 1
     rep["pid namespace"] = "active (every process a program starts is killed after it)" if in_pid_ns else (
         "unavailable (daemonised processes could outlive their program)")
     scratch = cfg["scratch"]
@@ -62,23 +73,35 @@ def _setup(cfg: dict[str, Any]) -> Layers:
         lx.unshare(lx.CLONE_NEWNS | lx.CLONE_NEWNET)
         rep["network namespace"] = "active (no network interfaces)"
         lx.mount("none", "/", None, lx.MS_REC | lx.MS_PRIVATE, None)
+        try:
+            # Every file system of the machine, as the programs see it: no write, no utime() or chmod() on a
+            # world-writable folder, no access time that would record what a program read.
+            lx.make_read_only("/")
+            rep["read-only host"] = "active (every file system but the program's scratch is mounted read-only)"
+        except OSError as exc:
+            rep["read-only host"] = (f"unavailable ({exc.strerror}: a program can change the times of files "
+                                     "and folders it may write by permission, though Landlock stops writes)")
+        # Only the mount point of the programs' own tmpfs lives here (see _fresh_scratch).
+        lx.mount("tmpfs", scratch, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "size=64k,nr_inodes=16,mode=0711")
+        layers.fresh_scratch = True
         size = cfg["limits"]["scratch_bytes"]
-        # A file cap too: wiping what a program left costs the zygote ~5 us a file, and a program can create
-        # ~100,000 empty files per CPU second; capped, the next program waits at most ~50 ms for the wipe.
-        lx.mount("tmpfs", scratch, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV,
-                 f"size={size},nr_inodes={SCRATCH_FILES},mode=0711")
-        rep["scratch"] = f"active (private tmpfs of {size >> 20} MiB, {SCRATCH_FILES:,} files)"
+        rep["scratch"] = (f"active (a fresh private tmpfs for every program: {size >> 20} MiB, "
+                          f"{SCRATCH_FILES:,} files)")
         if in_pid_ns:
-            lx.mount("proc", "/proc", "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC, None)
+            _mount_proc(layers)
     except OSError as exc:
         rep.setdefault("network namespace", f"unavailable ({exc.strerror})")
-        rep.setdefault("scratch", f"unavailable (plain directory without a size limit: {exc.strerror})")
-    try:  # inherited by every child: when memory runs out, the kernel stops programs before anything else
-        with open("/proc/self/oom_score_adj", "w") as fh:
-            fh.write("1000")
-        rep["oom priority"] = "active (programs are the first processes the out-of-memory killer stops)"
+        rep.setdefault("scratch", f"unavailable (a plain directory without a size limit, wiped after each "
+                                  f"program: {exc.strerror})")
+    rep.setdefault("pid reset", "unavailable (no pid namespace of its own: a program's pid tells how many "
+                                "processes ran before it)")
+    rep.setdefault("private /proc", "unavailable (programs see the machine's /proc)")
+    rep.setdefault("read-only host", "unavailable (no mount namespace of its own)")
+    try:  # SysV IPC and POSIX message queues are refused by seccomp; this is the second wall
+        lx.unshare(lx.CLONE_NEWIPC)
+        rep["ipc namespace"] = "active (no IPC object of the host or of another worker is reachable)"
     except OSError as exc:
-        rep["oom priority"] = f"unavailable ({exc.strerror})"
+        rep["ipc namespace"] = f"unavailable ({exc.strerror})"
     rundir = os.path.join(scratch, "run")
     cfg["rundir"] = rundir
     uid = cfg.get("uid")
@@ -106,9 +129,12 @@ def _setup(cfg: dict[str, Any]) -> Layers:
         rep["landlock"] = "unavailable (this kernel has no Landlock)"
     try:
         layers.seccomp = lx.SeccompFilter()
-        rep["seccomp"] = "active (no socket(), only AF_UNIX socketpairs; no ptrace, mount, namespaces, bpf)"
+        _try_filter(layers.seccomp)
+        rep["seccomp"] = ("active (no socket(), only AF_UNIX stream pairs; no ptrace, mount, namespaces, bpf, "
+                          "SysV IPC, message queues, memfd)")
     except OSError as exc:
         rep["seccomp"] = f"unavailable ({exc.strerror})"
+    rep["oom priority"] = "active (programs are the first processes the out-of-memory killer stops)"
     for name in PRELOAD:
         __import__(name)
     sys.meta_path.insert(sys.meta_path.index(PathFinder), _UnreadablePackages)
@@ -121,24 +147,62 @@ def _setup(cfg: dict[str, Any]) -> Layers:
     return layers
 
 
+def _try_filter(seccomp: lx.SeccompFilter) -> None:
+    """Install the filter in a throwaway child, so that one the kernel refuses is reported, not half-used.
+
+    Raises:
+        OSError: the kernel refused it.
+    """
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            lx.set_no_new_privs()
+            seccomp.install()
+            code = 0
+        finally:
+            os._exit(code)
+    if os.waitpid(pid, 0)[1] != 0:
+        raise OSError(0, "the kernel refused the filter")
+
+
+def _mount_proc(layers: Layers) -> None:
+    """/proc for the zygote's pid namespace, and over it the one programs see.
+
+    The zygote keeps an fd on the first one's ns_last_pid, to give every program the same pids. The second
+    shows a program its own processes only (hidepid: the zygote and the supervisor run as root) and no
+    machine-wide counters (subset=pid: no /proc/stat, /proc/loadavg, /proc/sys, which count what other
+    programs did).
+    """
+    rep = layers.report
+    flags = lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC
+    lx.mount("proc", "/proc", "proc", flags, None)
+    try:
+        layers.last_pid_fd = os.open("/proc/sys/kernel/ns_last_pid", os.O_WRONLY | os.O_CLOEXEC)
+        os.pwrite(layers.last_pid_fd, b"1", 0)
+        rep["pid reset"] = "active (every program gets the same pids, whatever ran before it)"
+    except OSError as exc:
+        layers.last_pid_fd = -1
+        rep["pid reset"] = f"unavailable ({exc.strerror}: a program's pid tells how many processes ran before it)"
+    try:
+        lx.mount("proc", "/proc", "proc", flags, "hidepid=invisible,subset=pid")
+        rep["private /proc"] = "active (a program sees its own processes only, and no machine-wide counters)"
+    except OSError as exc:
+        rep["private /proc"] = f"unavailable ({exc.strerror}: programs see every process of the sandbox)"
+
+
 def _confine_self(cfg: dict[str, Any], layers: Layers) -> None:
     """Restrictions the zygote can live with itself, set once and inherited by every child it forks.
 
-    no_new_privs (needed for Landlock) and the seccomp filter: after its setup the zygote needs none of the
-    syscalls the filter refuses. Dropping supplementary groups, and (under Landlock only) keeping
-    capabilities across setuid, prepare the children's switch to their own uid. Landlock stays per child:
-    the zygote must remain outside the children's domain, so that they can neither signal nor trace it.
+    no_new_privs (needed for Landlock and seccomp). Dropping supplementary groups, and (under Landlock only)
+    keeping capabilities across setuid, prepare the children's switch to their own uid. Landlock and seccomp
+    stay per child: the zygote must remain outside the children's Landlock domain, so that they can neither
+    signal nor trace it, and its supervisors mount each program's scratch, which the filter refuses.
     """
     if cfg.get("uid") is not None:
         # Keeping CAP_DAC_READ_SEARCH is only safe under Landlock, which decides what it may read.
         lx.prepare_user_switch(keep_read_search=layers.landlock is not None)
     lx.set_no_new_privs()
-    if layers.seccomp is not None:
-        try:
-            layers.seccomp.install()
-        except OSError as exc:
-            layers.seccomp = None
-            layers.report["seccomp"] = f"unavailable ({exc.strerror})"
 
 
 def _settle(cfg: dict[str, Any], rundir: str) -> None:
@@ -268,14 +332,17 @@ def _wipe(path: str) -> None:
 
 
 def _clean_rundir(cfg: dict[str, Any]) -> bool:
-    """Make the scratch directory empty for the next program; False if that failed (the zygote must go)."""
+    """Make the scratch directory empty for the next program; False if that failed (the zygote must go).
+
+    Only where no tmpfs of its own can be mounted for each program; runs in the supervisor, so the names it
+    reads die with it.
+    """
     rundir = cfg["rundir"]
     try:
         if not os.path.isdir(rundir) or os.path.islink(rundir):  # removed or replaced by a program (same uid)
             if os.path.lexists(rundir):
                 os.unlink(rundir)
             _make_rundir(rundir, cfg.get("uid"))
-            os.chdir(rundir)
         elif os.listdir(rundir):
             _wipe(rundir)
         return True
@@ -283,8 +350,24 @@ def _clean_rundir(cfg: dict[str, Any]) -> bool:
         return False
 
 
+def _fresh_scratch(cfg: dict[str, Any], limits: dict[str, Any]) -> None:
+    """Mount a new tmpfs as the program's working directory (in the supervisor, before the program).
+
+    New every time, so nothing of the program before shows in it: no file, and no count either (a tmpfs
+    numbers its inodes from one). A file cap too: a program can create ~100,000 empty files per CPU second.
+    """
+    uid = cfg.get("uid")
+    owner = f",uid={uid},gid={uid}" if uid is not None else ""
+    lx.mount("tmpfs", cfg["rundir"], "tmpfs", lx.MS_NOSUID | lx.MS_NODEV,
+             f"size={limits['scratch_bytes']},nr_inodes={SCRATCH_FILES},mode=0700{owner}")
+
+
 def main(sock_fd: int, cfg_json: str) -> None:
-    """Zygote entry point: set up the layers, report them, then run programs on request."""
+    """Zygote entry point: set up the layers, report them, then run programs on request.
+
+    A request carries the benchmark's limits, never anything of a program. The zygote only forks a
+    supervisor for it and waits until that has cleaned up after the program (see the module docstring).
+    """
     lx.set_parent_death_signal(signal.SIGKILL)
     cfg = json.loads(cfg_json)
     sys.path[:] = cfg["sys_path"]  # started with -S (no site module): programs see the harness's import path
@@ -295,10 +378,25 @@ def main(sock_fd: int, cfg_json: str) -> None:
         req = read_frame(sock_fd)
         if req is None:
             os._exit(0)
-        _run_one(cfg, sock, layers, req)
+        if layers.last_pid_fd >= 0:
+            os.pwrite(layers.last_pid_fd, b"1", 0)  # the supervisor gets pid 2, the program pid 3
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _supervise(cfg, sock, layers, req)
+            finally:
+                os._exit(1)
+        if os.waitpid(pid, 0)[1] != 0:  # it could not clean up, or the checker is gone: so must this zygote be
+            os._exit(0)
 
 
-def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dict[str, Any]) -> None:
+def _supervise(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dict[str, Any]) -> None:
+    """One program, from its scratch directory to its last process; exits 0 if all was cleaned up."""
+    lx.prctl(lx.PR_SET_CHILD_SUBREAPER, 1)  # what the program's processes orphan comes back here, not to pid 1
+    limits = req.get("limits") or cfg["limits"]
+    if layers.fresh_scratch:
+        _fresh_scratch(cfg, limits)
+    os.chdir(cfg["rundir"])
     chan_parent, chan_child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     out_r, out_w = os.pipe()
     pid = os.fork()
@@ -306,13 +404,12 @@ def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dic
         sock.close()
         chan_parent.close()
         os.close(out_r)
-        limits = req.get("limits") or cfg["limits"]
-        _child(cfg, limits, req["program"], req["entry_point"], chan_child.detach(), out_w, layers)
+        _child(cfg, limits, chan_child.detach(), out_w, layers)
     chan_child.close()
     os.close(out_w)
     pidfd = os.pidfd_open(pid)
-    # The checker gets the program's channel, a pidfd and its output pipe, and drains the output itself:
-    # the zygote just waits, doing (and so copying on write) as little as it can while the program lives.
+    # The checker gets the program's channel, a pidfd and its output pipe, sends the program its text and
+    # drains its output itself: the supervisor just waits while the program lives.
     fds = array.array("i", [chan_parent.fileno(), pidfd, out_r])
     sock.sendmsg([b"x"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
     chan_parent.close()
@@ -320,13 +417,13 @@ def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dic
     os.close(out_r)
     fd = sock.fileno()
     if read_frame(fd) is None:  # the checker is gone
-        os._exit(0)
-    if os.getpid() == 1:
+        os._exit(1)
+    if layers.in_pid_ns:
         try:
-            os.kill(-1, signal.SIGKILL)  # everything in this pid namespace but the zygote itself
+            os.kill(-1, signal.SIGKILL)  # every process of this pid namespace but the zygote and the supervisor
         except ProcessLookupError:
             pass
-    else:
+    else:  # kill(-1) would reach the whole machine here: the program's process group, and the program
         for kill in (os.killpg, os.kill):
             try:
                 kill(pid, signal.SIGKILL)
@@ -338,17 +435,23 @@ def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dic
             os.waitpid(-1, 0)
         except ChildProcessError:
             break
-    clean = _clean_rundir(cfg)
+    os.chdir("/")
+    if layers.fresh_scratch:
+        try:
+            lx.umount(cfg["rundir"])
+            clean = True
+        except OSError:
+            clean = False
+    else:
+        clean = _clean_rundir(cfg)
     done = {"status": status, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}
     if not clean:  # the next program must not see this one's files: a fresh zygote gets a fresh tmpfs
         done["unclean"] = True
     os.write(fd, pack(done))
-    if not clean:
-        os._exit(0)
+    os._exit(0 if clean else 1)
 
 
-def _child(cfg: dict[str, Any], lim: dict[str, Any], program: str, entry_point: str, chan: int, out_w: int,
-           layers: Layers) -> None:
+def _child(cfg: dict[str, Any], lim: dict[str, Any], chan: int, out_w: int, layers: Layers) -> None:
     """Runs in the forked child and never returns. From the end of this function on, nothing is trusted."""
     try:
         os.setpgid(0, 0)  # not setsid(): the zygote has no terminal, and a session costs ~200 us more
@@ -373,6 +476,11 @@ def _child(cfg: dict[str, Any], lim: dict[str, Any], program: str, entry_point: 
             (resource.RLIMIT_CORE, 0),
         ):
             resource.setrlimit(res, (value, value))
+        # When memory runs out, the kernel stops programs before anything else (inherited by their children;
+        # raising it needs no privilege, lowering it again would).
+        oom = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        os.write(oom, b"1000")
+        os.close(oom)
         uid = cfg.get("uid")
         if uid is not None and layers.landlock is not None:
             lx.become_user_keeping_read_search(uid)
@@ -380,16 +488,20 @@ def _child(cfg: dict[str, Any], lim: dict[str, Any], program: str, entry_point: 
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
             lx.set_capabilities(0)  # already none (keep-caps is off); said explicitly, in case
-        # no_new_privs and the seccomp filter were set in the zygote and are inherited (see _confine_self)
+        # no_new_privs was set in the zygote and is inherited (see _confine_self)
         if layers.landlock is not None:
             layers.landlock.restrict_self()
             os.close(layers.landlock.fd)
+        if layers.seccomp is not None:
+            layers.seccomp.install()
     except BaseException as exc:  # a half-built sandbox must never run the program
         try:
             os.write(2, f"sandbox setup failed: {exc!r}\n".encode())
         finally:
             os._exit(113)
-    _serve(program, entry_point, chan)
+    task = read_frame(chan)  # [program, entry point]: the program's text reaches no other process
+    if type(task) is list and len(task) == 2:
+        _serve(str(task[0]), str(task[1]), chan)
     os._exit(0)
 
 

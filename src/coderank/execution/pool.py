@@ -24,6 +24,7 @@ from typing import Any
 
 import coderank
 from coderank.errors import SandboxError, UsageError
+from coderank.execution._cgroup import sweep_stale
 from coderank.execution._frames import HEADER, loads, pack
 from coderank.execution.sandbox import Limits, default_read_paths, listable_paths
 from coderank.types import Problem, Status, Verdict
@@ -148,6 +149,7 @@ class Executor:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        sweep_stale()  # the cgroups of workers that were killed before they could remove their own
         self._started = False
 
     def _spawn(self, index: int) -> None:
