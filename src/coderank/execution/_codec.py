@@ -35,6 +35,9 @@ MAX_INT_DIGITS = 4000  # Python's own default limit for int <-> str conversion
 MAX_ITEMS = 100_000  # items carried of one iterator or unknown iterable; past them it raises
 MAX_ARRAY_ITEMS = 1_000_000  # elements of one numpy array
 MAX_SAME_HASH = 64  # keys of one dict or set that share a hash value
+# Bits of one integer. Its arithmetic is what the trusted side pays for: Fraction() takes a gcd, which is
+# quadratic (two 27-Mbit integers held a checker for 17 s, past any alarm); at 2**20 bits it is ~20 ms.
+MAX_INT_BITS = 1 << 20
 _MAX_ARRAY_BYTES = 64 << 20
 
 
@@ -693,6 +696,8 @@ def _dec_more(node: Any, t: type, depth: int, side: Side) -> Any:
             raise CodecError("reference to an unknown object")
         return side.keep[body]
     if tag == "big" and type(body) is str:
+        if len(body) > MAX_INT_BITS // 4 + 3:  # "-0x" and a hex digit per 4 bits
+            raise CodecError(f"an integer of more than {MAX_INT_BITS:,} bits")
         try:
             return int(body, 16)
         except ValueError as exc:

@@ -41,6 +41,13 @@ from coderank.execution._frames import HEADER, loads, pack, read_frame, write_fr
 # A cap on one answer of the untrusted child. Decoding JSON can take ~30x its size in memory in the trusted
 # checker (a forged answer of millions of empty lists), so the cap bounds the checker's memory too.
 MAX_MESSAGE = 16 << 20
+# A cap on the lists and objects in one answer, counted (as brackets) before it is parsed: rebuilding each
+# costs the checker ~1 us, and 5 million empty lists fit in the message cap (3.5-7 s of the checker's CPU
+# for 0.03 s of the program's).
+MAX_CONTAINERS = 1_000_000
+# The checker's own CPU time per program (the tests, and decoding and rebuilding answers), past which the
+# kernel ends the checker (SIGXCPU): the alarm cannot interrupt C code such as a gcd of huge integers.
+CHECKER_CPU_FLOOR = 10.0
 
 
 # --- the trusted checker ---------------------------------------------------------------------------------
@@ -252,6 +259,8 @@ class _Session:
             self._fill()
         body = bytes(self.buf[4 : 4 + size])
         del self.buf[: 4 + size]
+        if size > MAX_CONTAINERS and body.count(b"[") + body.count(b"{") > MAX_CONTAINERS:
+            raise _Protocol(f"an answer of more than {MAX_CONTAINERS:,} lists and objects")
         try:
             msg = loads(body)
         except (ValueError, RecursionError) as exc:
@@ -479,6 +488,7 @@ class _Checker:
         # The zygote gets the limits only, never the program: every program is forked from its memory.
         request = {} if limits == self.default_limits else {"limits": limits}
         oom_kills = self.group.oom_kills() if self.group is not None else 0
+        _budget_own_cpu(max(CHECKER_CPU_FLOOR, 4 * limits["cpu_seconds"]))
         write_frame(zfd, request)
         _, fds, _, _ = socket.recv_fds(self.zsock, 16, 3)
         chan, pidfd, out_fd = fds
@@ -680,6 +690,22 @@ def _start_zygote(cfg: dict[str, Any]) -> tuple[socket.socket, int]:
     return zsock, pid
 
 
+def _budget_own_cpu(seconds: float) -> None:
+    """Let the kernel end this checker if this program's run costs it more than ``seconds`` of CPU.
+
+    The pool then scores the program as crashed (never as a pass) and starts a fresh worker.
+    """
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(used.ru_utime + used.ru_stime + seconds) + 1
+    try:
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    except (ValueError, OSError):
+        pass
+
+
 def _cap_own_memory(program_bytes: int) -> None:
     """Bound the checker's own address space (after the zygote started: the programs' limits are their own).
 
@@ -713,6 +739,7 @@ def main() -> None:
         lx.unshare(lx.CLONE_NEWPID)
     except OSError:
         pass  # the zygote reports the pid namespace as unavailable
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a checker ended for its CPU budget leaves no core file
     group = ProgramGroup(str(os.getpid()))
     try:
         _serve_jobs(cfg, group)
