@@ -68,7 +68,8 @@ def eval_cmd(
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Only this task id (repeatable).")] = None,
     prompt_template: Annotated[str | None, typer.Option(
         "--prompt-template", help="chat (the model's own chat template), completion (base models), wizardcoder, "
-        "codellama-instruct, or a Jinja file. Default: completion for gemma-270m, chat otherwise.",
+        "codellama-instruct, or a Jinja file. Default: completion for gemma-270m, the training format for a "
+        "coderank train folder, chat otherwise.",
         show_default=False)] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
                                                  show_default=False)] = None,

@@ -27,8 +27,9 @@ def train(
                                          show_default=False)],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (checkpoints, adapter, adapter.gguf, "
                                           "manifest.json, loss.png). Rerunning resumes.", show_default=False)],
-    base: Annotated[str, typer.Option(help="default (the embedded Qwen2.5-Coder-0.5B-Instruct GGUF), a .gguf file, "
-                                      "or a transformers model directory.")] = "default",
+    base: Annotated[str, typer.Option(help="default (the embedded Qwen2.5-Coder-0.5B-Instruct GGUF), gemma-270m (the "
+                                      "embedded Gemma 3 270M base model, extra 'gemma'), a .gguf file, or a "
+                                      "transformers model directory.")] = "default",
     full: Annotated[bool, typer.Option("--full", help="Full fine-tuning instead of LoRA (fp32; ~10 GB RAM for "
                                        "0.5B).")] = False,
     epochs: Annotated[float, typer.Option(help="Passes over the data (unless --max-steps).")] = 3.0,
@@ -43,9 +44,10 @@ def train(
     lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
     lora_alpha: Annotated[int, typer.Option(help="LoRA alpha (scale alpha/r).")] = 32,
     lora_dropout: Annotated[float, typer.Option(help="LoRA dropout.")] = 0.05,
-    prompt_format: Annotated[str, typer.Option(help="chat (the base model's chat template; what coderank eval uses "
-                                               "by default) or alpaca (the WizardCoder prompt; evaluate with "
-                                               "--prompt-template wizardcoder).")] = "chat",
+    prompt_format: Annotated[str | None, typer.Option(
+        help="chat (the base model's chat template; what coderank eval uses by default) or alpaca (the WizardCoder "
+        "prompt; evaluate with --prompt-template wizardcoder). Default: chat, or alpaca for gemma-270m, which has "
+        "no chat template.", show_default=False)] = None,
     save_steps: Annotated[int | None, typer.Option(help="Checkpoint every N steps (default: about four per run; the "
                                                    "last step is always saved).", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, data order and dropout.")] = 0,
@@ -72,14 +74,14 @@ def train(
 
     Example: coderank train evol.jsonl --out runs/lora1 --max-steps 200 --select-on classic, then coderank eval -m lora:runs/lora1
     """  # noqa: E501
-    from coderank.train import TrainConfig, TrainEvent
+    from coderank.train import TrainConfig, TrainEvent, default_prompt_format
     from coderank.train import train as run_training
 
     config = TrainConfig(
         data=data, out=out_dir, base=base, full=full, epochs=epochs, max_steps=max_steps, lr=lr,
         batch_size=batch_size, grad_accum=grad_accum, max_len=max_len, lora_r=lora_r, lora_alpha=lora_alpha,
-        lora_dropout=lora_dropout, prompt_format=prompt_format, save_steps=save_steps, seed=seed, dtype=dtype,
-        resume=resume, select_on=select_on, allow_test_selection=allow_test_selection,
+        lora_dropout=lora_dropout, prompt_format=prompt_format or default_prompt_format(base), save_steps=save_steps,
+        seed=seed, dtype=dtype, resume=resume, select_on=select_on, allow_test_selection=allow_test_selection,
         select_max_tokens=select_max_tokens, gguf=gguf, threads=threads,
     )
 

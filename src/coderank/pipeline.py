@@ -124,13 +124,36 @@ def select_problems(bench: Benchmark, limit: int | None, tasks: tuple[str, ...])
 def default_template(model: str) -> str:
     """The prompt template a model spec gets when none is given.
 
-    An embedded model's own (``completion`` for the base model ``gemma-270m``), else ``chat`` (the model's own
-    chat template, right for instruct models).
+    An embedded model's own (``completion`` for the base model ``gemma-270m``); for ``lora:DIR`` and ``hf:DIR``
+    written by ``coderank train``, the template its manifest names (``wizardcoder`` after ``--prompt-format
+    alpaca``, the default for gemma-270m); else ``chat`` (the model's own chat template, right for instruct
+    models).
     """
     from coderank.models import embedded
 
     known = embedded.get(model)
-    return known.template if known is not None else "chat"
+    if known is not None:
+        return known.template
+    if model.startswith(("lora:", "hf:")):
+        trained = _trained_template(Path(model.split(":", 1)[1]).expanduser())
+        if trained is not None:
+            return trained
+    return "chat"
+
+
+def _trained_template(folder: Path) -> str | None:
+    """The eval template a ``coderank train`` output folder records; None for any other folder."""
+    import json
+
+    from coderank.models import prompts
+
+    try:
+        doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    fmt = doc.get("prompt_format") if isinstance(doc, dict) else None
+    name = fmt.get("eval_template") if isinstance(fmt, dict) else None
+    return name if isinstance(name, str) and name in prompts.names() else None
 
 
 def _template(config: EvalConfig) -> Any:

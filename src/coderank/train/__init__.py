@@ -13,6 +13,7 @@ from coderank.train._data import (
     FORMATS,
     IGNORE_INDEX,
     Example,
+    default_prompt_format,
     encode,
     format_example,
     read_examples,
@@ -24,5 +25,5 @@ from coderank.train._select import DevSet, check_dev_set
 __all__ = [
     "ALPACA", "EVAL_TEMPLATE", "FORMATS", "IGNORE_INDEX", "DevSet", "Example", "TrainConfig", "TrainEvent",
     "TrainManifest", "TrainResult", "check_dev_set", "compatibility_problems", "convert_lora", "convert_model",
-    "encode", "ensure_converters", "format_example", "read_examples", "train",
+    "default_prompt_format", "encode", "ensure_converters", "format_example", "read_examples", "train",
 ]

@@ -49,6 +49,14 @@ ALPACA_INPUT = ("Below is an instruction that describes a task, paired with an i
 EVAL_TEMPLATE = {"chat": "chat", "alpaca": "wizardcoder"}
 """The ``coderank eval --prompt-template`` that asks in the same format a model was trained on."""
 
+
+def default_prompt_format(base: str) -> str:
+    """``chat``, or ``alpaca`` for an embedded base model, whose GGUF has no chat template (``gemma-270m``)."""
+    from coderank.models.embedded import get
+
+    model = get(base)
+    return "alpaca" if model is not None and model.template == "completion" else "chat"
+
 _ROLES = ("system", "user", "assistant")
 _ROW_HINT = ('each line must be {"instruction": "...", "output": "..."} (optionally with "input"), '
              'or {"messages": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]}')

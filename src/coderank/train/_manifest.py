@@ -38,8 +38,8 @@ class TrainConfig:
     Attributes:
         data: JSONL training file (see :mod:`coderank.train._data` for the row formats).
         out: Output folder; checkpoints, the adapter (or model), its GGUF, ``manifest.json``, ``loss.png``.
-        base: ``default`` (the embedded GGUF, dequantized by transformers), a ``.gguf`` file (``gguf:PATH``) or a
-            transformers model directory (``hf:DIR`` or the plain path).
+        base: ``default`` or ``gemma-270m`` (an embedded GGUF, dequantized by transformers), a ``.gguf`` file
+            (``gguf:PATH``) or a transformers model directory (``hf:DIR`` or the plain path).
         full: Full fine-tuning instead of LoRA.
         epochs: Passes over the data (ignored when ``max_steps`` is set).
         max_steps: Optimizer steps to run (None: from ``epochs``).
@@ -52,7 +52,8 @@ class TrainConfig:
         lora_alpha: LoRA scale numerator (the update is scaled by alpha / r).
         lora_dropout: Dropout on the LoRA input.
         target_modules: Linear layers that get an adapter.
-        prompt_format: ``chat`` (the base's chat template) or ``alpaca`` (the WizardCoder prompt).
+        prompt_format: ``chat`` (the base's chat template) or ``alpaca`` (the WizardCoder prompt); the CLI picks
+            ``alpaca`` for ``gemma-270m``, which has no chat template (:func:`default_prompt_format`).
         save_steps: Checkpoint every this many steps (None: about four checkpoints per run); the last step is
             always saved.
         seed: Seed of initialisation, shuffling and dropout.
@@ -167,7 +168,8 @@ class TrainManifest:
         checkpoints: Checkpoint folders under ``checkpoints/``, oldest first.
         selection: ``rule``; where a dev set was used also ``dev_set`` (what, its hash, test overlap and whether
             test selection was allowed), ``scores`` per checkpoint and ``chosen``.
-        outputs: Files of the result and their sha256, the GGUF, and the ``model_specs`` that load it.
+        outputs: Files of the result and their sha256, the GGUF, the ``model_specs`` that load it, and ``notice``
+            (the NOTICE file the base model's licence requires, e.g. Gemma's; absent when none is needed).
     """
 
     version: int = VERSION

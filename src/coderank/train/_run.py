@@ -212,14 +212,42 @@ def _checkpoints(root: Path) -> list[tuple[int, Path]]:
 
 
 def _base_record(base: BaseModel, base_gguf: Path | None) -> dict[str, Any]:
-    from coderank.models.embedded import file_sha256
+    from coderank.models.embedded import file_sha256, get
 
-    if base.spec == "default":
-        return {"version": 1, "base": "default", "sha256": base.sha256, "gguf": None, "gguf_sha256": None}
+    if get(base.spec) is not None:  # an embedded model: found again on each machine, by its spec
+        return {"version": 1, "base": base.spec, "sha256": base.sha256, "gguf": None, "gguf_sha256": None}
     spec = base.model_dir if base.gguf_file is None else str(Path(base.model_dir) / base.gguf_file)
     gguf_sha = ("sha256:" + file_sha256(base_gguf)) if base_gguf is not None else None
     return {"version": 1, "base": spec, "sha256": base.sha256, "gguf": str(base_gguf) if base_gguf else None,
             "gguf_sha256": gguf_sha}
+
+
+NOTICE = "NOTICE"
+"""File written next to a model derived from an embedded model whose licence asks for a notice (Gemma)."""
+
+
+def _write_notice(base: str, out: Path) -> None:
+    """Write ``DIR/NOTICE`` (and a copy of the licence text) when the base model's licence requires them.
+
+    The Gemma Terms of Use (section 3.1) ask that every distribution of Gemma or of a model derived from it
+    carry a "Notice" text file with their notice, a copy of the terms, and a prominent note that the files were
+    modified; a fine-tuned adapter or model is such a derivative, so the folder carries all three from the start.
+    """
+    from coderank.models.embedded import get
+
+    model = get(base)
+    if model is None or model.notice is None:
+        return
+    terms = model.terms_file()
+    if terms is not None:
+        shutil.copyfile(terms, out / terms.name)
+    copy = f"A copy of the terms: {terms.name}." if terms is not None else "The terms: ai.google.dev/gemma/terms."
+    (out / NOTICE).write_text(
+        f"{model.notice}\n\n"
+        f"This folder holds a model derived from {model.title} ({model.spec} in coderank): its weights were modified "
+        "by fine-tuning with `coderank train` (see manifest.json for the data and settings). Its use and any "
+        "further distribution are subject to the use restrictions in section 3.2 of those terms. "
+        f"{copy}\n", encoding="utf-8")
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -378,6 +406,7 @@ def _train(config: TrainConfig, emit: ProgressFn, examples: list[Example], data_
     manifest.sessions.append(session)
     manifest.status = "training"
     (out / "base").mkdir(exist_ok=True)
+    _write_notice(config.base, out)
     manifest.write(out)
 
     base_record = _base_record(base, base_gguf)
@@ -602,6 +631,8 @@ def _finish(config: TrainConfig, manifest: TrainManifest, out: Path, dev: _selec
         outputs["gguf"] = {"file": final.name, "sha256": "sha256:" + file_sha256(final)}
         specs.insert(0, f"gguf:{final}" if config.full else f"lora:{out}")
     outputs["model_specs"] = specs
+    if (out / NOTICE).is_file():
+        outputs["notice"] = NOTICE
     manifest.outputs = outputs
     title = (f"{manifest.method} on {config.data.name}: {manifest.progress.get('steps_done')} steps, "
              f"{manifest.hyperparameters.get('dtype')}, lr {manifest.hyperparameters.get('learning_rate')}")
