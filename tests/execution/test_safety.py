@@ -29,7 +29,9 @@ LIMITS = Limits(
     cpu_seconds=1.0, wall_seconds=3.0, memory_bytes=768 * MiB, file_size_bytes=8 * MiB, processes=24,
     open_files=48, output_bytes=2048, scratch_bytes=64 * MiB,
 )
-LAYERS = ("pid namespace", "network namespace", "scratch", "separate uid", "landlock", "seccomp", "oom priority")
+LAYERS = ("pid namespace", "network namespace", "scratch", "separate uid", "landlock", "seccomp", "oom priority",
+          "pid reset", "private root", "read-only host", "private /proc", "ipc namespace", "cpu accounting",
+          "memory limit")
 
 GOOD = Problem(
     task_id="safety/double", prompt="", entry_point="double",

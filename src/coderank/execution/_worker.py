@@ -5,8 +5,11 @@ Process layout (one per worker; the pool in :mod:`coderank.execution.pool` runs 
     harness --frames on stdin/stdout--> CHECKER (fresh interpreter, clean env; holds the tests)
                                            | unshare(NEWPID), fork + exec
                                            v
-                                        ZYGOTE (pid 1 of its pid namespace; never sees a test)
+                                        ZYGOTE (pid 1 of its pid namespace; never sees a test or a program)
                                            | fork, one per program
+                                           v
+                                        SUPERVISOR (mounts the scratch, cleans up after the program, dies)
+                                           | fork
                                            v
                                         UNTRUSTED CHILD (see :mod:`._zygote` for its confinement)
 
@@ -16,7 +19,8 @@ the answer from a plain-data encoding (:mod:`._codec`). Whatever the child does 
 patch names, walk the stack, write to inherited descriptors, kill its parent — it can only influence the
 values it returns, which the trusted tests then judge. The tests never enter the child's memory.
 
-Time: the program gets a CPU-time budget (measured from /proc while it runs) and a wall-clock backstop.
+Time: the program gets a CPU-time budget (measured from its cgroup, or from /proc where there is none, while
+it runs) and a wall-clock backstop; the checker has a CPU budget of its own (see :func:`_budget_own_cpu`).
 """
 
 from __future__ import annotations
