@@ -28,7 +28,6 @@ import json
 import platform
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -390,29 +389,14 @@ class _Runner:
     def _decontaminate(self, r: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not rows or not self.benches:
             return rows
-        from coderank.rigor.contam import check_contamination
+        from coderank.rigor.contam import flag_rows
 
-        leaks: dict[int, list[str]] = {}
-        with tempfile.TemporaryDirectory(prefix="coderank-evol-") as tmp:
-            path = Path(tmp) / f"round-{r}.jsonl"
-            path.write_text("".join(json.dumps({"instruction": row["instruction"], "output": row["output"]},
-                                               ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-            if self.progress:
-                self.progress(f"round {r}: decontaminating", 0, len(self.benches))
-            for n, bench in enumerate(self.benches, start=1):
-                report = check_contamination(path, bench, embeddings=self.embedder is not None,
-                                             embedder=self.embedder)
-                for item in report.leaked:
-                    for hit in item.hits:
-                        if hit.flagged:
-                            leaks.setdefault(hit.line - 1, []).append(
-                                f"{item.task_id} ({', '.join(f'{b} {getattr(hit, b):.2f}' for b in hit.flagged_by)})")
-                if self.progress:
-                    self.progress(f"round {r}: decontaminating", n, len(self.benches))
+        leaks = flag_rows([{"instruction": row["instruction"], "output": row["output"]} for row in rows],
+                          self.benches, embedder=self.embedder, progress=self.progress,
+                          stage=f"round {r}: decontaminating")
         for index, found in leaks.items():
             _drop(rows[index], filters.Drop("leaked", "; ".join(found)[:300]))
         return [row for i, row in enumerate(rows) if i not in leaks]
-
 
 def _drop(row: dict[str, Any], drop: filters.Drop) -> None:
     row["kept"], row["reason"], row["detail"] = False, drop.reason, drop.detail

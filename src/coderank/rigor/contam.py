@@ -31,8 +31,9 @@ import json
 import math
 import os
 import re
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -571,3 +572,38 @@ def drop_flagged(report: ContamReport, out_path: str | Path) -> int:
                 continue
             fout.write(raw)
     return dropped
+
+
+def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embedder: Any = None,
+              progress: ProgressFn | None = None, stage: str = "decontaminating") -> dict[int, list[str]]:
+    """Which training rows leak a benchmark item, and which item: what ``evol`` and ``distill`` drop.
+
+    Args:
+        rows: Training rows (dicts with the text fields :func:`row_text` reads, e.g. instruction and output).
+        benchmarks: Loaded benchmarks to check against, each with :func:`check_contamination`.
+        embedder: A loaded embedding model (from :func:`load_embedder`) to use the embedding detector too;
+            ``None`` runs the n-gram and MinHash detectors only.
+        progress: ``progress(stage, done, total)`` over the benchmarks.
+        stage: The label passed to ``progress``.
+
+    Returns:
+        ``{row index: ["HumanEval/0 (ngram 1.00, jaccard 0.95)", ...]}`` for the flagged rows only.
+    """
+    if not rows or not benchmarks:
+        return {}
+    leaks: dict[int, list[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="coderank-decontam-") as tmp:
+        path = Path(tmp) / "rows.jsonl"  # one line per row, so a hit's line number is its row's index + 1
+        path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+        if progress:
+            progress(stage, 0, len(benchmarks))
+        for n, bench in enumerate(benchmarks, start=1):
+            report = check_contamination(path, bench, embeddings=embedder is not None, embedder=embedder)
+            for item in report.leaked:
+                for hit in item.hits:
+                    if hit.flagged:
+                        scores = ", ".join(f"{by} {getattr(hit, by):.2f}" for by in hit.flagged_by)
+                        leaks.setdefault(hit.line - 1, []).append(f"{item.task_id} ({scores})")
+            if progress:
+                progress(stage, n, len(benchmarks))
+    return leaks
