@@ -5,7 +5,7 @@ children reaped by the kernel, and their CPU time is added to nobody (/proc show
 returns it); RLIMIT_AS holds each process to the limit, so 32 processes may use 32 times it, and memory in a
 memfd or a tmpfs is not in any address space at all. A cgroup counts what its processes do while they do it.
 
-The zygote joins the worker's group before it execs, so every supervisor and program after it is inside
+The zygote joins the worker's group before it forks anything, so every program after it is inside
 (no per-program move, which costs an RCU grace period on many kernels). The checker then reads:
 
 - CPU: ``cpu.stat``'s ``usage_usec`` of the cgroup v2 hierarchy (present in every v2 cgroup, with or without

@@ -40,7 +40,6 @@ MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
-PR_SET_CHILD_SUBREAPER = 36
 PR_SET_KEEPCAPS = 8
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -390,6 +389,67 @@ class SeccompFilter:
     def install(self) -> None:
         """Install the filter on the calling process (needs no_new_privs or CAP_SYS_ADMIN)."""
         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.cast(self._fprog, ctypes.c_void_p))  # type: ignore[arg-type]
+
+
+# --- waiting without learning ----------------------------------------------------------------------
+
+_wait4 = _libc.wait4
+_wait4.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+_wait4.restype = ctypes.c_int
+_SYS_WAITID = {"x86_64": 247, "aarch64": 95}
+_P_ALL, _WEXITED = 0, 4
+
+
+class ExitRecord:
+    """A buffer, allocated once, that wait4() writes a child's exit status and resource usage into.
+
+    The zygote reaps every program, and every program is forked from the zygote's memory: what a program
+    left as its exit status or CPU time must not sit in that memory as Python objects for the next one to
+    find. So the kernel writes it here, the buffer goes to the checker as it is, and is zeroed. Layout:
+    int status at 0, struct rusage at 8 (ru_utime at 8, ru_stime at 24, ru_maxrss at 40), and at
+    ``SIZE - 8`` a flag the zygote sets (1: it could not clean up after the program).
+    """
+
+    SIZE = 8 + 144 + 8
+    UNCLEAN = SIZE - 8
+
+    def __init__(self) -> None:
+        self.buf = ctypes.create_string_buffer(self.SIZE)
+        self.addr = ctypes.addressof(self.buf)
+
+    def wait(self, pid: int) -> int:
+        """Wait for ``pid`` to end and record how; returns wait4's result (the pid, or -1)."""
+        return int(_wait4(pid, self.addr, 0, self.addr + 8))
+
+    def mark_unclean(self) -> None:
+        self.buf[self.UNCLEAN] = b"\x01"
+
+    def view(self) -> memoryview:
+        return memoryview(self.buf)  # type: ignore[arg-type]
+
+    def clear(self) -> None:
+        ctypes.memset(self.addr, 0, self.SIZE)
+
+
+def parse_exit_record(data: bytes) -> tuple[int, float, int, bool]:
+    """(wait status, user + system CPU seconds, peak RSS in KiB, unclean) from an :class:`ExitRecord`."""
+    status = struct.unpack_from("i", data, 0)[0]
+    user_s, user_us, sys_s, sys_us, maxrss = struct.unpack_from("qqqqq", data, 8)
+    return status, user_s + sys_s + (user_us + sys_us) / 1e6, maxrss, data[ExitRecord.UNCLEAN] == 1
+
+
+def reap_all_quietly() -> None:
+    """Reap every child that has ended, with no status or pid passing through Python objects."""
+    nr = _SYS_WAITID.get(os.uname().machine)
+    if nr is None:  # never reached on the architectures the seccomp filter knows
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+    while _libc.syscall(ctypes.c_long(nr), ctypes.c_int(_P_ALL), ctypes.c_int(0), None, ctypes.c_int(_WEXITED),
+                        None) == 0:
+        pass
 
 
 def host_pid_of_pidfd(pidfd: int) -> int:

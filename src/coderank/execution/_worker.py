@@ -8,9 +8,6 @@ Process layout (one per worker; the pool in :mod:`coderank.execution.pool` runs 
                                         ZYGOTE (pid 1 of its pid namespace; never sees a test or a program)
                                            | fork, one per program
                                            v
-                                        SUPERVISOR (mounts the scratch, cleans up after the program, dies)
-                                           | fork
-                                           v
                                         UNTRUSTED CHILD (see :mod:`._zygote` for its confinement)
 
 The verdict is decided here. The checker runs the benchmark's ``check(candidate)`` (or its asserts)
@@ -40,7 +37,7 @@ from typing import Any
 from coderank.execution import _codec
 from coderank.execution import _linux as lx
 from coderank.execution._cgroup import ProgramGroup
-from coderank.execution._frames import HEADER, loads, pack, read_frame, write_frame
+from coderank.execution._frames import HEADER, _read_exact, loads, pack, read_frame, write_frame
 
 # A cap on one answer of the untrusted child. Decoding JSON can take ~30x its size in memory in the trusted
 # checker (a forged answer of millions of empty lists), so the cap bounds the checker's memory too.
@@ -517,13 +514,14 @@ class _Checker:
             os.close(chan)
             os.close(pidfd)
         write_frame(zfd, {"done": True})
-        end = read_frame(zfd)
-        if end is None or end.get("unclean"):
+        record = _read_exact(zfd, lx.ExitRecord.SIZE)
+        exit_status, exit_cpu, unclean = 0, session.cpu_seen if session is not None else 0.0, True
+        if record is not None:
+            exit_status, exit_cpu, _, unclean = lx.parse_exit_record(record)
+        if unclean:
             # The zygote could not clean up after this program (or died doing it). The program's verdict
             # stands; the worker ends after reporting it, and the pool starts a fresh one for the next.
             self.zygote_gone = True
-            if end is None:
-                end = {"status": 0, "cpu": session.cpu_seen if session is not None else 0.0}
         try:
             if session is not None:
                 session.drain_output()  # the program is dead: the rest of its output, without blocking
@@ -534,7 +532,7 @@ class _Checker:
         assert session is not None
         if session.group is not None:  # every process is dead now: what they all used, to the last tick
             session.cpu_seen = max(session.cpu_seen, session.group_cpu())
-        cpu = max(end["cpu"], session.cpu_seen)  # the latter counts the program's other processes too
+        cpu = max(exit_cpu, session.cpu_seen)  # the latter counts the program's other processes too
         if status == "passed" and cpu > limits["cpu_seconds"]:
             # Between two looks at the counter the program's processes together went over the budget.
             status, session.killed_for = "timeout", "CPU-time limit"
@@ -544,7 +542,7 @@ class _Checker:
             reason = session.killed_for if session and session.killed_for else "time limit"
             detail = f"{reason} reached ({limits['cpu_seconds']:g} s CPU, {limits['wall_seconds']:g} s wall)"
         elif status == "crashed" and not detail:
-            st = end["status"]
+            st = exit_status
             over_budget = cpu >= limits["cpu_seconds"]
             if os.WIFSIGNALED(st) and (os.WTERMSIG(st) == signal.SIGXCPU or (os.WTERMSIG(st) == signal.SIGKILL
                                                                               and over_budget)):
@@ -754,7 +752,7 @@ def main() -> None:
 def _serve_jobs(cfg: dict[str, Any], group: ProgramGroup) -> None:
     zsock, pid = _start_zygote(cfg)
     try:
-        for path in group.dirs:  # before the zygote forks its first supervisor: everything after it is inside
+        for path in group.dirs:  # before the zygote forks its first program: everything after it is inside
             with open(os.path.join(path, "cgroup.procs"), "w") as fh:
                 fh.write(str(pid))
     except OSError as exc:

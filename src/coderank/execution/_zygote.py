@@ -1,20 +1,21 @@
-"""The zygote, its per-program supervisor and the untrusted child: the only code next to model-written programs.
+"""The zygote and the untrusted child: the only code that ever runs next to model-written programs.
 
 The zygote is exec'd afresh by its checker (see :mod:`._worker`) as pid 1 of a new pid namespace, so it
 holds no test, no secret and as few modules as possible (each imported module makes every fork dearer).
-It moves into new mount, network and IPC namespaces, mounts a private /proc that shows a program only its
-own processes, builds the Landlock ruleset once, pre-imports the modules most programs use, warms up
-CPython's lazily built state and puts itself under no_new_privs, which every child inherits.
+It moves into new mount, network and IPC namespaces, pivots into a root that holds only what programs may
+read (all of it read-only), mounts a private /proc that shows a program only its own processes, builds
+the Landlock ruleset once, pre-imports the modules most programs use, warms up CPython's lazily built
+state and puts itself under no_new_privs, which every child inherits. Then it forks one child per program.
 
-**Nothing of one program reaches the next.** Every program is a child of the same zygote image, so the
+**Nothing of one program reaches the next.** Every program is forked from the zygote's memory, so the
 zygote must never hold anything a program gave or left: not its text, not its answers, not its exit status,
-not the names of its files. It therefore never touches a program at all. Per program it resets its pid
-namespace's pid counter (every program sees the same pids) and forks a *supervisor*, then waits for it.
-The supervisor mounts a fresh tmpfs as the program's scratch directory (fresh inode numbers, nothing left
-by another program), forks the untrusted child, hands the checker the child's channel, pidfd and output
-pipe, and after the program kills every process in the namespace, reaps them (it is their subreaper),
-reports the exit status and CPU time to the checker, unmounts the scratch and exits. What it learnt dies
-with it. The program's text goes from the checker straight to the child over the child's own channel.
+not the names of its files, and it must not branch on anything the program did. The program's text goes
+from the checker straight to the confined child over the child's own channel. Per program the zygote
+mounts a fresh tmpfs as the scratch directory (fresh inode numbers, nothing left by another program),
+resets its pid namespace's pid counter (every program gets the same pids), forks the child, and afterwards
+kills every process in the namespace (``kill(-1)`` from pid 1 reaches double-forked daemons too), reaps
+them (the kernel writes the program's exit status and CPU time into a buffer that goes to the checker
+as it is and is zeroed; the others are reaped without a status) and unmounts the scratch.
 
 The child drops everything else it can before running the program: its own process group, rlimits, the
 first place in the out-of-memory killer's queue, another uid, Landlock (filesystem, TCP, signals; per
@@ -198,7 +199,7 @@ def _open_pid_counter(layers: Layers) -> None:
 def _mount_private_proc(layers: Layers) -> None:
     """The /proc programs see: their own processes only, and no machine-wide counters.
 
-    hidepid: the zygote and the supervisor run as root, so a program sees neither (nor /proc/1/cmdline with
+    hidepid: the zygote runs as root, so a program does not see it (nor /proc/1/cmdline with
     the worker's configuration). subset=pid: no /proc/stat, /proc/loadavg, /proc/sys, which count what
     other programs did.
     """
@@ -274,7 +275,7 @@ def _confine_self(cfg: dict[str, Any], layers: Layers) -> None:
     no_new_privs (needed for Landlock and seccomp). Dropping supplementary groups, and (under Landlock only)
     keeping capabilities across setuid, prepare the children's switch to their own uid. Landlock and seccomp
     stay per child: the zygote must remain outside the children's Landlock domain, so that they can neither
-    signal nor trace it, and its supervisors mount each program's scratch, which the filter refuses.
+    signal nor trace it, and the zygote mounts each program's scratch, which the filter refuses.
     """
     if cfg.get("uid") is not None:
         # Keeping CAP_DAC_READ_SEARCH is only safe under Landlock, which decides what it may read.
@@ -417,8 +418,8 @@ def _wipe(path: str) -> None:
 def _clean_rundir(cfg: dict[str, Any]) -> bool:
     """Make the scratch directory empty for the next program; False if that failed (the zygote must go).
 
-    Only where no tmpfs of its own can be mounted for each program; runs in the supervisor, so the names it
-    reads die with it.
+    Only where no tmpfs of its own can be mounted for each program; runs in a throwaway child of the zygote
+    (:func:`_clean_in_child`), so the names it reads die with it.
     """
     rundir = cfg["rundir"]
     try:
@@ -434,7 +435,7 @@ def _clean_rundir(cfg: dict[str, Any]) -> bool:
 
 
 def _fresh_scratch(cfg: dict[str, Any], limits: dict[str, Any]) -> None:
-    """Mount a new tmpfs as the program's working directory (in the supervisor, before the program).
+    """Mount a new tmpfs as the program's working directory (before the program is forked).
 
     New every time, so nothing of the program before shows in it: no file, and no count either (a tmpfs
     numbers its inodes from one). A file cap too: a program can create ~100,000 empty files per CPU second.
@@ -448,38 +449,36 @@ def _fresh_scratch(cfg: dict[str, Any], limits: dict[str, Any]) -> None:
 def main(sock_fd: int, cfg_json: str) -> None:
     """Zygote entry point: set up the layers, report them, then run programs on request.
 
-    A request carries the benchmark's limits, never anything of a program. The zygote only forks a
-    supervisor for it and waits until that has cleaned up after the program (see the module docstring).
+    A request carries the benchmark's limits, never anything of a program; see the module docstring for
+    what the zygote must never hold.
     """
     lx.set_parent_death_signal(signal.SIGKILL)
     cfg = json.loads(cfg_json)
     sys.path[:] = cfg["sys_path"]  # started with -S (no site module): programs see the harness's import path
     sock = _socket.socket(fileno=sock_fd)
     layers = _setup(cfg)
+    record = lx.ExitRecord()
     write_frame(sock_fd, {"layers": layers.report})
     while True:
         req = read_frame(sock_fd)
         if req is None:
             os._exit(0)
-        if layers.last_pid_fd >= 0:
-            os.pwrite(layers.last_pid_fd, b"1", 0)  # the supervisor gets pid 2, the program pid 3
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _supervise(cfg, sock, layers, req)
-            finally:
-                os._exit(1)
-        if os.waitpid(pid, 0)[1] != 0:  # it could not clean up, or the checker is gone: so must this zygote be
-            os._exit(0)
+        _run_one(cfg, sock, layers, req, record)
 
 
-def _supervise(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dict[str, Any]) -> None:
-    """One program, from its scratch directory to its last process; exits 0 if all was cleaned up."""
-    lx.prctl(lx.PR_SET_CHILD_SUBREAPER, 1)  # what the program's processes orphan comes back here, not to pid 1
+def _run_one(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: dict[str, Any],
+             record: lx.ExitRecord) -> None:
+    """One program, from its scratch directory to its last process.
+
+    Nothing here depends on what the program did: no branch on it, no Python object made from it. Its exit
+    status and CPU time go from the kernel into ``record``, from there to the checker, and are zeroed.
+    """
     limits = req.get("limits") or cfg["limits"]
     if layers.fresh_scratch:
         _fresh_scratch(cfg, limits)
     os.chdir(cfg["rundir"])
+    if layers.last_pid_fd >= 0:
+        os.pwrite(layers.last_pid_fd, b"1", 0)  # the program gets pid 2, whatever ran before it
     chan_parent, chan_child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     out_r, out_w = os.pipe()
     pid = os.fork()
@@ -492,7 +491,7 @@ def _supervise(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: d
     os.close(out_w)
     pidfd = os.pidfd_open(pid)
     # The checker gets the program's channel, a pidfd and its output pipe, sends the program its text and
-    # drains its output itself: the supervisor just waits while the program lives.
+    # drains its output itself: the zygote just waits, doing (and so copying on write) as little as it can.
     fds = array.array("i", [chan_parent.fileno(), pidfd, out_r])
     sock.sendmsg([b"x"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
     chan_parent.close()
@@ -500,10 +499,10 @@ def _supervise(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: d
     os.close(out_r)
     fd = sock.fileno()
     if read_frame(fd) is None:  # the checker is gone
-        os._exit(1)
+        os._exit(0)
     if layers.in_pid_ns:
         try:
-            os.kill(-1, signal.SIGKILL)  # every process of this pid namespace but the zygote and the supervisor
+            os.kill(-1, signal.SIGKILL)  # everything in this pid namespace but the zygote itself
         except ProcessLookupError:
             pass
     else:  # kill(-1) would reach the whole machine here: the program's process group, and the program
@@ -512,26 +511,29 @@ def _supervise(cfg: dict[str, Any], sock: _socket.socket, layers: Layers, req: d
                 kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-    _, status, usage = os.wait4(pid, 0)
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            break
+    record.wait(pid)
+    lx.reap_all_quietly()
     os.chdir("/")
     if layers.fresh_scratch:
         try:
             lx.umount(cfg["rundir"])
-            clean = True
         except OSError:
-            clean = False
-    else:
-        clean = _clean_rundir(cfg)
-    done = {"status": status, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}
-    if not clean:  # the next program must not see this one's files: a fresh zygote gets a fresh tmpfs
-        done["unclean"] = True
-    os.write(fd, pack(done))
-    os._exit(0 if clean else 1)
+            record.mark_unclean()
+    elif not _clean_in_child(cfg):
+        record.mark_unclean()
+    os.write(fd, record.view())
+    unclean = record.buf[lx.ExitRecord.UNCLEAN] != b"\x00"
+    record.clear()
+    if unclean:  # the next program must not see this one's files: a fresh zygote gets a fresh scratch
+        os._exit(0)
+
+
+def _clean_in_child(cfg: dict[str, Any]) -> bool:
+    """Wipe the scratch folder in a throwaway process, so that the names it reads die with it."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if _clean_rundir(cfg) else 1)
+    return os.waitpid(pid, 0)[1] == 0
 
 
 def _child(cfg: dict[str, Any], lim: dict[str, Any], chan: int, out_w: int, layers: Layers) -> None:
