@@ -243,6 +243,7 @@ def _click_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExc
 
 # Command modules register themselves on `app` when imported.
 from coderank import cli_compare as _cli_compare  # noqa: E402,F401  (board, duel, report)
+from coderank import cli_distill as _cli_distill  # noqa: E402,F401  (distill)
 from coderank import cli_eval as _cli_eval  # noqa: E402,F401  (eval, runs, show, verify, export)
 from coderank import cli_evol as _cli_evol  # noqa: E402,F401  (evol)
 from coderank import cli_rigor as _cli_rigor  # noqa: E402,F401  (contam)

@@ -151,7 +151,7 @@ def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
         table.add_column(col)
     for r in rows:
         p1 = (r.summary or {}).get("pass_at_k", {}).get("pass@1")
-        n = (r.summary or {}).get("rows", 0) if r.kind == "evol" else r.samples
+        n = (r.summary or {}).get("rows", 0) if r.kind in ("evol", "distill") else r.samples
         table.add_row(r.run_id, escape(r.model), escape(r.benchmark), f"{p1['value']:.3f}" if p1 else "-", str(n),
                       r.status, _when(r.created_at))
     out.print(table)
@@ -170,6 +170,11 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
         evol_rows = db.evol_rows(info.run_id) if samples and info.kind == "evol" else []
     if info.kind == "evol":
         _show_evol(info, evol_rows, json_out)
+        return
+    if info.kind == "distill":
+        from coderank.cli_distill import show_run
+
+        show_run(info, json_out)
         return
     if json_out:
         doc: dict[str, Any] = {"run_id": info.run_id, "status": info.status, "manifest": info.manifest,
