@@ -28,6 +28,11 @@ class Problem:
         canonical_solution: Reference completion, appended to ``prompt`` to form a full program.
         language: Programming language of the program; only ``python`` is executed today.
         metadata: Free-form extra data (source, difficulty, ...); not part of the hash.
+        question: The statement in prose, for problems given as a statement plus starter code (LiveCodeBench's
+            shape); ``None`` for problems whose statement is the docstring inside ``prompt`` (HumanEval's).
+        starter_code: The code the answer starts from (e.g. a ``class Solution:`` stub ending with the method's
+            signature), given with ``question``; ``prompt`` is then that code with the statement as the
+            method's docstring, for base models to continue.
     """
 
     task_id: str
@@ -37,15 +42,21 @@ class Problem:
     canonical_solution: str | None = None
     language: str = "python"
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    question: str | None = None
+    starter_code: str | None = None
 
     @functools.cached_property
     def sha256(self) -> str:
-        """Algorithm-tagged hash of the fields that decide a verdict (computed once: the fields are frozen)."""
-        blob = json.dumps(
-            [self.task_id, self.prompt, self.entry_point, self.test, self.canonical_solution, self.language],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        """Algorithm-tagged hash of what a model is shown and what decides a verdict (computed once: frozen).
+
+        ``question`` and ``starter_code`` join the hashed fields only when set, so every problem without them
+        (HumanEval, MBPP, existing problem files) keeps the hash it always had.
+        """
+        fields: list[str | None] = [self.task_id, self.prompt, self.entry_point, self.test, self.canonical_solution,
+                                    self.language]
+        if self.question is not None or self.starter_code is not None:
+            fields += [self.question, self.starter_code]
+        blob = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
     def program(self, completion: str) -> str:

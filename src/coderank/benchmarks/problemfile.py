@@ -7,7 +7,16 @@ Fields of each line:
 - tests, at least one of: ``test`` (Python code that defines ``check(candidate)`` or asserts that call the
   entry point by name) and ``cases`` (a list of ``{"input": [arg, ...], "output": value}`` objects,
   optionally with ``"kwargs": {...}``; compared with ``==``);
-- optional: ``canonical_solution`` (a completion of ``prompt`` that passes the tests), ``metadata`` (object).
+- optional: ``canonical_solution`` (a completion of ``prompt`` that passes the tests), ``metadata`` (object),
+  ``max_tokens`` (how many tokens an answer to this problem may need; ``coderank eval`` without ``--max-tokens``
+  uses the largest such value of the problems it runs, kept in ``metadata["max_tokens"]``).
+
+Instead of ``prompt``, a problem can give its statement and its starter code apart, as LiveCodeBench does:
+``question`` (the statement in prose) and ``starter_code`` (e.g. ``class Solution:`` with a method's signature,
+the ``def`` line last and no body). The ``prompt`` is then derived: the starter code with the statement as the
+last function's docstring (:func:`docstring_prompt`), which is what completion templates send and what a
+``canonical_solution`` continues. Chat templates show the statement as prose and only the starter code as code.
+A ``prompt`` given as well is used as it is.
 
 Every problem is checked on load; an error names the file, the line and the fix.
 """
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,7 +35,78 @@ from coderank.errors import InputError
 from coderank.jsonl import json_lines, open_lines
 from coderank.types import Problem
 
-_KNOWN = {"task_id", "prompt", "entry_point", "test", "cases", "canonical_solution", "metadata", "language"}
+_KNOWN = {"task_id", "prompt", "entry_point", "test", "cases", "canonical_solution", "metadata", "language",
+          "question", "starter_code", "max_tokens"}
+
+# A token limit beyond this is a typo, not a need: the longest answers seen here are a few thousand tokens.
+MAX_TOKENS_CAP = 32768
+_DEF_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?def[ \t]")
+_STARTER_HINT = ("starter_code is the code the answer starts from, ending with the signature of the function to "
+                 "write and no body, e.g. \"class Solution:\\n    def twoSum(self, nums: List[int], target: int) "
+                 "-> List[int]:\\n\"")
+
+
+def docstring_prompt(question: str, starter_code: str) -> str:
+    """The completion prompt for a statement and starter code: the starter code with the statement as docstring.
+
+    The docstring goes into the last function of ``starter_code`` (its ``def`` line must come last), indented
+    like that function's body, so a base model continues with the body as it does for HumanEval. Backslashes and
+    triple quotes in the statement are escaped so that the docstring's text is the statement.
+
+    Raises:
+        ValueError: ``starter_code`` has no ``def`` line.
+    """
+    lines = starter_code.rstrip().splitlines()
+    for line in reversed(lines):
+        m = _DEF_LINE.match(line)
+        if m:
+            break
+    else:
+        raise ValueError("starter_code has no def line")
+    indent = m["indent"].expandtabs(4) + "    "
+    text = question.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    body = "\n".join(indent + line.rstrip() if line.strip() else "" for line in text.splitlines())
+    return "\n".join(lines) + "\n" + indent + '"""\n' + body + "\n" + indent + '"""\n'
+
+
+def _check_starter(where: str, question: Any, starter: Any, entry_point: str) -> str:
+    """The derived prompt of a ``question`` + ``starter_code`` problem, after checking both."""
+    for name, value in (("question", question), ("starter_code", starter)):
+        if not isinstance(value, str) or not value.strip():
+            other = "starter_code" if name == "question" else "question"
+            raise InputError(f"{where}: field {name!r} is missing or not a non-empty string (it comes with "
+                             f"{other!r})", "give both question (the statement) and starter_code, or a prompt")
+    try:
+        prompt = docstring_prompt(question, starter)
+    except ValueError:
+        raise InputError(f"{where}: starter_code has no def line to write the body of", _STARTER_HINT) from None
+    body_indent = prompt.splitlines()[-1][:-3]  # the closing quotes sit where the body starts
+    try:
+        tree = ast.parse(prompt + body_indent + "pass\n", "<starter_code>")
+    except SyntaxError as exc:
+        raise InputError(f"{where}: starter_code does not parse once a body is added: {exc.msg} (starter_code line "
+                         f"{exc.lineno}); the def line of the function to write must come last",
+                         _STARTER_HINT) from exc
+    last = _last_def(tree)
+    docstring_line = len(starter.rstrip().splitlines()) + 1
+    if last is None or last.end_lineno != len(prompt.splitlines()) + 1 or last.body[0].lineno != docstring_line:
+        raise InputError(f"{where}: starter_code must end with the signature of the function to write (its def "
+                         "line last, no body after it)", _STARTER_HINT)
+    names = {node.name for node in tree.body if isinstance(node, (ast.ClassDef, ast.FunctionDef,
+                                                                      ast.AsyncFunctionDef))}
+    if entry_point not in names:
+        raise InputError(f"{where}: starter_code defines no class or function named {entry_point!r} (the "
+                         "entry_point)", f"entry_point is what the tests call: one of {', '.join(sorted(names))}"
+                         if names else _STARTER_HINT)
+    return prompt
+
+
+def _last_def(tree: ast.Module) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The function defined last (a module's, or inside a class defined last), if that is where the code ends."""
+    node: ast.AST | None = tree.body[-1] if tree.body else None
+    while isinstance(node, ast.ClassDef):
+        node = node.body[-1] if node.body else None
+    return node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
 
 
 def cases_to_test(cases: list[dict[str, Any]]) -> str:
@@ -49,11 +130,29 @@ def _problem_from_row(row: Any, where: str) -> Problem:
     if unknown:
         raise InputError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}",
                          f"allowed fields: {', '.join(sorted(_KNOWN))}")
-    for field in ("task_id", "prompt", "entry_point"):
+    split = "question" in row or "starter_code" in row
+    for field in ("task_id", "entry_point") + (() if split and "prompt" not in row else ("prompt",)):
         if not isinstance(row.get(field), str) or not row[field].strip():
-            raise InputError(f"{where}: field {field!r} is missing or not a non-empty string")
+            hint = ("give a prompt (the code a model continues), or question and starter_code"
+                    if field == "prompt" else "")
+            raise InputError(f"{where}: field {field!r} is missing or not a non-empty string", hint)
     if not row["entry_point"].isidentifier():
         raise InputError(f"{where}: entry_point {row['entry_point']!r} is not a Python identifier")
+    prompt = _check_starter(where, row.get("question"), row.get("starter_code"), row["entry_point"]) if split else ""
+    if "prompt" in row:
+        prompt = row["prompt"]
+    metadata = row.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise InputError(f"{where}: 'metadata' must be a JSON object")
+    metadata = dict(metadata)
+    if "max_tokens" in row:
+        metadata["max_tokens"] = row["max_tokens"]
+    if "max_tokens" in metadata:
+        limit = metadata["max_tokens"]
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TOKENS_CAP:
+            raise InputError(f"{where}: max_tokens must be a whole number from 1 to {MAX_TOKENS_CAP}, got "
+                             f"{json.dumps(limit)}", "it is how many tokens an answer to this problem may need, "
+                             "e.g. 1024")
     test = row.get("test")
     cases = row.get("cases")
     if test is None and cases is None:
@@ -87,12 +186,14 @@ def _problem_from_row(row: Any, where: str) -> Problem:
         raise InputError(f"{where}: 'canonical_solution' must be a string")
     return Problem(
         task_id=row["task_id"],
-        prompt=row["prompt"],
+        prompt=prompt,
         entry_point=row["entry_point"],
         test="\n".join(parts),
         canonical_solution=solution,
         language=row.get("language", "python"),
-        metadata=dict(row.get("metadata") or {}),
+        metadata=metadata,
+        question=row.get("question") if split else None,
+        starter_code=row.get("starter_code") if split else None,
     )
 
 
