@@ -179,7 +179,7 @@ def test_a_misspelt_variable_names_the_variable_and_the_file(tmp_path):
     with pytest.raises(UsageError) as info:
         load_template(path)
     assert info.value.message == f"{path}: undefined variable(s) entrypoint"
-    assert "prompt, entry_point, task_id, problem" in info.value.hint
+    assert "prompt, entry_point, task_id, question, starter_code, problem" in info.value.hint
 
 
 def test_an_undefined_attribute_fails_at_render_time_naming_the_template(tmp_path):
@@ -211,3 +211,67 @@ def test_a_bad_header_is_refused_with_the_file_and_line(tmp_path, header, messag
 def test_a_missing_file_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
         load_template(tmp_path / "nope.j2")
+
+
+# --- problems given as a statement plus starter code -------------------------------------------------------
+
+STARTER = "from typing import List\n\n\nclass Solution:\n    def total(self, nums: List[int]) -> int:\n"
+QUESTION = ("Return the sum of nums.\n\nExample 1: nums = [1, 2] gives 3; a list without numbers gives 0.\n\n"
+            "Constraints:\n- 0 <= len(nums) <= 10")
+
+
+def _statement_problem():
+    from coderank.benchmarks.problemfile import docstring_prompt
+
+    return Problem(task_id="lc/1", prompt=docstring_prompt(QUESTION, STARTER), entry_point="Solution",
+                   test="def check(candidate):\n    assert Solution().total([1, 2]) == 3\n",
+                   question=QUESTION, starter_code=STARTER)
+
+
+def test_chat_gives_the_statement_as_prose_and_only_the_starter_code_as_code():
+    content = get_template("chat").render(_statement_problem()).messages[0]["content"]
+    assert content == (
+        "Solve the following problem in Python.\n\n" + QUESTION + "\n\nStart from this code:\n\n```python\n"
+        + STARTER.rstrip() + "\n```\n\nAnswer with the completed code — the starter code with the body written, "
+        "and any imports it needs — in one ```python code block. Do not copy the problem statement or its "
+        "examples into the code."
+    )
+    assert '"""' not in content  # no docstring for the model to copy back
+
+
+def test_completion_templates_send_the_statement_as_a_docstring_inside_the_stub():
+    problem = _statement_problem()
+    text = get_template("completion").render(problem).text
+    assert text == problem.prompt and text.startswith(STARTER)
+    assert text.endswith('    def total(self, nums: List[int]) -> int:\n        """\n'
+                         '        Return the sum of nums.\n\n'
+                         '        Example 1: nums = [1, 2] gives 3; a list without numbers gives 0.\n\n'
+                         '        Constraints:\n        - 0 <= len(nums) <= 10\n        """\n')
+    assert problem.prompt in get_template("wizardcoder").render(problem).text
+
+
+def test_chat_keeps_the_docstring_form_for_problems_without_a_statement():
+    assert get_template("chat").render(ADD).messages[0]["content"].endswith("```python\n" + ADD.prompt.strip()
+                                                                            + "\n```")
+
+
+def test_a_run_without_statement_problems_keeps_the_chat_hash_it_always_had():
+    # The hash of the chat template before it had a statement message: HumanEval and MBPP runs keep their ids.
+    before = "sha256:32d5f397bb46f13df703ce9927324a6c4efbb75a619fa21ed310476d1004c96c"
+    chat = get_template("chat")
+    assert chat.used_for([ADD]).sha256 == before
+    assert chat.used_for([ADD, _statement_problem()]).sha256 == chat.sha256 != before
+    assert get_template("completion").used_for([_statement_problem()]) is get_template("completion")
+
+
+def test_a_chat_file_can_use_the_statement_and_the_starter_code(tmp_path):
+    path = write(tmp_path, "lc.chat.j2", "{% if question %}{{ question }}\n---\n{{ starter_code }}{% else %}"
+                 "{{ prompt }}{% endif %}")
+    t = load_template(path)
+    assert t.render(_statement_problem()).messages[0]["content"] == QUESTION + "\n---\n" + STARTER
+    assert t.render(ADD).messages[0]["content"] == ADD.prompt
+
+
+def test_a_completion_template_cannot_have_a_statement_message():
+    with pytest.raises(UsageError, match="a completion template has one text"):
+        PromptTemplate("x", "completion", text="{{ prompt }}", statement_user="{{ question }}")

@@ -13,8 +13,17 @@ Design choices:
   the right default for instruct models.
 - **Every template is Jinja**, built-ins included, rendered with ``StrictUndefined`` so a misspelt variable
   fails loudly instead of rendering as an empty string. Autoescaping is off: the output is model input, not
-  HTML, and ``<`` in code must stay ``<``. Variables: ``prompt``, ``entry_point``, ``task_id`` and ``problem``
+  HTML, and ``<`` in code must stay ``<``. Variables: ``prompt``, ``entry_point``, ``task_id``, ``question``,
+  ``starter_code`` (both ``None`` unless the problem gives its statement and starter code apart) and ``problem``
   (the whole :class:`~coderank.types.Problem`).
+- **Statement and starter code apart.** A problem given as ``question`` + ``starter_code`` (LiveCodeBench's
+  shape, e.g. a ``class Solution`` stub) has a docstring-form ``prompt`` too, the starter code with the
+  statement as docstring: completion templates send that, so a base model continues with the body. The built-in
+  ``chat`` template has a second user message for such problems (:attr:`PromptTemplate.statement_user`): the
+  statement as prose and only the starter code as code, so an instruct model is not shown a long docstring it
+  would copy back into its answer (the embedded model did, and ran out of tokens). A template's hash covers
+  only the parts the problems of a run can use (:meth:`PromptTemplate.used_for`), so HumanEval and MBPP runs
+  keep the template hash they always had.
 - **How answers are read** is part of the template (:attr:`PromptTemplate.extract`): a plain continuation is
   cut like a completion, while an instruction format written as completion text (WizardCoder, CodeLlama)
   gets chat-style answers with prose and fences.
@@ -35,11 +44,13 @@ Design choices:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +65,7 @@ from coderank.types import Problem
 KINDS = ("completion", "chat")
 """Template kinds: one text to continue, or chat messages."""
 
-VARIABLES = ("prompt", "entry_point", "task_id", "problem")
+VARIABLES = ("prompt", "entry_point", "task_id", "question", "starter_code", "problem")
 """The variables a template may use."""
 
 _FORMAT = 1  # version of the hashed layout; bump it if the canonical JSON changes shape
@@ -96,6 +107,8 @@ class PromptTemplate:
         extract: How answers are turned into programs, a mode of
             :func:`coderank.models.extract.extract_program`; empty means the kind's own mode.
         bos: The format begins with the BOS token, which backends add; the text never contains it.
+        statement_user: Jinja text of the user message for problems that give a ``question`` and
+            ``starter_code`` (chat only); ``None``: :attr:`user` serves every problem.
         source: ``builtin`` or the file the template came from (for messages; not hashed).
 
     Raises:
@@ -110,6 +123,7 @@ class PromptTemplate:
     stop: tuple[str, ...] = ()
     extract: str = ""
     bos: bool = False
+    statement_user: str | None = None
     source: str = field(default="builtin", compare=False)
 
     def __post_init__(self) -> None:
@@ -123,7 +137,8 @@ class PromptTemplate:
         if self.kind == "chat" and (self.user is None or self.text is not None):
             raise UsageError(f"{where}: a chat template has a user message (and no completion text)",
                              "name the file NAME.chat.j2 for a chat template, NAME.j2 for a completion one")
-        if self.kind == "completion" and (self.text is None or self.user is not None or self.system is not None):
+        if self.kind == "completion" and (self.text is None or self.user is not None or self.system is not None
+                                          or self.statement_user is not None):
             raise UsageError(f"{where}: a completion template has one text (and no messages)",
                              "name the file NAME.chat.j2 for a chat template, NAME.j2 for a completion one")
         object.__setattr__(self, "stop", tuple(self.stop))
@@ -132,14 +147,25 @@ class PromptTemplate:
     def sha256(self) -> str:
         """Algorithm-tagged hash of the canonical JSON of what the model sees and how its answer is read.
 
-        The name and source are left out, so a renamed copy of a template hashes the same.
+        The name and source are left out, so a renamed copy of a template hashes the same. ``statement_user``
+        is in the canonical JSON only when set, so templates without it hash as they always did.
         """
-        blob = json.dumps(
-            {"format": _FORMAT, "kind": self.kind, "system": self.system, "user": self.user, "text": self.text,
-             "stop": list(self.stop), "extract": self.extract, "bos": self.bos},
-            ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-        )
+        doc: dict[str, Any] = {"format": _FORMAT, "kind": self.kind, "system": self.system, "user": self.user,
+                               "text": self.text, "stop": list(self.stop), "extract": self.extract, "bos": self.bos}
+        if self.statement_user is not None:
+            doc["statement_user"] = self.statement_user
+        blob = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+    def used_for(self, problems: Iterable[Problem]) -> PromptTemplate:
+        """The template as a run over ``problems`` uses it: without :attr:`statement_user` if none needs it.
+
+        A run records the hash of what it can send, so adding the statement message to a template leaves the
+        hash of runs on HumanEval-shaped problems unchanged.
+        """
+        if self.statement_user is None or any(p.question is not None for p in problems):
+            return self
+        return dataclasses.replace(self, statement_user=None)
 
     def render(self, problem: Problem) -> Rendered:
         """Apply the template to one problem.
@@ -148,7 +174,7 @@ class PromptTemplate:
             UsageError: the template uses a variable or attribute that does not exist.
         """
         variables = {"prompt": problem.prompt, "entry_point": problem.entry_point, "task_id": problem.task_id,
-                     "problem": problem}
+                     "question": problem.question, "starter_code": problem.starter_code, "problem": problem}
         if self.kind == "completion":
             text = self._fill(self.text or "", variables)
             if not text.strip():
@@ -159,7 +185,8 @@ class PromptTemplate:
         messages = []
         if self.system is not None:
             messages.append({"role": "system", "content": self._fill(self.system, variables)})
-        user = self._fill(self.user or "", variables)
+        split = self.statement_user is not None and problem.question is not None
+        user = self._fill((self.statement_user if split else self.user) or "", variables)
         if not user.strip():
             raise UsageError(f"prompt template {self.name!r} ({self.source}) renders an empty user message for "
                              f"{problem.task_id}", "the user part must contain the task, e.g. {{ prompt }}")
@@ -175,7 +202,8 @@ class PromptTemplate:
 
 
 _VARIABLES_HINT = (f"the variables are {', '.join(VARIABLES)}; problem has the attributes "
-                   "task_id, prompt, entry_point, test, canonical_solution, language, metadata")
+                   "task_id, prompt, entry_point, test, canonical_solution, language, metadata, question, "
+                   "starter_code")
 
 
 @functools.lru_cache(maxsize=64)
@@ -193,6 +221,16 @@ _TASK = (
     "Finish the Python function `{{ entry_point }}` below so that it does what its docstring says. "
     "Answer with the complete code — the given imports, helpers, signature and docstring included — "
     "in one ```python code block.\n\n```python\n{{ prompt.strip() }}\n```"
+)
+
+# For problems given as a statement plus starter code: the statement as prose, only the starter code as code.
+# Shown the statement as a docstring inside the stub (the _TASK form), the embedded model copied it back into
+# its code block and ran out of tokens on 17 of 20 such problems.
+_STATEMENT = (
+    "Solve the following problem in Python.\n\n{{ question.strip() }}\n\n"
+    "Start from this code:\n\n```python\n{{ starter_code.rstrip() }}\n```\n\n"
+    "Answer with the completed code — the starter code with the body written, and any imports it needs — in one "
+    "```python code block. Do not copy the problem statement or its examples into the code."
 )
 
 _ALPACA = (
@@ -217,7 +255,7 @@ def register_template(template: PromptTemplate) -> PromptTemplate:
 
 
 register_template(PromptTemplate("completion", "completion", text="{{ prompt }}", stop=_COMPLETION_STOPS))
-register_template(PromptTemplate("chat", "chat", user=_TASK))
+register_template(PromptTemplate("chat", "chat", user=_TASK, statement_user=_STATEMENT))
 # Alpaca-style models sometimes carry on with a made-up next instruction after their answer.
 register_template(PromptTemplate("wizardcoder", "completion", text=_ALPACA, stop=("\n### Instruction",),
                                  extract="chat"))
@@ -255,7 +293,7 @@ def load_template(path: str | Path) -> PromptTemplate:
 
     Raises:
         UsageError: the file is missing or unreadable, its header or Jinja syntax is invalid, or it uses a
-            variable other than ``prompt``, ``entry_point``, ``task_id`` and ``problem``.
+            variable other than those in :data:`VARIABLES`.
     """
     path = Path(path)
     try:
