@@ -159,6 +159,10 @@ def test_passing_answers_become_verified_rows_with_their_evidence(tmp_path, teac
         run = store.get_run(result["samples_run"])
         assert run.kind == "eval" and run.samples == 8
         assert store.get_run(result["run_id"]).kind == "distill"
+    from coderank.train import read_examples
+
+    [example] = read_examples(cfg.out)  # what coderank train reads
+    assert example.instruction == row["instruction"] and example.output == row["output"]
 
 
 def test_the_choice_follows_the_seeded_rank_not_the_finishing_order(tmp_path, monkeypatch):
@@ -216,6 +220,9 @@ def test_match_from_other_samples_is_refused_before_generating(tmp_path, teacher
         distill(config(tmp_path, benchmark=problems, k=3, select="unverified", match=tmp_path / "a.manifest.json",
                        out=tmp_path / "b.jsonl"))
     assert "same teacher" in info.value.hint and teacher.calls == calls
+    with pytest.raises(UsageError, match="differ in: template"):
+        distill(config(tmp_path, benchmark=problems, template="wizardcoder", select="unverified",
+                       match=tmp_path / "a.manifest.json", out=tmp_path / "b.jsonl"))
     with pytest.raises(UsageError, match="--keep and --match"):
         distill(config(tmp_path, benchmark=problems, keep=1, match=tmp_path / "a.manifest.json"))
     (tmp_path / "bad.json").write_text('{"kind": "evol"}')
@@ -298,7 +305,7 @@ def test_the_manifest_records_what_decides_the_data(tmp_path, teacher):
     assert "landlock" in json.dumps(m["sandbox_isolation"]).lower()
 
 
-def test_self_written_tests_label_rows_self_verified(tmp_path, teacher):
+def test_self_written_tests_label_rows_self_verified(tmp_path, teacher, cli):
     keys = ["GOOD", "FAILS", "TRIVIAL", "NOCALL", "ISNONE", "TRUTHY", "COPY", "NOTESTS"]
     cfg = config(tmp_path, instructions=instructions_file(tmp_path, keys), k=1, temperature=0.0)
     result = distill(cfg)
@@ -322,6 +329,8 @@ def test_self_written_tests_label_rows_self_verified(tmp_path, teacher):
     assert got["i-notests"][0] == "invalid"
     m = result["manifest"]
     assert m["tests"] == "self-written" and m["label"] == "self-verified" and set(m) == set(MANIFEST_FIELDS)
+    code, stdout, _ = cli("show", result["samples_run"], "--samples")
+    assert code == 0 and "i-trivial #0: invalid the tests also pass a wrong program" in " ".join(stdout.split())
     assert m["selftest"]["mutants"]["none"] == "every function returns None"
     unverified = distill(config(tmp_path, instructions=cfg.instructions, k=1, temperature=0.0, select="unverified",
                                 out=tmp_path / "u.jsonl"))

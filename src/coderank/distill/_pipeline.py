@@ -309,15 +309,16 @@ def _read_match(path: Path) -> dict[str, Any]:
     return {"path": str(path), "sha256": "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest(),
             "select": doc.get("select"), "samples_run": samples.get("run_id"), "rows": rows,
             "teacher": (doc.get("teacher") or {}).get("spec"), "source": (doc.get("source") or {}).get("sha256"),
+            "template": ((doc.get("teacher") or {}).get("template") or {}).get("name"),
             "k": doc.get("k"), "seed": doc.get("seed"), "decoding": doc.get("decoding")}
 
 
 def _check_match_early(match: dict[str, Any] | None, config: DistillConfig, source_sha: str,
-                       task_ids: list[str]) -> None:
+                       task_ids: list[str], template: str) -> None:
     """Refuse a ``match`` made from other samples before anything is generated (the run id is checked after)."""
     if match is None:
         return
-    ours = {"teacher": config.model, "source": source_sha, "k": config.k, "seed": config.seed,
+    ours = {"teacher": config.model, "template": template, "source": source_sha, "k": config.k, "seed": config.seed,
             "decoding": {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}}
     differ = [key for key, value in ours.items() if match[key] != value]
     if set(match["rows"]) != set(task_ids):
@@ -355,17 +356,20 @@ def _trusted(config: DistillConfig, match: dict[str, Any] | None, progress: Prog
     if config.output_form == "answer" and template.kind != "chat":
         raise UsageError(f"--output-form answer needs a chat template; {template.name} is a {template.kind} template "
                          "(its answers continue the prompt)", "use --output-form program (the default)")
-    _check_match_early(match, config, bench.sha256, [p.task_id for p in problems])
+    _check_match_early(match, config, bench.sha256, [p.task_id for p in problems], template.name)
     result = evaluate(EvalConfig(
         model=config.model, benchmark=config.benchmark, n=config.k, temperature=config.temperature,
         top_p=config.top_p, max_tokens=config.max_tokens, seed=config.seed, limit=config.limit, tasks=config.tasks,
         template=template.name if template.source == "builtin" else template.source, backend=config.backend,
         limits=config.limits, workers=config.workers, store=config.store), progress=progress)
-    asked = template if template.kind == "chat" else prompts.get_template("chat")
-    instruction = {p.task_id: _user_message(asked.render(p)) for p in problems}
+    # A row's instruction is what the teacher was asked (its user message, from the cached request); a teacher
+    # that continued a completion prompt was not asked in words, so its rows get the chat template's message.
+    chat = prompts.get_template("chat")
+    asked_in_words = {p.task_id: str((chat.render(p).messages or [{}])[-1].get("content", "")) for p in problems}
     with Store(config.store) as store:
         candidates = [_Candidate(s.task_id, s.sample_index, s.status, s.program, s.completion_key,
-                                 instruction[s.task_id]) for s in store.samples(result["run_id"])]
+                                 _asked(store, s.completion_key) or asked_in_words[s.task_id])
+                      for s in store.samples(result["run_id"])]
     eval_manifest = result["manifest"]
     return _Samples(
         run_id=result["run_id"], kind="eval", tests="trusted", label="verified",
@@ -378,8 +382,12 @@ def _trusted(config: DistillConfig, match: dict[str, Any] | None, progress: Prog
                                             "unscorable_problems")})
 
 
-def _user_message(rendered: Any) -> str:
-    return str(rendered.messages[-1]["content"])
+def _asked(store: Store, key: str | None) -> str | None:
+    """The last user message of a cached chat request (None for a completion request)."""
+    hit = store.get_completion(key) if key else None
+    request = json.loads(hit["request"]).get("request", {}) if hit else {}
+    users = [m[1] for m in request.get("messages") or [] if m and m[0] == "user"]
+    return str(users[-1]) if users else None
 
 
 # --- samples with self-written tests: a selftest run -------------------------------------------------------
@@ -403,7 +411,7 @@ def _selftested(config: DistillConfig, match: dict[str, Any] | None, progress: P
         if config.limit < 1:
             raise UsageError(f"--limit must be at least 1, got {config.limit}")
         seeds = seeds[:config.limit]
-    _check_match_early(match, config, source_sha, [s.id for s in seeds])
+    _check_match_early(match, config, source_sha, [s.id for s in seeds], "selftest")
     with Store(config.store) as store:
         return _selftest_run(store, config, seeds, total, source_sha, progress)
 
