@@ -561,3 +561,76 @@ def test_a_completion_program_passes_the_tests():
     with Executor(workers=1) as executor:
         [(_, verdict)] = list(executor.map([Job(0, problem, ex.program)]))
     assert verdict.passed, verdict.detail
+
+
+# --- class entry points (LeetCode-style problems) and echoes ------------------------------------------------
+
+LC = load_benchmark(str(__import__("pathlib").Path(__file__).resolve().parents[2] / "examples"
+                        / "leetcode_style.jsonl")).problems["leetcode-style/7"]
+LC_SIG = "    def lightestHeaviestBoat(self, weights: List[int]) -> int:\n"
+LC_BODY = ("        ordered = sorted(weights)\n        n = len(ordered)\n"
+           "        return max(ordered[i] + ordered[n - 1 - i] for i in range(n // 2))\n")
+LC_DOC = '        """\n' + "".join(f"        {line}\n" if line else "\n" for line in LC.question.splitlines())
+
+
+def lc(answer: str, mode: str = "chat") -> Extraction:
+    return extract_program(LC, answer, mode)
+
+
+def test_a_class_answer_is_kept_whole_and_the_prompts_import_prepended():
+    ex = lc("Here is my solution:\n\n```python\nclass Solution:\n" + LC_SIG + LC_BODY
+            + "\n\nprint(Solution().lightestHeaviestBoat([1, 2]))\n```\n\nIt pairs the extremes.")
+    assert ex.method == "fenced-block"
+    assert ex.program == "from typing import List\n\n\nclass Solution:\n" + LC_SIG + LC_BODY
+    assert ex.echo == 0.0
+
+
+def test_a_class_answer_that_copies_the_whole_statement_as_docstring_is_an_echo_that_still_runs():
+    ex = lc("```python\nfrom typing import List\n\nclass Solution:\n" + LC_SIG + LC_DOC + '        """\n' + LC_BODY
+            + "```")
+    assert ex.method == "fenced-block" and ex.echo == 1.0
+    compile(ex.program, "answer", "exec")
+
+
+def test_a_statement_cut_off_inside_its_docstring_is_the_models_syntax_error_and_an_echo():
+    half = "".join(LC_DOC.splitlines(keepends=True)[:10])
+    ex = lc("```python\nclass Solution:\n" + LC_SIG + half)
+    assert ex.method == "fenced-block" and "does not parse" in ex.note and "kept unsanitized" in ex.note
+    assert 0.5 <= ex.echo < 1.0
+
+
+def test_prose_copied_into_the_block_before_the_class_is_skipped():
+    first = LC.question.splitlines()[0]
+    ex = lc("```python\n" + first + "\n\nclass Solution:\n" + LC_SIG + LC_BODY + "```")
+    assert ex.method == "fenced-block" and "read from its first line of code" in ex.note
+    assert ex.program == "from typing import List\n\n\nclass Solution:\n" + LC_SIG + LC_BODY
+
+
+def test_a_body_only_answer_goes_into_the_stubs_method():
+    ex = lc("```python\n" + LC_BODY.replace("        ", "", 3) + "```")
+    assert ex.method == "body-only"
+    assert ex.program == LC.prompt + LC_BODY
+
+
+def test_a_base_models_completion_continues_the_method():
+    ex = lc(LC_BODY + "\n\nif __name__ == '__main__':\n    print(1)\n", "completion")
+    assert ex.program == LC.prompt + LC_BODY + "\n\n"
+
+
+def test_the_echo_share_counts_copied_runs_of_words_whatever_the_layout():
+    from coderank.models.extract import echo_share
+
+    words = LC.question.split()
+    half = " ".join(words[:len(words) // 2])
+    assert echo_share(LC, "# " + half.replace(" ", "\n# ", 5)) == pytest.approx(0.5, abs=0.02)
+    assert echo_share(LC, LC.question.upper()) == 1.0
+    assert echo_share(LC, " ".join(w for i, w in enumerate(words) if i % 7)) == 0.0  # no 8 words in a row
+    # Without a question, the statement is the entry point's docstring (HumanEval's prompt).
+    he = HE["HumanEval/0"]
+    assert echo_share(he, he.prompt) == 1.0 and echo_share(he, "def has_close_elements(): pass") == 0.0
+
+
+def test_every_extraction_records_its_echo():
+    # This answer copies the docstring's sentence but not its examples: about half of the statement.
+    assert extract_program(HE["HumanEval/0"], PROSE_AND_BLOCK[1], "chat").echo == 0.55
+    assert extract_program(HE["HumanEval/0"], "no code here", "chat").echo == 0.0

@@ -50,12 +50,23 @@ Two modes:
     A fenced block that defines the entry point but does not parse is returned unsanitized, so the
     executor scores the model's syntax error as an error — a model mistake, not an extraction failure.
 
+The entry point may be a class (``Solution`` in LeetCode-style problems, whose tests call
+``Solution().method(...)``): a block or unfenced code defines it with ``class Solution``, and a body-only answer
+goes into the prompt's last method. A block that begins with prose (the statement copied in before the code) is
+read from its first line of code.
+
+**Echoes.** Small instruct models copy the problem statement back into their answer, and a long statement
+copied out uses the token limit up before the code is written. :func:`echo_share` measures how much of the
+statement an answer repeats (:attr:`Extraction.echo`), so a run can say that its truncated and empty answers
+were echoes rather than only "truncated" or "no code".
+
 Nothing in here raises on strange input: any failure ends as ``Extraction(None, "none", note=...)``.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import io
 import re
 import symtable
@@ -88,6 +99,12 @@ _CODE_START = re.compile(r"^(?:from\s+[\w.]+\s+import\s|import\s+\w|def\s+\w|asy
 _MAX_PARSES = 200
 _NOTE_ITEMS = 4  # dropped statements listed by name in a note; the rest are counted
 
+# Echo measure: runs of this many words of the statement found in the answer count as copied. Eight words
+# rarely repeat by chance (a signature and a sentence share a few), and a copied sentence has more.
+_ECHO_WORDS = 8
+ECHO_SHARE = 0.5
+"""An answer that repeats at least this share of the statement's words counts as an echo in run summaries."""
+
 _KEEPABLE = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
              ast.AnnAssign, ast.AugAssign)
 
@@ -101,11 +118,13 @@ class Extraction:
             extracted (recorded as its own status upstream, never run as an empty program).
         method: Which step produced it, one of :data:`METHODS`.
         note: What was removed, chosen or prepended, in a few words (empty if nothing worth saying).
+        echo: The share of the problem's statement the answer repeats, 0 to 1 (:func:`echo_share`).
     """
 
     program: str | None
     method: str
     note: str = ""
+    echo: float = 0.0
 
 
 def extract_program(problem: Problem, answer: str, mode: str) -> Extraction:
@@ -125,11 +144,46 @@ def extract_program(problem: Problem, answer: str, mode: str) -> Extraction:
     if mode not in MODES:
         raise UsageError(f"unknown extraction mode {mode!r}", f"use one of: {', '.join(MODES)}")
     try:
-        if mode == "completion":
-            return _extract_completion(problem, answer)
-        return _extract_chat(problem, answer)
+        found = _extract_completion(problem, answer) if mode == "completion" else _extract_chat(problem, answer)
+        return dataclasses.replace(found, echo=echo_share(problem, answer))
     except Exception as exc:  # a bug or a pathological input (deep nesting): no program, never a crash
         return Extraction(None, "none", f"extraction failed: {type(exc).__name__}: {exc}")
+
+
+def statement_of(problem: Problem) -> str:
+    """The problem's statement in prose: ``question``, else the entry point's docstring in the prompt, else ``""``."""
+    if problem.question is not None:
+        return problem.question
+    try:
+        tree = ast.parse(problem.prompt)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ""
+    target = _target_function(tree.body, problem.entry_point)
+    return (ast.get_docstring(target) or "") if target is not None else ""
+
+
+def echo_share(problem: Problem, answer: str) -> float:
+    """The share of the statement's words that the answer repeats, 0 to 1 (rounded to two places).
+
+    A word of the statement counts as repeated when it lies in a run of eight consecutive statement words that
+    also appears in the answer, compared word by word, ignoring case, indentation, line breaks and comment or
+    quote marks around words (so a statement copied into a docstring or as ``#`` comments counts). Statements
+    shorter than eight words give 0.
+    """
+    words = _words(statement_of(problem))
+    if len(words) < _ECHO_WORDS:
+        return 0.0
+    said = _words(answer)
+    grams = {tuple(said[i:i + _ECHO_WORDS]) for i in range(len(said) - _ECHO_WORDS + 1)}
+    covered = [False] * len(words)
+    for i in range(len(words) - _ECHO_WORDS + 1):
+        if tuple(words[i:i + _ECHO_WORDS]) in grams:
+            covered[i:i + _ECHO_WORDS] = [True] * _ECHO_WORDS
+    return round(sum(covered) / len(words), 2)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in (w.strip("#\"'`*").lower() for w in text.split()) if w]
 
 
 # --- completion mode -------------------------------------------------------------------------------------
@@ -247,7 +301,7 @@ def _extract_chat(problem: Problem, answer: str) -> Extraction:
         notes.append(f"ignored {len(blocks) - len(python)} non-Python block(s)")
 
     # 2. A fenced block that defines the entry point.
-    parsed = [(b, _parse_prefix(b.code)) for b in python]
+    parsed = [(b, _block_code(b, ep, notes)) for b in python]
     defining = [(b, c) for b, c in parsed if c is not None and c.defines(ep)]
     if defining:
         best, chosen = max(defining, key=lambda bc: (bc[1].source == bc[0].code, bc[0].closed, bc[0].index))
@@ -276,7 +330,8 @@ def _extract_chat(problem: Problem, answer: str) -> Extraction:
             return Extraction(program, "body-only", "; ".join(notes))
 
     # A block that plainly tries to define the entry point but does not parse: the model's syntax error.
-    pattern = re.compile(rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(ep)}[ \t]*\(", re.M)
+    pattern = re.compile(rf"^[ \t]*(?:(?:async[ \t]+)?def[ \t]+{re.escape(ep)}[ \t]*\(|class[ \t]+"
+                         rf"{re.escape(ep)}\b)", re.M)
     broken = [b for b in python if pattern.search(b.code)]
     if broken:
         block = broken[-1]
@@ -293,6 +348,21 @@ def _extract_chat(problem: Problem, answer: str) -> Extraction:
     else:
         notes.append(f"{len(blocks)} code block(s), none defines {ep} or is its body")
     return Extraction(None, "none", "; ".join(notes))
+
+
+def _block_code(block: _Block, ep: str, notes: list[str]) -> _Code | None:
+    """A block's code: its longest parseable prefix, or, if that misses the entry point, from its first code line.
+
+    The second reading catches blocks that open with prose, e.g. the problem statement copied in before the code.
+    """
+    code = _parse_prefix(block.code)
+    if code is not None and code.defines(ep):
+        return code
+    later = _raw_code(block.code, ep)
+    if later is None:
+        return code
+    notes.append(f"block {block.index} read from its first line of code (the text before it is not code)")
+    return later
 
 
 def _strip_reasoning(answer: str, notes: list[str]) -> str:
@@ -361,7 +431,7 @@ def _outside_blocks(text: str) -> str:
 def _raw_code(text: str, ep: str) -> _Code | None:
     lines = text.splitlines(keepends=True)
     starts = [i for i, line in enumerate(lines) if _CODE_START.match(line)]
-    def_line = re.compile(rf"^(?:async\s+)?def\s+{re.escape(ep)}\s*\(")
+    def_line = re.compile(rf"^(?:(?:async\s+)?def\s+{re.escape(ep)}\s*\(|class\s+{re.escape(ep)}\b)")
     tried: set[int] = set()
     for start in starts[:1] + [i for i in starts if def_line.match(lines[i])]:
         if start in tried:
@@ -377,9 +447,8 @@ def _body_only(code: str, problem: Problem, prompt: _Code | None) -> str | None:
     """``prompt + code`` indented as the entry point's body, if ``code`` looks like a body and fits there."""
     if prompt is None or not code.strip():
         return None
-    last = prompt.stmts[-1] if prompt.stmts else None
-    node = last.node if last is not None else None
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name != problem.entry_point:
+    node = _target_function([s.node for s in prompt.stmts[-1:]], problem.entry_point)
+    if node is None:
         return None  # the prompt does not end with the entry point's stub: nowhere to put a body
     body = textwrap.dedent(code).strip("\n") + "\n"
     wrapped = _parse("def _coderank_body():\n" + textwrap.indent(body, "    ", lambda _: True))
@@ -389,6 +458,17 @@ def _body_only(code: str, problem: Problem, prompt: _Code | None) -> str | None:
     program = problem.prompt if problem.prompt.endswith("\n") else problem.prompt + "\n"
     program += textwrap.indent(body, " " * indent, lambda line: bool(line.strip()))
     return program if _parse(program) is not None else None
+
+
+def _target_function(body: list[ast.stmt], ep: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The function whose body is to be written: the entry point's stub, or the last method of its class."""
+    node = body[-1] if body else None
+    if isinstance(node, ast.ClassDef) and node.name == ep and node.body:
+        method = node.body[-1]
+        return method if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == ep:
+        return node
+    return None
 
 
 def _returns(func: ast.stmt) -> bool:
