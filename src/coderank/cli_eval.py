@@ -62,7 +62,9 @@ def eval_cmd(
     samples: Annotated[int, typer.Option("--samples", "-n", help="Samples per problem.")] = 1,
     temperature: Annotated[float, typer.Option(help="0 = greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling.")] = 1.0,
-    max_tokens: Annotated[int, typer.Option(help="Token limit per sample; hits are counted as truncated.")] = 512,
+    max_tokens: Annotated[int | None, typer.Option(help="Token limit per sample; hits are counted as truncated. "
+                                                   "Default: the largest max_tokens the problems give (a problem "
+                                                   "file's field), else 512.", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Sample i uses seed + i.")] = 0,
     limit: Annotated[int | None, typer.Option(help="Only the first K problems.", show_default=False)] = None,
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Only this task id (repeatable).")] = None,
@@ -121,10 +123,23 @@ def _print_result(r: dict[str, Any]) -> None:
     out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(r["status_counts"].items())), highlight=False)
     print_unscorable(r.get("unscorable_problems", {}))
     if r.get("truncated"):
-        out.print(f"[yellow]{r['truncated']} sample(s) hit --max-tokens (truncated)[/]", highlight=False)
+        out.print(f"[yellow]{r['truncated']} sample(s) hit the token limit of {r.get('max_tokens')} (truncated)[/]",
+                  highlight=False)
+    _print_echoes(r)
+    if r.get("token_limit_note"):
+        out.print(f"[yellow]{escape(r['token_limit_note'])}[/]", highlight=False)
     tps = f", {r['tokens_per_second']} tokens/s" if r.get("tokens_per_second") else ""
     out.print(f"generated {r['generated']}, from cache {r['cached']}; {r['wall_seconds']} s in all{tps}",
               highlight=False)
+
+
+def _print_echoes(summary: dict[str, Any]) -> None:
+    """Say how many answers repeated the statement, when that explains truncated or empty answers."""
+    echoes = summary.get("echoes") or {}
+    if echoes.get("truncated") or echoes.get("no_code"):
+        out.print(f"[yellow]{echoes['samples']} answer(s) repeated at least half of the statement (echo): "
+                  f"{echoes['truncated']} of them hit the token limit, {echoes['no_code']} gave no code[/]",
+                  highlight=False)
 
 
 def _when(ts: float | None) -> str:
@@ -199,6 +214,7 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
         counts = info.summary.get("status_counts", {})
         out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
         print_unscorable(info.summary.get("unscorable_problems", {}))
+        _print_echoes(info.summary)
     for s in rows:
         out.print(f"{escape(s.task_id)} #{s.sample_index}: {s.status} {escape(s.detail[:100])}", highlight=False)
 

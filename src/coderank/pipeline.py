@@ -25,12 +25,19 @@ from coderank.execution.pool import Executor, Job, check_workers
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
+from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
 from coderank.scoring import ks_for, summary
 from coderank.store import SCORED, Store
 from coderank.types import Problem, Status
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+DEFAULT_MAX_TOKENS = 512
+"""The token limit when neither ``--max-tokens`` nor the problems give one (HumanEval answers take ~200)."""
+
+TRUNCATION_NOTE_SHARE = 0.1
+"""At or above this share of truncated samples a run says that its problems need a larger token limit."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,8 @@ class EvalConfig:
         n: Samples per problem.
         temperature: Sampling temperature (0 = greedy).
         top_p: Nucleus sampling.
-        max_tokens: Generation limit per sample; hitting it is recorded as truncation.
+        max_tokens: Generation limit per sample; hitting it is recorded as truncation. None: the largest
+            ``max_tokens`` the run's problems give (a problem file's field), else :data:`DEFAULT_MAX_TOKENS`.
         seed: Base seed; sample i of every problem uses seed + i.
         limit: Only the first ``limit`` problems.
         tasks: Only these task ids.
@@ -61,7 +69,7 @@ class EvalConfig:
     n: int = 1
     temperature: float = 0.0
     top_p: float = 1.0
-    max_tokens: int = 512
+    max_tokens: int | None = None
     seed: int = 0
     limit: int | None = None
     tasks: tuple[str, ...] = ()
@@ -119,6 +127,20 @@ def select_problems(bench: Benchmark, limit: int | None, tasks: tuple[str, ...])
             raise UsageError(f"--limit must be at least 1, got {limit}")
         problems = problems[:limit]
     return problems
+
+
+def token_limit(max_tokens: int | None, problems: list[Problem]) -> tuple[int, str]:
+    """A run's token limit and where it came from: ``option``, ``problems`` or ``default``.
+
+    A problem can say how many tokens its answers may need (``max_tokens`` in a problem file); a run without
+    ``--max-tokens`` takes the largest such value of its problems, so one long problem is not cut short. The
+    limit is not derived from the length of the statement: an answer need not repeat it, and a model that does
+    is echoing, which the summary counts (:func:`run_summary`).
+    """
+    if max_tokens is not None:
+        return max_tokens, "option"
+    hints = [p.metadata["max_tokens"] for p in problems if isinstance(p.metadata.get("max_tokens"), int)]
+    return (max(hints), "problems") if hints else (DEFAULT_MAX_TOKENS, "default")
 
 
 def default_template(model: str) -> str:
@@ -191,7 +213,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
 
     if config.n < 1:
         raise UsageError(f"--samples must be at least 1, got {config.n}")
-    if config.max_tokens < 1:
+    if config.max_tokens is not None and config.max_tokens < 1:
         raise UsageError(f"--max-tokens must be at least 1, got {config.max_tokens}")
     check_decoding(config.temperature, config.top_p)
     check_workers(config.workers)
@@ -202,7 +224,8 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
                          "use --temperature 0.8 (for example) to estimate pass@k with k > 1")
     bench = load_benchmark(config.benchmark)
     problems = select_problems(bench, config.limit, config.tasks)
-    template = _template(config)
+    max_tokens, max_tokens_from = token_limit(config.max_tokens, problems)
+    template = _template(config).used_for(problems)
     for problem in problems:  # a template that fails on a problem fails now, before a run is recorded
         template.render(problem)
     store = Store(config.store)
@@ -210,7 +233,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
     started = time.monotonic()
     try:
         _check_chat_template(backend, template, config)
-        params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
+        params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": max_tokens}
         identity = {
             "model": backend.identity(), "benchmark": bench.sha256, "tasks": [p.task_id for p in problems],
             "template": template.sha256, "params": params, "seed": config.seed, "n": config.n,
@@ -225,6 +248,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
                           **({"derivation": bench.derivation} if bench.derivation else {})},
             "template": {"name": template.name, "kind": template.kind, "sha256": template.sha256},
             "params": params,
+            "max_tokens_from": max_tokens_from,
             "seed": config.seed,
             "n": config.n,
             "sandbox_limits": config.limits.resolved().as_dict(),
@@ -235,7 +259,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         was_finished = resumed and store.get_run(run_id).status == "finished"
         done = store.done_keys(run_id)
         todo = [(p, i) for p in problems for i in range(config.n) if (p.task_id, i) not in done]
-        gen_stats = _generate(store, backend, template, todo, config, progress)
+        gen_stats = _generate(store, backend, template, todo, config, max_tokens, progress)
         isolation = _execute(store, run_id, todo, gen_stats["completions"], template.extract, config,
                              extract_program, progress)
     finally:
@@ -249,6 +273,9 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         "tokens_per_second": round(gen_stats["tokens"] / gen_stats["seconds"], 1) if gen_stats["seconds"] else None,
         "wall_seconds": round(time.monotonic() - started, 2),
         "isolation": isolation,
+        "max_tokens": max_tokens,
+        "max_tokens_from": max_tokens_from,
+        **({"token_limit_note": note} if (note := _token_limit_note(result, max_tokens, max_tokens_from)) else {}),
         "manifest": manifest,
     })
     if isolation:
@@ -260,15 +287,31 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
     return result
 
 
+def _token_limit_note(summary: dict[str, Any], max_tokens: int, source: str) -> str | None:
+    """What to tell the user when many samples hit the token limit (None when few did)."""
+    truncated, samples = summary["truncated"], summary["samples"]
+    if not samples or truncated < TRUNCATION_NOTE_SHARE * samples:
+        return None
+    where = {"option": "--max-tokens", "problems": "the largest max_tokens the problems give",
+             "default": "the default"}[source]
+    note = (f"{truncated} of {samples} samples hit the token limit of {max_tokens} ({where}): these problems need "
+            f"more; run again with --max-tokens {2 * max_tokens}, or give max_tokens in the problem file")
+    echoed = summary["echoes"]["truncated"]
+    if echoed:
+        note += (f". {echoed} of the {truncated} repeated at least half of the statement (an echo): a prompt that "
+                 "does not show the statement as code may help more than a larger limit")
+    return note
+
+
 def _generate(store: Store, backend: Backend, template: Any, todo: list[tuple[Problem, int]], config: EvalConfig,
-              progress: Progress | None) -> dict[str, Any]:
+              max_tokens: int, progress: Progress | None) -> dict[str, Any]:
     requests: list[Request] = []
     for problem, i in todo:
         rendered = template.render(problem)
         requests.append(Request(
             kind=rendered.kind, text=rendered.text,
             messages=tuple((m["role"], m["content"]) for m in rendered.messages) if rendered.messages else None,
-            max_tokens=config.max_tokens, temperature=config.temperature, top_p=config.top_p,
+            max_tokens=max_tokens, temperature=config.temperature, top_p=config.top_p,
             stop=tuple(rendered.stop), seed=config.seed + i,
         ))
     stats = GenStats()
@@ -289,10 +332,14 @@ def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
         key, comp = completions[(problem.task_id, i)]
         ex = extract_program(problem, comp["text"], kind)
         truncated = comp.get("finish_reason") == "length"
-        meta = {"method": ex.method, "note": ex.note}
+        meta = {"method": ex.method, "note": ex.note, "echo": ex.echo}
         if ex.program is None:
+            detail = ex.note or "no code could be extracted"
+            if ex.echo >= ECHO_SHARE:
+                detail = (f"echo: the answer repeats {ex.echo:.0%} of the statement"
+                          + (" and hit the token limit" if truncated else "") + f"; {detail}")
             store.put_sample(run_id, problem.task_id, i, completion_key=key, program=None, extraction=meta,
-                             status=Status.NO_CODE.value, detail=ex.note or "no code could be extracted",
+                             status=Status.NO_CODE.value, detail=detail,
                              cpu_seconds=None, wall_seconds=None, output=None, truncated=truncated)
             continue
         jobs.append(Job((problem.task_id, i, key, meta, truncated), problem, ex.program))
@@ -313,17 +360,26 @@ def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
 
 
 def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None) -> dict[str, Any]:
-    """pass@k with intervals, status counts and truncations, computed from the stored samples."""
+    """pass@k with intervals, status counts, truncations and echoes, computed from the stored samples.
+
+    ``echoes`` counts the samples whose answer repeats at least :data:`~coderank.models.extract.ECHO_SHARE` of
+    the problem's statement (``samples``), and how many of those hit the token limit (``truncated``) or gave no
+    code (``no_code``): a truncated or empty answer that is an echo is reported as one.
+    """
     counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     statuses: Counter[str] = Counter()
     unscorable: dict[str, str] = {}
     truncated = 0
+    echoes = Counter({"samples": 0, "truncated": 0, "no_code": 0})
     for row in store.samples(run_id):
         c = counts[row.task_id]
         c[0] += 1
         c[1] += row.status == Status.PASSED.value
         statuses[row.status] += 1
         truncated += row.truncated
+        echo = (row.extraction or {}).get("echo", 0.0)
+        if isinstance(echo, (int, float)) and echo >= ECHO_SHARE:
+            echoes.update(samples=1, truncated=int(row.truncated), no_code=int(row.status == Status.NO_CODE.value))
         if row.status == Status.INVALID.value:
             unscorable.setdefault(row.task_id, row.detail)
     order = [p.task_id for p in problems] if problems else sorted(counts)
@@ -335,6 +391,7 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
         "problems": len(nc),
         "status_counts": dict(statuses),
         "truncated": truncated,
+        "echoes": dict(echoes),
         # Problems the sandbox could not run (their tests pass the program an object, say): task id -> why.
         **({"unscorable_problems": unscorable} if unscorable else {}),
         "per_problem": {t: {"n": counts[t][0], "c": counts[t][1]} for t in order if t in counts},
