@@ -123,14 +123,15 @@ def print_report(summary: dict[str, Any], manifest: dict[str, Any]) -> None:
     against = ", ".join(b["name"] for b in deco["benchmarks"]) or "nothing (--no-decontam)"
     lost = len(deco["problems_lost"])
     out.print(f"decontaminated against {escape(against)}: {summary['leaked']} candidate(s) dropped"
-              + (f", {lost} problem(s) left without a row" if lost else ""), highlight=False)
+              + (f", {lost} problem(s) got fewer rows for it" if lost else ""), highlight=False)
     if summary.get("truncated"):
         out.print(f"[yellow]{summary['truncated']} answer(s) hit --max-tokens (truncated)[/]", highlight=False)
     if not summary["rows"]:
         out.print("[yellow]no rows: no answer was eligible (see the statuses above)[/]", highlight=False)
     tps = summary.get("tokens_per_second")
-    out.print(f"{summary['generated']} answers generated, {summary['cached']} from the cache"
-              + (f", {tps} tokens/s" if tps else "") + f"; {summary['wall_seconds']:.0f} s; samples run "
+    made = (f"{summary['generated']} answers generated, {summary['cached']} from the cache"
+            if summary["generated"] or summary["cached"] else "nothing generated or run (the samples were complete)")
+    out.print(made + (f", {tps} tokens/s" if tps else "") + f"; {summary['wall_seconds']:.0f} s; samples run "
               f"{summary['samples_run']}", highlight=False)
 
 

@@ -84,7 +84,7 @@ MANIFEST_FIELDS = {
     "per_problem": "task id -> samples, passed (of samples), candidates (eligible distinct programs), leaked "
                    "(candidates dropped by decontamination), rows",
     "decontam": "benchmarks (name, sha256), embeddings (bool), dropped (task_id, sample_index, leaks), "
-                "problems_lost (problems left without a row by it)",
+                "problems_lost (problems that got fewer rows than they would have without it)",
     "sandbox_limits": "the limits programs ran under",
     "sandbox_isolation": "the isolation layers that were active",
     "output": "path, rows and sha256 of the data file",
@@ -263,10 +263,10 @@ def distill(config: DistillConfig, progress: Progress | None = None) -> dict[str
     pools = _pools(samples, config)
     outputs = _outputs(pools, config)
     leaks = _decontaminate(pools, outputs, config, benches, progress)
-    rows, per_problem, dropped = _choose(pools, outputs, leaks, samples, config, match)
+    rows, per_problem, dropped, lost = _choose(pools, outputs, leaks, samples, config, match)
     out_sha = _write_rows(config.out, rows)
     with Store(config.store) as store:
-        manifest = _manifest(config, samples, match, benches, per_problem, dropped, rows, out_sha)
+        manifest = _manifest(config, samples, match, benches, per_problem, dropped, lost, rows, out_sha)
         identity = {"kind": "distill", "samples_run": samples.run_id, "select": config.select,
                     "keep": manifest["keep"], "match": match and match["sha256"], "output_form": config.output_form,
                     "decontam": [(b.name, b.sha256) for b in benches],
@@ -594,7 +594,7 @@ def _decontaminate(pools: dict[str, list[_Candidate]], outputs: dict[tuple[str, 
 def _choose(pools: dict[str, list[_Candidate]], outputs: dict[tuple[str, int], str],
             leaks: dict[tuple[str, int], list[str]], samples: _Samples, config: DistillConfig,
             match: dict[str, Any] | None
-            ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]], list[dict[str, Any]]]:
+            ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]], list[dict[str, Any]], list[str]]:
     counts: Counter[str] = Counter()
     passed: Counter[str] = Counter()
     for c in samples.candidates:
@@ -603,6 +603,7 @@ def _choose(pools: dict[str, list[_Candidate]], outputs: dict[tuple[str, int], s
     rows: list[dict[str, Any]] = []
     per_problem: dict[str, dict[str, int]] = {}
     dropped: list[dict[str, Any]] = []
+    lost: list[str] = []
     for task_id in samples.order:
         want = match["rows"].get(task_id, 0) if match is not None else (config.keep or 1)
         clean = []
@@ -613,11 +614,13 @@ def _choose(pools: dict[str, list[_Candidate]], outputs: dict[tuple[str, int], s
             else:
                 clean.append(c)
         chosen = clean[:want]
+        if len(chosen) < min(want, len(pools[task_id])):
+            lost.append(task_id)
         rows.extend(_row(c, outputs[(c.task_id, c.index)], samples, config) for c in chosen)
         per_problem[task_id] = {"samples": counts[task_id], "passed": passed[task_id],
                                 "candidates": len(pools[task_id]), "leaked": len(pools[task_id]) - len(clean),
                                 "rows": len(chosen)}
-    return rows, per_problem, dropped
+    return rows, per_problem, dropped, lost
 
 
 def _row(c: _Candidate, output: str, samples: _Samples, config: DistillConfig) -> dict[str, Any]:
@@ -644,7 +647,8 @@ def _platform() -> dict[str, str]:
 
 
 def _manifest(config: DistillConfig, samples: _Samples, match: dict[str, Any] | None, benches: list[Any],
-              per_problem: dict[str, dict[str, int]], dropped: list[dict[str, Any]], rows: list[dict[str, Any]],
+              per_problem: dict[str, dict[str, int]], dropped: list[dict[str, Any]], lost: list[str],
+              rows: list[dict[str, Any]],
               out_sha: str) -> dict[str, Any]:
     statuses = samples.summary.get("status_counts") or {}
     n_samples = sum(statuses.values())
@@ -663,8 +667,7 @@ def _manifest(config: DistillConfig, samples: _Samples, match: dict[str, Any] | 
         "per_problem": per_problem,
         "decontam": {"benchmarks": [{"name": b.name, "sha256": b.sha256} for b in benches],
                      "embeddings": bool(benches) and config.embeddings, "dropped": dropped,
-                     "problems_lost": [t for t, p in per_problem.items() if p["candidates"] and p["leaked"]
-                                       and not p["rows"]]},
+                     "problems_lost": lost},
         "sandbox_limits": config.limits.resolved().as_dict(),
         "sandbox_isolation": samples.summary.get("isolation") or {},
         "output": {"path": str(config.out), "rows": len(rows), "sha256": out_sha},
