@@ -81,3 +81,16 @@ def test_the_program_runs_the_tests_and_reports_the_failing_line():
     ast.parse(program("def f():\n    pass", "assert f() is None"))
     assert failure_detail("test line 3 failed: assert outcome is True, outcome (a test failed at tests line 1: "
                           "assert f(1) == 2)") == "a test failed at tests line 1: assert f(1) == 2"
+
+
+def test_a_test_function_in_the_solution_block_and_its_call_are_the_tests():
+    s = split_answer(answer("from typing import List\n\ndef rev(words: List[str]) -> str:\n"
+                            "    return ' '.join(reversed(words))\n\n# Tests\ndef test_rev():\n"
+                            "    assert rev(['a', 'b']) == 'b a', 'case 1'\n    print('ok')\n\n# Run the tests\n"
+                            "test_rev()"))
+    assert s.status == "" and s.solution == ("from typing import List\n\n\ndef rev(words: List[str]) -> str:\n"
+                                             "    return ' '.join(reversed(words))")
+    assert s.tests.startswith("# Tests\ndef test_rev():") and s.tests.endswith("# Run the tests\ntest_rev()")
+    ns = {}
+    exec(program(s.solution, s.tests), ns)
+    assert ns["_coderank_selftest"]() is True

@@ -7,9 +7,10 @@ wrote the code and the test, so a shared mistake passes.
 **The tests are model output, so they never run on the trusted side.** The checker runs only a benchmark's own
 (trusted) tests; here the program that goes into the sandbox is the solution followed by the tests as a string,
 which ``_coderank_selftest()`` compiles and executes *inside* the sandboxed process, calling every ``test*``
-function the tests define, and returns ``True`` or what failed. The trusted check asserts that it returned
-``True``. A program could fake that answer; it is the teacher's own code checking itself, and that is what the
-``self-verified`` label says. Two guards that the model's text cannot talk its way past come on top:
+function the tests define (again, if they call it themselves), and returns ``True`` or what failed. The trusted
+check asserts that it returned ``True``. A program could fake that answer; it is the teacher's own code checking
+itself, and that is what the ``self-verified`` label says. Two guards that the model's text cannot talk its way
+past come on top:
 
 - **Static** (parsing only, nothing runs): the answer must hold a code block that defines a function or class,
   and tests that parse, contain an ``assert`` and use a name the solution defines. Definitions in the tests of
@@ -33,8 +34,9 @@ from dataclasses import dataclass
 
 from coderank.types import Problem, Status
 
-VERSION = 1
-"""Version of the prompt, the runner and the mutants below; part of every self-tested run's identity."""
+VERSION = 2
+"""Version of how answers are split and judged (the prompt, the split, the runner, the mutants); part of every
+self-tested run's identity, so a change here never mixes with verdicts stored before it."""
 
 PROMPT = (
     "Solve this programming task in Python.\n\n{instruction}\n\n"
@@ -70,7 +72,8 @@ def _coderank_selftest():
     before = set(names)
     try:
         exec(compile(_CODERANK_TESTS, "<tests>", "exec"), names)
-        for name in [n for n in list(names) if n not in before and n.startswith("test") and callable(names[n])]:
+        for name in [n for n in list(names) if n not in before and n.startswith("test")
+                     and type(names[n]).__name__ == "function"]:
             names[name]()
     except AssertionError as exc:
         lines = _CODERANK_TESTS.splitlines()
@@ -136,7 +139,8 @@ def split_answer(answer: str) -> Split:
 
     The solution is the first Python (or untagged) code block that parses and defines a function or class; the
     tests are the last later block that holds an ``assert`` (or a ``test*`` function), or else the solution
-    block's own statements from its first top-level ``assert`` on.
+    block's own statements from its first top-level ``assert`` or ``test*`` function on (the definitions among
+    them that are not tests stay with the solution).
     """
     blocks = [(body.strip("\n"), tree) for lang, body in _FENCE.findall(answer)
               if lang.lower() in _PY_TAGS and body.strip() and (tree := _parse(body.strip("\n"))) is not None]
@@ -154,12 +158,12 @@ def split_answer(answer: str) -> Split:
         solution_part = source
         tests_source, tests_tree = later[-1]
     else:
-        first = next((i for i, st in enumerate(tree.body) if isinstance(st, ast.Assert)), None)
+        first = next((i for i, st in enumerate(tree.body) if _is_test(st)), None)
         if first is None:
             return Split(_solution(source, tree), None, Status.INVALID.value, "no tests: no assert statements")
         after = set(tree.body[first:])
-        solution_part, tests_part = _partition(source, tree, lambda st: st not in after or isinstance(
-            st, _DEFS + _IMPORTS))
+        solution_part, tests_part = _partition(source, tree, lambda st: st not in after or (
+            isinstance(st, _DEFS + _IMPORTS) and not _is_test(st)))
         tests_source = tests_part
         parsed = _parse(tests_source)
         if parsed is None:
@@ -248,14 +252,18 @@ def _parse(source: str) -> ast.Module | None:
         return None
 
 
+def _is_test(st: ast.stmt) -> bool:
+    """A top-level assert, or a function or class named ``test...`` / ``Test...``."""
+    return isinstance(st, ast.Assert) or (isinstance(st, _DEFS) and st.name.lower().startswith("test"))
+
+
 def _defined(tree: ast.Module) -> set[str]:
-    """Top-level functions and classes (``test*`` functions are tests, not the solution)."""
-    return {st.name for st in tree.body if isinstance(st, _DEFS) and not st.name.startswith("test")}
+    """Top-level functions and classes of the solution (``test*`` ones are tests)."""
+    return {st.name for st in tree.body if isinstance(st, _DEFS) and not _is_test(st)}
 
 
 def _has_tests(tree: ast.Module) -> bool:
-    return any(isinstance(node, ast.Assert) for node in ast.walk(tree)) or any(
-        isinstance(st, ast.FunctionDef) and st.name.startswith("test") for st in tree.body)
+    return any(isinstance(node, ast.Assert) for node in ast.walk(tree)) or any(_is_test(st) for st in tree.body)
 
 
 def _redefines(st: ast.stmt, names: set[str]) -> bool:
@@ -275,7 +283,7 @@ def _calls(node: ast.AST, names: set[str]) -> bool:
 def _solution(source: str, tree: ast.Module) -> str:
     """Definitions, imports and constants; example calls, prints, asserts and ``__main__`` blocks go."""
     names = _defined(tree)
-    kept, _ = _partition(source, tree, lambda st: isinstance(st, _DEFS + _IMPORTS) or (
+    kept, _ = _partition(source, tree, lambda st: (isinstance(st, _DEFS + _IMPORTS) and not _is_test(st)) or (
         isinstance(st, _ASSIGNS) and not _calls(st, names)) or (
         isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant) and isinstance(st.value.value, str)))
     return kept
