@@ -22,7 +22,7 @@ import pytest
 
 from coderank.report.html import write_report
 
-from .test_html import HOSTILE, png_size, sample_store
+from .test_html import HOSTILE, png_size, reported_only_charts, sample_store
 
 pytestmark = pytest.mark.slow
 
@@ -214,7 +214,8 @@ def test_report_loads_without_console_errors_and_shows_the_rows(browser, report)
     reported = browser.evaluate("document.querySelector('section.reported').innerText")
     assert "not measured by coderank" in reported and "GPT-4" in reported
     images = browser.evaluate("[...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
-    assert len(images) == 4 and all(done and width > 300 for _, done, width in images), images
+    assert len(images) == 4 + len(reported_only_charts()), images
+    assert all(done and width > 300 for _, done, width in images), images
     overflow = browser.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, "the page scrolls sideways at 1280 px"
     wide = browser.evaluate("[...document.querySelectorAll('.tablewrap')].filter(w => w.scrollWidth > w.clientWidth)"

@@ -7,6 +7,8 @@ import pytest
 from coderank.errors import InputError, UsageError
 from coderank.report.reported import BUNDLED, Reported, add_reported, load_reported, user_reported_path
 
+from .runs import make_run
+
 
 def _row(**overrides):
     row = {
@@ -36,12 +38,15 @@ def _find(entries, model, value=None):
 
 # --- the bundled table ---------------------------------------------------------------------------------------
 
+BUNDLED_BENCHMARKS = ("humaneval", "humaneval-plus", "mbpp-plus", "mbpp-plus-base")
+
+
 def test_every_bundled_entry_validates_and_has_source_and_date():
     entries = load_reported()
     assert len(entries) >= 20
     for e in entries:
         assert e.origin == BUNDLED and e.bundled
-        assert e.benchmark == "humaneval" and e.metric == "pass@1"
+        assert e.benchmark in BUNDLED_BENCHMARKS and e.metric == "pass@1"
         assert 0.0 <= e.value <= 1.0
         assert e.source.strip() and e.reported_by.strip() and e.setting.strip()
         assert re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", e.source_date)
@@ -95,6 +100,39 @@ def test_unreleased_and_closed_models_are_not_open_weights():
     entries = load_reported()
     assert all(e.open_weights is False for e in entries if e.model in ("GPT-4", "GPT-3.5", "Unnatural Code Llama 34B"))
     assert _find(entries, "Code Llama 7B")[0].open_weights is True
+
+
+QWEN_05B = "Qwen2.5-Coder-0.5B-Instruct"
+
+
+def test_qwen_coder_05b_instruct_numbers_are_the_reports_table_16():
+    entries = {e.benchmark: e for e in load_reported() if e.model == QWEN_05B}
+    assert {b: e.value for b, e in entries.items()} == {
+        "humaneval": 0.616, "humaneval-plus": 0.573, "mbpp-plus-base": 0.524, "mbpp-plus": 0.437}
+    for e in entries.values():
+        assert e.bundled and e.open_weights is True and e.metric == "pass@1"
+        assert "arXiv:2409.12186v3, Table 16" in e.source and e.source_date == "2024-11-12"
+        assert "EvalPlus" in e.setting and e.note and "not directly comparable" in e.note
+    # EvalPlus's MBPP is not coderank's mbpp (the 500-problem test split): never filed under that name
+    assert "mbpp" not in entries
+    assert "NOT coderank's mbpp" in entries["mbpp-plus-base"].note
+
+
+def test_qwen_coder_05b_instruct_numbers_are_shown_as_reported_not_measured():
+    from coderank.report.board import leaderboard
+    from coderank.store import Store
+
+    store = Store(":memory:")
+    make_run(store, QWEN_05B, [1, 0, 1])
+    boards = leaderboard(store)
+    measured = [r for r in boards["humaneval"] if r.kind == "measured"]
+    assert [r.model for r in measured] == [QWEN_05B] and measured[0].value != 0.616
+    for bench, value in (("humaneval", 0.616), ("humaneval-plus", 0.573), ("mbpp-plus-base", 0.524),
+                         ("mbpp-plus", 0.437)):
+        (row,) = [r for r in boards[bench] if r.model == QWEN_05B and r.kind == "reported"]
+        assert row.value == value and row.low is None and row.run_id is None
+        assert "2409.12186" in row.source and row.reported_by.startswith("Qwen team")
+    assert "mbpp" not in boards  # no run on mbpp, and no reported number claims to be one
 
 
 # --- user files ----------------------------------------------------------------------------------------------

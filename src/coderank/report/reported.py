@@ -11,6 +11,14 @@ passed to ``load_reported``. Each line of such a file is one JSON object:
   ``YYYY-MM-DD``; ``reported_by``: who measured it (``"OpenAI"``, ``"Meta (Code Llama paper)"`` …);
 - optional: ``note`` (string), ``open_weights`` (bool).
 
+``benchmark`` is free text, and the board groups numbers by it, so a reported number sits beside measured runs
+only when it names the same problems. The bundled table uses ``humaneval`` (the 164 problems, as coderank's
+``humaneval``), ``humaneval-plus`` (the same problems with EvalPlus's extra tests), ``mbpp-plus`` (EvalPlus's
+MBPP+ task set with its extra tests) and ``mbpp-plus-base`` (that task set on MBPP's original tests). None of
+the EvalPlus names is coderank's ``mbpp`` (MBPP's 500-problem test split): EvalPlus's MBPP+ is a subset of
+about 400 tasks drawn from every split, so a paper's "MBPP" column from EvalPlus goes under ``mbpp-plus-base``,
+and ``mbpp`` is kept for numbers on the test split itself.
+
 Every line is checked on load; an error names the file, the line and the fix.
 """
 
