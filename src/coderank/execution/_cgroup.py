@@ -85,6 +85,8 @@ class ProgramGroup:
         self.cpu_fd = -1
         self.mem_dir: str | None = None
         self.mem_v2 = False
+        self.base_memory = 0  # what the zygote itself uses, under the programs' limit
+        self._limit = -1
         self.report: dict[str, str] = {}
         mounts, own = _mounts(), _own_paths()
         v2 = _dir_for("v2", mounts, own)
@@ -129,12 +131,13 @@ class ProgramGroup:
 
     def limit_memory(self, limit: int) -> None:
         """Hold all processes of the group to ``limit`` bytes together; reports the layer as active or not."""
-        if self.mem_dir is None:
+        if self.mem_dir is None or limit == self._limit:
             return
         name = "memory.max" if self.mem_v2 else "memory.limit_in_bytes"
         try:
             with open(os.path.join(self.mem_dir, name), "w") as fh:
                 fh.write(str(limit))
+            self._limit = limit
             kind = "cgroup v2 memory.max" if self.mem_v2 else "cgroup v1 memory.limit_in_bytes"
             self.report["memory limit"] = (f"active ({kind}: all processes of a program together, memfd and "
                                            "scratch files included)")

@@ -51,7 +51,8 @@ def loads(data: bytes) -> Any:
     return obj
 
 
-def _read_exact(fd: int, n: int) -> bytes | None:
+def read_exact(fd: int, n: int) -> bytes | None:
+    """Read exactly ``n`` bytes (blocking); None at end of file."""
     chunks = []
     while n:
         chunk = os.read(fd, min(n, 1 << 20))
@@ -64,10 +65,10 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 def read_frame(fd: int) -> Any:
     """Read one frame from a trusted peer (blocking); None at end of file."""
-    head = _read_exact(fd, 4)
+    head = read_exact(fd, 4)
     if head is None:
         return None
-    body = _read_exact(fd, HEADER.unpack(head)[0])
+    body = read_exact(fd, HEADER.unpack(head)[0])
     return None if body is None else loads(body)
 
 

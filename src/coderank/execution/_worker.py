@@ -37,7 +37,7 @@ from typing import Any
 from coderank.execution import _codec
 from coderank.execution import _linux as lx
 from coderank.execution._cgroup import ProgramGroup
-from coderank.execution._frames import HEADER, _read_exact, loads, pack, read_frame, write_frame
+from coderank.execution._frames import HEADER, loads, pack, read_exact, read_frame, write_frame
 
 # A cap on one answer of the untrusted child. Decoding JSON can take ~30x its size in memory in the trusted
 # checker (a forged answer of millions of empty lists), so the cap bounds the checker's memory too.
@@ -488,7 +488,10 @@ class _Checker:
         zfd = self.zsock.fileno()
         # The zygote gets the limits only, never the program: every program is forked from its memory.
         request = {} if limits == self.default_limits else {"limits": limits}
-        oom_kills = self.group.oom_kills() if self.group is not None else 0
+        oom_kills = 0
+        if self.group is not None:
+            oom_kills = self.group.oom_kills()
+            self.group.limit_memory(self.group.base_memory + limits["memory_bytes"] + limits["scratch_bytes"])
         _budget_own_cpu(max(CHECKER_CPU_FLOOR, 4 * limits["cpu_seconds"]))
         write_frame(zfd, request)
         _, fds, _, _ = socket.recv_fds(self.zsock, 16, 3)
@@ -514,7 +517,7 @@ class _Checker:
             os.close(chan)
             os.close(pidfd)
         write_frame(zfd, {"done": True})
-        record = _read_exact(zfd, lx.ExitRecord.SIZE)
+        record = read_exact(zfd, lx.ExitRecord.SIZE)
         exit_status, exit_cpu, unclean = 0, session.cpu_seen if session is not None else 0.0, True
         if record is not None:
             exit_status, exit_cpu, _, unclean = lx.parse_exit_record(record)
@@ -765,7 +768,8 @@ def _serve_jobs(cfg: dict[str, Any], group: ProgramGroup) -> None:
         return
     limits = cfg["limits"]
     # The zygote's own memory, then the programs': their address space and their scratch files
-    group.limit_memory(group.memory_in_use() + limits["memory_bytes"] + limits["scratch_bytes"])
+    group.base_memory = group.memory_in_use()
+    group.limit_memory(group.base_memory + limits["memory_bytes"] + limits["scratch_bytes"])
     write_frame(1, {"layers": {**hello["layers"], **group.report}, "pid": os.getpid()})
     _cap_own_memory(limits["memory_bytes"])
     checker = _Checker(zsock, limits, send_ahead=cfg.get("send_ahead", False), zygote_pid=pid,
