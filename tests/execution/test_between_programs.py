@@ -57,24 +57,26 @@ def layer_active(ex: Executor, name: str) -> None:
 
 # --- 1. the zygote's memory -----------------------------------------------------------------------
 
-SCAN_MEMORY = """
-    import re
-    def probe():
-        found = set()
-        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as mem:
-            for line in maps:
-                span, perms = line.split()[:2]
-                if not perms.startswith("r") or "[v" in line:
-                    continue
+# Program text: the readable memory of the process it runs in, region by region (what it was forked from)
+OWN_MEMORY = """
+def own_memory():
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if perms.startswith("r") and "[v" not in line:
                 lo, hi = (int(x, 16) for x in span.split("-"))
                 try:
                     mem.seek(lo)
-                    data = mem.read(hi - lo)
+                    yield mem.read(hi - lo)
                 except OSError:
                     continue
-                found.update(m.group().decode() for m in re.finditer(rb"TOKEN_[0-9a-f]{32}", data))
-        return sorted(found)
-    """
+"""
+
+SCAN_MEMORY = OWN_MEMORY + """
+import re
+def probe():
+    return sorted({m.group().decode() for data in own_memory() for m in re.finditer(rb"TOKEN_[0-9a-f]{32}", data)})
+"""
 
 
 def test_no_program_finds_an_earlier_programs_text_answers_or_file_names_in_its_memory(ex: Executor) -> None:
@@ -449,18 +451,9 @@ def _learn():
     except Exception:
         pass
     try:  # an earlier program's text left in the memory this process was forked from
-        with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as mem:
-            for line in maps:
-                span, perms = line.split()[:2]
-                if perms.startswith("r") and "[v" not in line:
-                    lo, hi = (int(x, 16) for x in span.split("-"))
-                    try:
-                        mem.seek(lo)
-                        data = mem.read(hi - lo)
-                    except OSError:
-                        continue
-                    for m in re.finditer(rb"#PUBLISHED\\n(def has_close_elements.{40,600}?)#END", data, re.S):
-                        found.append(m.group(1).decode(errors="replace"))
+        for data in own_memory():
+            for m in re.finditer(rb"#PUBLISHED\\n(def has_close_elements.{40,600}?)#END", data, re.S):
+                found.append(m.group(1).decode(errors="replace"))
     except OSError:
         pass
     return found
@@ -489,7 +482,7 @@ def test_learners_never_pass_humaneval_0_across_samples_and_runs() -> None:
     jobs = []
     for i in range(12):  # publisher, learner, publisher, learner, ...
         jobs.append(Job(("publisher", i), problem, publisher))
-        jobs.append(Job(("learner", i), problem, LEARNER))
+        jobs.append(Job(("learner", i), problem, OWN_MEMORY + LEARNER))
     for _ in range(2):  # two runs, as two `coderank score` would be: new workers, new zygotes
         with Executor(workers=2, limits=LIMITS) as executor:
             verdicts = {job.key: v for job, v in executor.map(jobs)}
