@@ -343,6 +343,21 @@ def test_no_new_namespace_through_clone_and_threads_and_fork_still_work(ex: Exec
     assert got == repr([1, 1, 1, 38, [1], 7]), got  # EPERM for each clone, ENOSYS for clone3
 
 
+def test_a_program_can_neither_mount_nor_unshare(ex: Executor) -> None:
+    got = answer(ex, """
+        import ctypes, os
+        def probe():
+            libc = ctypes.CDLL(None, use_errno=True)
+            out = []
+            for call in (lambda: libc.mount(b"none", b".", b"tmpfs", 0, None),
+                         lambda: libc.umount2(b"/proc", 2),
+                         lambda: libc.unshare(0x10000000)):  # CLONE_NEWUSER: capabilities in a namespace of its own
+                out.append("done" if call() == 0 else ctypes.get_errno())
+            return out
+        """)
+    assert got == repr([1, 1, 1]), got  # EPERM each: no CAP_SYS_ADMIN, and unshare is filtered
+
+
 # --- 10. memory: all processes of a program together ----------------------------------------------
 
 def test_memory_limit_holds_for_all_processes_of_a_program_together(ex: Executor) -> None:

@@ -262,13 +262,15 @@ class LandlockRuleset:
 
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 # Syscalls the untrusted child never needs and that widen its reach: debugging other processes, kernel
-# objects, namespaces and mounts; and every kind of kernel object that outlives its process or is shared
+# objects, namespaces, the new mount API (mount and umount2 stay: the zygote, under the same filter, mounts
+# each program's scratch; a program lacks the capability they need, and cannot get one in a new user
+# namespace, which is refused); and every kind of kernel object that outlives its process or is shared
 # with the next program: SysV shared memory, semaphores and message queues, POSIX message queues (all of
 # them live in the IPC namespace, not in a process, so no rlimit or kill frees them), memfd (memory no
 # file-size or address-space limit counts). Numbers per architecture (x86_64, aarch64).
 _DENIED_SYSCALLS = {
     "x86_64": {
-        "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "mount": 165, "umount2": 166,
+        "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311,
         "unshare": 272, "setns": 308, "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248,
         "request_key": 249, "kexec_load": 246, "init_module": 175, "finit_module": 313, "delete_module": 176,
         "pivot_root": 155, "chroot": 161, "io_uring_setup": 425, "userfaultfd": 323, "pidfd_getfd": 438,
@@ -280,7 +282,7 @@ _DENIED_SYSCALLS = {
         "open_tree": 428, "mount_setattr": 442,
     },
     "aarch64": {
-        "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "mount": 40, "umount2": 39,
+        "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271,
         "unshare": 97, "setns": 268, "bpf": 280, "perf_event_open": 241, "keyctl": 219, "add_key": 217,
         "request_key": 218, "kexec_load": 104, "init_module": 105, "finit_module": 273, "delete_module": 106,
         "pivot_root": 41, "chroot": 51, "io_uring_setup": 425, "userfaultfd": 282, "pidfd_getfd": 438,
