@@ -70,8 +70,8 @@ def test_echoes_of_the_statement_are_counted_and_named(cli, scripted):
     details = [s["detail"] for s in json.loads(out)["samples"]]
     assert all(d.startswith("echo: the answer repeats") and "and hit the token limit" in d for d in details), details
     code, out, _ = cli("show", r["run_id"])
-    assert "3 answer(s) repeated at least half of the statement (echo): 3 of them hit the token limit, 3 gave no " \
-           "code" in out
+    assert "of the answers that hit the token limit, 3 repeated at least half of the statement (echo); of those " \
+           "with no code, 3" in out
 
 
 def test_whole_classes_pass_without_echo_or_note(cli, scripted):

@@ -136,10 +136,11 @@ def _print_result(r: dict[str, Any]) -> None:
 def _print_echoes(summary: dict[str, Any]) -> None:
     """Say how many answers repeated the statement, when that explains truncated or empty answers."""
     echoes = summary.get("echoes") or {}
+    # Only these: a chat prompt that shows the problem as code asks for its docstring back, so most complete
+    # answers repeat the statement, and saying so of all of them would only alarm.
     if echoes.get("truncated") or echoes.get("no_code"):
-        out.print(f"[yellow]{echoes['samples']} answer(s) repeated at least half of the statement (echo): "
-                  f"{echoes['truncated']} of them hit the token limit, {echoes['no_code']} gave no code[/]",
-                  highlight=False)
+        out.print(f"[yellow]of the answers that hit the token limit, {echoes['truncated']} repeated at least half of "
+                  f"the statement (echo); of those with no code, {echoes['no_code']}[/]", highlight=False)
 
 
 def _when(ts: float | None) -> str:
