@@ -145,16 +145,20 @@ class ProgramGroup:
             self.mem_dir = None
             self.report["memory limit"] = f"unavailable ({exc.strerror}): memory is limited per process (RLIMIT_AS)"
 
+    def _memory_file(self, v2_name: str, v1_name: str) -> str:
+        """The text of one of the memory group's files ('' without a memory group, or if it cannot be read)."""
+        if self.mem_dir is None:
+            return ""
+        try:
+            with open(os.path.join(self.mem_dir, v2_name if self.mem_v2 else v1_name)) as fh:
+                return fh.read()
+        except OSError:
+            return ""
+
     def memory_in_use(self) -> int:
         """Bytes the group's processes use now (0 if there is no memory group)."""
-        if self.mem_dir is None:
-            return 0
-        name = "memory.current" if self.mem_v2 else "memory.usage_in_bytes"
-        try:
-            with open(os.path.join(self.mem_dir, name)) as fh:
-                return int(fh.read())
-        except (OSError, ValueError):
-            return 0
+        text = self._memory_file("memory.current", "memory.usage_in_bytes").strip()
+        return int(text) if text.isdigit() else 0
 
     def cpu_seconds(self) -> float:
         """CPU seconds used by every process that ever ran in the group; -1.0 without CPU accounting."""
@@ -166,14 +170,7 @@ class ProgramGroup:
 
     def oom_kills(self) -> int:
         """How many processes the kernel killed for the group's memory limit so far."""
-        if self.mem_dir is None:
-            return 0
-        name = "memory.events" if self.mem_v2 else "memory.oom_control"
-        try:
-            with open(os.path.join(self.mem_dir, name)) as fh:
-                m = re.search(r"^oom_kill (\d+)", fh.read(), re.M)
-        except OSError:
-            return 0
+        m = re.search(r"^oom_kill (\d+)", self._memory_file("memory.events", "memory.oom_control"), re.M)
         return int(m.group(1)) if m else 0
 
     def remove(self) -> None:

@@ -95,7 +95,9 @@ class Executor:
         self._limits = self.limits.as_dict()
         self._read_paths = default_read_paths(allow_imports)
         self._list_paths = listable_paths()
-        self._hidden = hidden_modules(self._read_paths)
+        # The same for every worker and every restart: worked out once
+        self._hidden = hidden_modules(self._read_paths, self._list_paths)
+        self._root = root_layout(self._read_paths)
         self._workers: list[_Worker | None] = [None] * self.n_workers
         self._sel = selectors.DefaultSelector()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -175,7 +177,7 @@ class Executor:
         cpus = sorted(os.sched_getaffinity(0))
         cpu = cpus[index] if self.n_workers <= len(cpus) else None
         cfg = {"limits": self.limits.as_dict(), "scratch": scratch, "read_paths": self._read_paths,
-               "root": root_layout(self._read_paths), "hidden_modules": self._hidden,
+               "root": self._root, "hidden_modules": self._hidden,
                "list_paths": self._list_paths, "sys_path": [p for p in sys.path if p], "uid": uid,
                "cpu": cpu, "send_ahead": self.send_ahead}
         self._send(worker, cfg)

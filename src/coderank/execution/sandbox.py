@@ -158,11 +158,11 @@ def root_layout(read_paths: list[str]) -> dict[str, list[str]]:
     return {"bind": sorted(binds), "hide": sorted(hides)}
 
 
-def hidden_modules(read_paths: list[str]) -> list[str]:
-    """Top-level modules installed on the import path that programs may not import (not in ``read_paths``)."""
+def hidden_modules(read_paths: list[str], import_dirs: list[str]) -> list[str]:
+    """Top-level modules in ``import_dirs`` (see :func:`listable_paths`) that programs may not import."""
     readable = {os.path.realpath(p) for p in read_paths}
     names = set()
-    for folder in listable_paths():
+    for folder in import_dirs:
         try:
             entries = os.listdir(folder)
         except OSError:
