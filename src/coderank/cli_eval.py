@@ -69,8 +69,9 @@ def eval_cmd(
     limit: Annotated[int | None, typer.Option(help="Only the first K problems.", show_default=False)] = None,
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Only this task id (repeatable).")] = None,
     prompt_template: Annotated[str | None, typer.Option(
-        "--prompt-template", help="chat (the model's own chat template), completion (base models), wizardcoder, "
-        "codellama-instruct, or a Jinja file. Default: completion for gemma-270m, the training format for a "
+        "--prompt-template", help="chat (the model's own chat template), completion (base models), alpaca (the chat "
+        "request in the Alpaca frame: models trained with --prompt-format alpaca), wizardcoder, codellama-instruct, "
+        "or a Jinja file. Default: completion for gemma-270m, the training format for a "
         "coderank train folder, chat otherwise.",
         show_default=False)] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",

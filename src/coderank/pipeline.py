@@ -147,7 +147,7 @@ def default_template(model: str) -> str:
     """The prompt template a model spec gets when none is given.
 
     An embedded model's own (``completion`` for the base model ``gemma-270m``); for ``lora:DIR`` and ``hf:DIR``
-    written by ``coderank train``, the template its manifest names (``wizardcoder`` after ``--prompt-format
+    written by ``coderank train``, the template its manifest names (``alpaca`` after ``--prompt-format
     alpaca``, the default for gemma-270m); else ``chat`` (the model's own chat template, right for instruct
     models).
     """
@@ -198,7 +198,7 @@ def _check_chat_template(backend: Backend, template: Any, config: EvalConfig) ->
     if template.kind == "chat" and ident.get("backend") == "llama.cpp" and not ident.get("chat_template_sha256"):
         raise UsageError(f"{config.model} has no chat template of its own (a base model), so the {template.name} "
                          "template cannot be used with it",
-                         "use --prompt-template completion (base models continue the prompt), or wizardcoder "
+                         "use --prompt-template completion (base models continue the prompt), or alpaca "
                          "for a model fine-tuned with coderank train --prompt-format alpaca")
 
 

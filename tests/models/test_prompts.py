@@ -35,7 +35,7 @@ def write(tmp_path, name, text):
 
 
 def test_the_builtin_names():
-    assert names() == ["chat", "codellama-instruct", "completion", "wizardcoder"]
+    assert names() == ["alpaca", "chat", "codellama-instruct", "completion", "wizardcoder"]
 
 
 def test_completion_sends_the_prompt_as_is_with_the_stop_sequences():
@@ -68,6 +68,23 @@ def test_wizardcoder_is_the_alpaca_format_read_as_a_chat_answer():
         "\n\n### Instruction:\nCreate a Python script for this problem:\n" + ADD.prompt + "\n\n### Response:"
     )
     assert (t.kind, t.extract) == ("completion", "chat")
+
+
+def test_alpaca_asks_what_the_chat_template_asks_in_the_frame_train_teaches():
+    # a base model fine-tuned on `coderank distill` rows (instruction: the chat template's user message) with
+    # `train --prompt-format alpaca` must be asked at eval exactly as its rows were, for both problem shapes
+    from coderank.benchmarks import load_benchmark
+    from coderank.train._data import ALPACA
+
+    statement = Problem("lc/1", "class Solution:\n    def two(self, xs):\n        \"\"\"Add.\"\"\"\n", "two", "",
+                        question="Add the numbers.", starter_code="class Solution:\n    def two(self, xs):\n")
+    mbpp = next(iter(load_benchmark("mbpp-train")))
+    t = get_template("alpaca")
+    for problem in (ADD, statement, mbpp):
+        [asked] = get_template("chat").render(problem).messages
+        assert t.render(problem).text == ALPACA.format(instruction=asked["content"])
+    assert "Start from this code" in t.render(statement).text and "Start from this code" not in t.render(ADD).text
+    assert (t.kind, t.extract, t.stop, t.bos) == ("completion", "chat", ("\n### Instruction",), True)
 
 
 def test_codellama_instruct_wraps_the_task_in_inst_and_leaves_bos_to_the_backend():
@@ -121,7 +138,7 @@ def test_an_unknown_name_suggests_the_close_one_and_lists_all():
         get_template("wizzardcoder")
     assert info.value.message == "unknown prompt template 'wizzardcoder'"
     assert info.value.hint.startswith("did you mean wizardcoder?")
-    assert "chat, codellama-instruct, completion, wizardcoder" in info.value.hint
+    assert "alpaca, chat, codellama-instruct, completion, wizardcoder" in info.value.hint
 
 
 def test_registering_a_different_template_under_a_taken_name_fails():

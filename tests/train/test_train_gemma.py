@@ -37,7 +37,7 @@ def test_gemma_fine_tunes_and_its_adapter_evaluates(cli, tmp_path):
     result = json.loads(stdout)
     assert result["steps"] == 2 and result["final_loss"] > 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["prompt_format"] == {"name": "alpaca", "eval_template": "wizardcoder"}
+    assert manifest["prompt_format"] == {"name": "alpaca", "eval_template": "alpaca"}
     assert manifest["base"]["sha256"] == embedded.GEMMA_270M.tagged_sha256
     assert json.loads((out / "coderank-base.json").read_text())["base"] == "gemma-270m"
     assert (out / "NOTICE").read_text().startswith(embedded.GEMMA_NOTICE) and (out / "GEMMA_TERMS.html").is_file()
@@ -47,5 +47,5 @@ def test_gemma_fine_tunes_and_its_adapter_evaluates(cli, tmp_path):
                             "--json")
     assert code == 0, err
     doc = json.loads(stdout)
-    assert doc["manifest"]["template"]["name"] == "wizardcoder" and doc["generated"] == 1
+    assert doc["manifest"]["template"]["name"] == "alpaca" and doc["generated"] == 1
     assert doc["manifest"]["model"]["weights_sha256"] == embedded.GEMMA_270M.tagged_sha256

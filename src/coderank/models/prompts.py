@@ -259,6 +259,16 @@ register_template(PromptTemplate("chat", "chat", user=_TASK, statement_user=_STA
 # Alpaca-style models sometimes carry on with a made-up next instruction after their answer.
 register_template(PromptTemplate("wizardcoder", "completion", text=_ALPACA, stop=("\n### Instruction",),
                                  extract="chat"))
+# What `coderank train --prompt-format alpaca` teaches on rows made by `coderank distill -b`: the request of the
+# chat template above (its statement form where a problem has one) inside the Alpaca frame of train's data
+# module, so a fine-tuned base model is asked exactly as its training rows were.
+_ALPACA_OF_CHAT = (
+    "Below is an instruction that describes a task. Write a response that appropriately completes the request."
+    "\n\n### Instruction:\n{% if question is not none %}" + _STATEMENT + "{% else %}" + _TASK + "{% endif %}"
+    "\n\n### Response:"
+)
+register_template(PromptTemplate("alpaca", "completion", text=_ALPACA_OF_CHAT, stop=("\n### Instruction",),
+                                 extract="chat", bos=True))
 register_template(PromptTemplate("codellama-instruct", "completion", text="[INST] " + _TASK + " [/INST]",
                                  extract="chat", bos=True))
 

@@ -11,7 +11,8 @@ Two prompt formats:
 
 - ``alpaca``: the WizardCoder prompt — the Alpaca preamble, ``### Instruction:``, the instruction, ``###
   Response:`` — with the answer and the EOS token after it, exactly as WizardCoder trains; ``coderank eval
-  --prompt-template wizardcoder`` asks in the same format.
+  --prompt-template alpaca`` asks in the same format with coderank's own request (what ``coderank distill`` rows
+  hold), ``--prompt-template wizardcoder`` with WizardCoder's.
 - ``chat``: the base model's own chat template (the one ``coderank eval`` uses by default).
 
 The prompt and the response are tokenized **separately** and concatenated: that is what the model sees at
@@ -46,8 +47,10 @@ ALPACA_INPUT = ("Below is an instruction that describes a task, paired with an i
                 "\n\n### Input:\n{input}\n\n### Response:")
 """Alpaca's ``prompt_input``, for rows with a non-empty ``input``."""
 
-EVAL_TEMPLATE = {"chat": "chat", "alpaca": "wizardcoder"}
-"""The ``coderank eval --prompt-template`` that asks in the same format a model was trained on."""
+EVAL_TEMPLATE = {"chat": "chat", "alpaca": "alpaca"}
+"""The ``coderank eval --prompt-template`` that asks in the same format a model was trained on: for ``alpaca``,
+coderank's own request (the ``chat`` template's user message, what ``coderank distill`` rows hold) in the Alpaca
+frame; ``wizardcoder`` asks WizardCoder's way ("Create a Python script for this problem") in the same frame."""
 
 
 def default_prompt_format(base: str) -> str:
