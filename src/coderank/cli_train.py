@@ -46,8 +46,8 @@ def train(
     lora_dropout: Annotated[float, typer.Option(help="LoRA dropout.")] = 0.05,
     prompt_format: Annotated[str | None, typer.Option(
         help="chat (the base model's chat template; what coderank eval uses by default) or alpaca (the WizardCoder "
-        "frame; evaluated with --prompt-template alpaca, or wizardcoder for WizardCoder's wording). Default: chat, or alpaca for gemma-270m, which has "
-        "no chat template.", show_default=False)] = None,
+        "frame; evaluated with --prompt-template alpaca, or wizardcoder for WizardCoder's wording). Default: chat, "
+        "or alpaca for gemma-270m, which has no chat template.", show_default=False)] = None,
     save_steps: Annotated[int | None, typer.Option(help="Checkpoint every N steps (default: about four per run; the "
                                                    "last step is always saved).", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Seed of initialisation, data order and dropout.")] = 0,

