@@ -1,7 +1,8 @@
 """The ``coderank`` command line: parses, calls :mod:`coderank.api`, prints.
 
 User errors (:class:`~coderank.errors.CoderankError`) are printed without a traceback and exit non-zero
-(2 for usage and input errors, 3 when the sandbox cannot start, 130 on Ctrl-C); anything else is a bug.
+(2 for usage and input errors, 3 when the sandbox cannot start, 130 on Ctrl-C, 143 on SIGTERM during a run);
+anything else is a bug.
 With ``--json`` the human output goes away and one JSON document is printed on stdout; progress and
 warnings go to stderr.
 """
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from coderank import api
-from coderank.errors import CoderankError
+from coderank.errors import CoderankError, Terminated
 from coderank.execution.sandbox import Limits
 
 app = typer.Typer(
@@ -207,6 +208,9 @@ def main() -> None:
         if exc.hint:
             err.print("  hint: " + escape(exc.hint), highlight=False)
         sys.exit(exc.exit_code)
+    except Terminated:
+        err.print("terminated")
+        sys.exit(143)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
@@ -217,9 +221,10 @@ def main() -> None:
         if isinstance(exc, usage):
             exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-        if isinstance(exc, abort):  # click turns Ctrl-C into Abort
-            err.print("interrupted")
-            sys.exit(130)
+        if isinstance(exc, abort):  # click turns Ctrl-C (and SIGTERM during a run: Terminated) into Abort
+            terminated = isinstance(exc.__cause__, Terminated)
+            err.print("terminated" if terminated else "interrupted")
+            sys.exit(143 if terminated else 130)
         raise
 
 

@@ -62,3 +62,10 @@ def install_hint(extra: str) -> str:
         pip = (f"pip install {torch}&& " if torch else "") + f"pip install -e '{root}[{extra}]'"
         return f"bash {root}/scripts/setup.sh {_SETUP_FLAG.get(extra, '')}".rstrip() + f"  (or: {pip}){note}"
     return f"pip install {torch}'coderank[{extra}]'{note}"
+
+
+class Terminated(KeyboardInterrupt):
+    """The process got SIGTERM while it worked on a run; raised so that the run records that it was stopped.
+
+    A KeyboardInterrupt, so that everything that cleans up after Ctrl-C cleans up after it too.
+    """
