@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,8 @@ from rich.table import Table
 
 from coderank.cli import app, escape, out
 from coderank.cli_eval import JsonOpt, StoreOpt
+from coderank.cli_tables import IdTable
+from coderank.errors import UsageError
 from coderank.paths import check_output_folder
 
 OnlyBenchmarkOpt = Annotated[str | None, typer.Option("--benchmark", "-b", help="Only this benchmark.",
@@ -22,83 +25,70 @@ ReportedFileOpt = Annotated[list[Path] | None, typer.Option(
     "$CODERANK_HOME/reported.jsonl is always read.")]
 
 
+BoardFormatOpt = Annotated[str, typer.Option("--format", help="table (for the terminal), markdown, or csv (one "
+                                             "row per board row, unrounded; for spreadsheets).")]
+
+
 @app.command()
 def board(
     benchmark: OnlyBenchmarkOpt = None,
     reported: ReportedOpt = True,
     reported_file: ReportedFileOpt = None,
+    fmt: BoardFormatOpt = "table",
     store: StoreOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Leaderboard of stored runs per benchmark: pass@1 with 95% intervals, n, date; reported numbers apart.
 
-    Runs whose benchmark data, problems, prompt template or decoding differ from the setting most runs share are marked, with the difference spelled out: their scores are not comparable. Reported numbers (with source and date) are listed below the measured runs and never averaged in.
+    Only comparable runs are ranked together: full-benchmark runs in the setting most of them share (benchmark data, prompt template, decoding). Full runs in another setting follow unranked, marked with the difference spelled out. Partial runs (fewer problems than the benchmark has: --limit, --tasks) are listed apart and never ranked: their scores cover only the problems they ran. Reported numbers (with source and date) are listed below the measured runs and never averaged in.
     """  # noqa: E501
     from coderank.report.board import board_json, leaderboard
+    from coderank.report.board_text import board_csv, board_markdown, board_tables
     from coderank.store import Store
 
+    if fmt not in ("table", "markdown", "csv"):
+        raise UsageError(f"unknown --format {fmt!r}", "use table, markdown or csv")
     with Store(store) as db:
         boards = leaderboard(db, benchmark, reported=reported, reported_paths=tuple(reported_file or ()))
     if json_out:
         print(json.dumps(board_json(boards), indent=2))
         return
+    if fmt == "csv":
+        sys.stdout.write(board_csv(boards))
+        return
     if not boards:
         with Store(store) as db:
             known = db.finished_benchmarks()
         if benchmark and known:
-            out.print(f"no finished run of benchmark {escape(benchmark)}; benchmarks with finished runs: "
-                      f"{escape(', '.join(known))}", highlight=False)
+            message = (f"no finished run of benchmark {benchmark}; benchmarks with finished runs: "
+                       f"{', '.join(known)}")
         else:
-            out.print("no finished runs yet: try `coderank eval --limit 10`")
+            message = "no finished runs yet: try `coderank eval --limit 10`"
+        if fmt == "markdown":
+            print(message)
+        else:
+            out.print(escape(message), highlight=False)
         return
-    for name, rows in boards.items():
-        measured = [r for r in rows if r.kind == "measured"]
-        others = [r for r in rows if r.kind == "reported"]
-        table = Table(title=f"{name}: measured by coderank", title_justify="left", show_edge=False,
-                      header_style="bold")
-        drops = any(r.drop for r in measured)
-        cols = ("#", "model", "pass@1", "95% interval", *(("drop",) if drops else ()), "more k", "n", "problems",
-                "date", "setting", "run", "")
-        for col in cols:
-            table.add_column(col, justify="right" if col in ("#", "pass@1", "drop", "n", "problems") else "left")
-        notes: list[str] = []
-        for i, r in enumerate(measured, start=1):
-            mark = ""
-            if r.differs:
-                notes.append(f"[{len(notes) + 1}] {r.run_id}: not comparable: " + "; ".join(r.differs))
-                mark = f"≠ [{len(notes)}]"
-            more = ", ".join(f"{k} {v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]"
-                             for k, v in r.pass_at_k.items() if k != "pass@1")
-            drop = () if not drops else (f"{r.drop['points']:.1f}" if r.drop else "",)
-            table.add_row(str(i), escape(r.model), f"{r.value:.3f}", f"[{r.low:.3f}, {r.high:.3f}]", *drop, more,
-                          str(r.samples_per_problem), str(r.problems), r.date, escape(r.setting), r.run_id or "",
-                          mark)
-        if measured:
-            out.print(table)
-            for note in notes:
-                out.print(note, highlight=False)
-            for r in measured:
-                if r.drop:
-                    d = r.drop
-                    out.print(f"drop {r.run_id}: {d['base_pass@1']:.3f} on {escape(d['base_benchmark'])} (run "
-                              f"{d['base_run']}) - {d['pass@1']:.3f} here = {d['points']:.1f} points, same model and "
-                              f"setting, {d['problems']} common problems", highlight=False)
-        if others:
-            rep = Table(title=f"{name}: reported elsewhere (not measured by coderank; no intervals given)",
-                        title_justify="left", show_edge=False, header_style="bold dim", style="dim")
-            for col in ("model", "pass@1", "setting", "reported by", "source", "date"):
-                rep.add_column(col, justify="right" if col == "pass@1" else "left")
-            for r in others:
-                source = r.source or ""
-                rep.add_row(escape(r.model), f"{r.value:.3f}", escape(r.setting), escape(r.reported_by or ""),
-                            escape(source if len(source) <= 60 else source[:59] + "…"), r.date, style="dim")
-            out.print(rep)
+    if fmt == "markdown":
+        sys.stdout.write(board_markdown(boards))
+        return
+    for spec in board_tables(boards):
+        reported_table = spec.kind == "reported"
+        dim = {"style": "dim"} if reported_table else {}
+        table = IdTable(*spec.columns, right=("#", "pass@1", "drop", "n", "problems"), title=escape(spec.title),
+                        title_justify="left", header_style="bold dim" if reported_table else "bold", **dim)
+        for row in spec.rows:
+            table.add_row(*(escape(cell) for cell in row), **dim)
+        out.print(table)
+        for note in spec.notes:
+            out.print(escape(note), highlight=False)
 
 
 @app.command()
 def duel(
     runs: Annotated[list[str], typer.Argument(help="Two run ids (or unique prefixes) for a duel; three or more "
-                                              "for a Bradley-Terry ranking.", show_default=False)],
+                                              "for a Bradley-Terry ranking. A side of a duel may pool one model's "
+                                              "runs on several benchmarks: RUN_HE+RUN_MBPP.", show_default=False)],
     problems: Annotated[bool, typer.Option("--problems", help="List every problem's outcome.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the bootstraps.")] = 0,
     store: StoreOpt = None,
@@ -106,7 +96,7 @@ def duel(
 ) -> None:
     """Compare runs on the same problems with paired statistics, not bare tallies.
 
-    Two runs: the tally (A only / B only / both / neither), the pass@1 difference with a paired-bootstrap 95% interval, an exact McNemar test for one-sample runs (for sampled runs a paired sign-flip permutation test over problems, exact for few of them, and the probability that A's per-problem pass rate beats B's), and a verdict that says when the data cannot separate them ("8:5 on 13 problems is not evidence"). Three or more runs: a Bradley-Terry ranking with bootstrap intervals and P(ranked first).
+    Two runs: the tally (A only / B only / both / neither), the pass@1 difference with a paired-bootstrap 95% interval, an exact McNemar test for one-sample runs (for sampled runs a paired sign-flip permutation test over problems, exact for few of them, and the probability that A's per-problem pass rate beats B's), and a verdict that says when the data cannot separate them ("8:5 on 13 problems is not evidence"). Join runs with + to pool a model's benchmarks (coderank duel A_HE+A_MBPP B_HE+B_MBPP: 664 paired problems). Three or more runs: a Bradley-Terry ranking with bootstrap intervals and P(ranked first).
     """  # noqa: E501
     from coderank.report.duel import duel as duel_runs
     from coderank.report.duel import ranking
@@ -145,6 +135,8 @@ def duel(
     out.print(f"pass@1 difference A - B: {d['value']:+.3f}, 95% paired-bootstrap interval "
               f"[{d['low']:+.3f}, {d['high']:+.3f}]", highlight=False)
     out.print(f"[bold]{escape(result['verdict'])}[/]", highlight=False)
+    if "caution" in result:
+        out.print(f"[yellow]{escape(result['caution'])}[/]", highlight=False)
     if problems:
         table = Table(show_edge=False, header_style="bold")
         for col in ("task", "A passed", "B passed"):

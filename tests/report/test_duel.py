@@ -105,3 +105,45 @@ def test_a_ranking_on_few_problems_carries_a_caution():
     assert "too few" in ranking(store, ids, resamples=100)["caution"]
     ids = [make_run(store, name, [1] * k + [0] * (30 - k)) for name, k in (("d", 5), ("e", 25), ("f", 15))]
     assert "caution" not in ranking(store, ids, resamples=100)
+
+
+def _mbpp_run(store, model, passed):
+    from coderank.pipeline import run_summary
+
+    manifest = {"version": 1, "model_spec": model, "n": 1, "seed": 0,
+                "benchmark": {"name": "mbpp", "sha256": "sha256:mbpp", "problems": len(passed), "of": len(passed)},
+                "template": {"name": "chat", "sha256": "sha256:chat"},
+                "params": {"temperature": 0.0, "top_p": 1.0, "max_tokens": 512}}
+    run_id, _ = store.open_run({"model": model, **manifest}, manifest, kind="eval", model=model, benchmark="mbpp")
+    for i, ok in enumerate(passed):
+        store.put_sample(run_id, f"MBPP/{11 + i}", 0, completion_key=None, program="x", extraction={},
+                         status="passed" if ok else "failed", detail="", cpu_seconds=0, wall_seconds=0,
+                         output="", truncated=False)
+    store.finish_run(run_id, run_summary(store, run_id))
+    return run_id
+
+
+def test_a_side_pools_one_models_runs_on_two_benchmarks_into_one_paired_test():
+    # 10:2 on HumanEval and 12:3 on MBPP are each weak evidence; pooled, 22:5 on the problems of both is not
+    store = Store(":memory:")
+    he_a, he_b = _greedy_pair(store, 10, 2, 20, 30)
+    mb_a = _mbpp_run(store, "model-a", [1] * 12 + [0] * 3 + [1] * 25 + [0] * 60)
+    mb_b = _mbpp_run(store, "model-b", [0] * 12 + [1] * 3 + [1] * 25 + [0] * 60)
+    pooled = duel(store, f"{he_a}+{mb_a}", f"{mb_b}+{he_b}")  # paired by benchmark, whatever the order
+    assert pooled["problems"] == 62 + 100 and pooled["benchmark"] == "humaneval+mbpp"
+    assert pooled["tally"] == {"both": 45, "a_only": 22, "b_only": 5, "neither": 90}
+    assert pooled["mcnemar_p"] == pytest.approx(binomtest(22, 27, 0.5).pvalue)
+    assert pooled["a"]["run_id"] == f"{he_a}+{mb_a}" and pooled["b"]["run_id"] == f"{he_b}+{mb_b}"
+    assert duel(store, he_a, he_b)["mcnemar_p"] > pooled["mcnemar_p"]
+
+
+def test_pooled_sides_must_cover_the_same_benchmarks_one_run_each():
+    store = Store(":memory:")
+    he_a, he_b = _greedy_pair(store, 3, 2, 5, 5)
+    mb_a = _mbpp_run(store, "model-a", [1, 0, 1])
+    with pytest.raises(UsageError, match="pool different benchmarks"):
+        duel(store, f"{he_a}+{mb_a}", he_b)
+    with pytest.raises(UsageError, match="same benchmark data"):
+        duel(store, f"{he_a}+{he_b}", he_b)
+    with pytest.raises(UsageError, match="different models"):
+        duel(store, f"{he_a}+{_mbpp_run(store, 'model-b', [1, 1, 1])}", f"{he_b}+{mb_a}")

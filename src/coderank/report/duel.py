@@ -28,7 +28,14 @@ from coderank.scoring import (
 )
 from coderank.store import SCORED, RunInfo, Store
 
-MIN_RANKING_PROBLEMS = 10  # below this, a ranking is printed with a caution
+MIN_RANKING_PROBLEMS = 10  # below this, a duel or a ranking is printed with a caution
+
+
+def few_problems_caution(problems: int, what: str) -> str | None:
+    """The caution for a comparison on fewer than :data:`MIN_RANKING_PROBLEMS` common problems (None otherwise)."""
+    if problems >= MIN_RANKING_PROBLEMS:
+        return None
+    return f"only {problems} common problem(s): too few for {what} to mean much"
 
 
 def _check_same_benchmark(runs: list[RunInfo]) -> None:
@@ -41,17 +48,63 @@ def _check_same_benchmark(runs: list[RunInfo]) -> None:
         )
 
 
+def _bench_sha(run: RunInfo) -> str:
+    return str(run.manifest.get("benchmark", {}).get("sha256"))
+
+
+def _side(store: Store, ref: str) -> list[RunInfo]:
+    """The runs one side of a duel pools: ``RUN`` or ``RUN1+RUN2+...``, one run per benchmark, one model.
+
+    Raises:
+        UsageError: unknown runs, two runs of the same benchmark data, or runs of different models.
+    """
+    runs = [store.get_run(part, kinds=SCORED) for part in ref.split("+")] if "+" in ref else [
+        store.get_run(ref, kinds=SCORED)]
+    shas = [_bench_sha(r) for r in runs]
+    if len(set(shas)) != len(shas):
+        raise UsageError(f"{ref} pools two runs of the same benchmark data ({', '.join(r.run_id for r in runs)})",
+                         "join with + runs of different benchmarks, e.g. a HumanEval run + an MBPP run")
+    if len({r.model for r in runs}) > 1:
+        raise UsageError(f"{ref} pools runs of different models ({', '.join(sorted({r.model for r in runs}))})",
+                         "a side of a duel is one model: pool its runs on different benchmarks")
+    return runs
+
+
+def _pooled_counts(store: Store, runs: list[RunInfo]) -> dict[str, tuple[int, int]]:
+    counts: dict[str, tuple[int, int]] = {}
+    for run in runs:
+        part = store.per_problem_counts(run.run_id)
+        clash = set(part) & set(counts)
+        if clash:
+            raise UsageError(f"{run.run_id} has task ids another pooled run has too (e.g. {min(clash)})",
+                             "pool runs of benchmarks whose task ids differ")
+        counts.update(part)
+    return counts
+
+
 def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, Any]:
     """Compare two runs on their common problems.
+
+    A side may pool one model's runs on several benchmarks, ``RUN1+RUN2`` (e.g. HumanEval + MBPP: 664 paired
+    problems instead of 164); both sides must then pool runs of the same benchmarks, paired by benchmark data.
 
     Raises:
         UsageError: unknown runs, different benchmark data, or no common problems.
     """
-    a, b = store.get_run(ref_a, kinds=SCORED), store.get_run(ref_b, kinds=SCORED)
-    if a.run_id == b.run_id:
-        raise UsageError(f"{ref_a} and {ref_b} are the same run ({a.run_id})", "a duel needs two different runs")
-    _check_same_benchmark([a, b])
-    ca, cb = store.per_problem_counts(a.run_id), store.per_problem_counts(b.run_id)
+    side_a, side_b = _side(store, ref_a), _side(store, ref_b)
+    if len(side_a) > 1 or len(side_b) > 1:
+        if sorted(map(_bench_sha, side_a)) != sorted(map(_bench_sha, side_b)):
+            raise UsageError(
+                f"the two sides pool different benchmarks: {'+'.join(r.benchmark for r in side_a)} vs "
+                f"{'+'.join(r.benchmark for r in side_b)}", "pool runs of the same benchmarks on both sides")
+        by_sha = {_bench_sha(r): r for r in side_b}
+        side_b = [by_sha[_bench_sha(r)] for r in side_a]
+    if {r.run_id for r in side_a} & {r.run_id for r in side_b}:
+        raise UsageError(f"{ref_a} and {ref_b} name the same run", "a duel needs two different runs")
+    for ra, rb in zip(side_a, side_b, strict=True):
+        _check_same_benchmark([ra, rb])
+    a, b = side_a[0], side_b[0]
+    ca, cb = _pooled_counts(store, side_a), _pooled_counts(store, side_b)
     common = sorted(set(ca) & set(cb))
     if not common:
         raise UsageError(f"{a.run_id} and {b.run_id} have no problem in common")
@@ -59,11 +112,11 @@ def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, An
     diff = paired_bootstrap_diff(va, vb, seed=seed)
     greedy = all(ca[t][0] == 1 and cb[t][0] == 1 for t in common)
     result: dict[str, Any] = {
-        "a": {"run_id": a.run_id, "model": a.model, "template": a.manifest.get("template", {}).get("name"),
-              "pass@1": float(va.mean())},
-        "b": {"run_id": b.run_id, "model": b.model, "template": b.manifest.get("template", {}).get("name"),
-              "pass@1": float(vb.mean())},
-        "benchmark": a.benchmark,
+        "a": {"run_id": "+".join(r.run_id for r in side_a), "model": a.model,
+              "template": a.manifest.get("template", {}).get("name"), "pass@1": float(va.mean())},
+        "b": {"run_id": "+".join(r.run_id for r in side_b), "model": b.model,
+              "template": b.manifest.get("template", {}).get("name"), "pass@1": float(vb.mean())},
+        "benchmark": "+".join(r.benchmark for r in side_a),
         "problems": len(common),
         "diff": {"value": diff[0], "low": diff[1], "high": diff[2], "confidence": 0.95, "metric": "pass@1"},
         "per_problem": [{"task_id": t, "a": {"n": ca[t][0], "c": ca[t][1]}, "b": {"n": cb[t][0], "c": cb[t][1]}}
@@ -85,6 +138,8 @@ def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, An
         p = sign_flip_p(va, vb, seed=seed)
         result["permutation_p"] = p
         result["verdict"] = verdict(diff=diff, p_value=p, prob_better=prob, name_a=name_a, name_b=name_b)
+    if caution := few_problems_caution(len(common), "this comparison"):
+        result["caution"] = caution
     return result
 
 
@@ -107,6 +162,7 @@ def ranking(store: Store, refs: list[str], *, resamples: int = 1000, seed: int =
     rates = np.array([[c[t][1] / c[t][0] for t in common] for c in counts])
     bt = bradley_terry_bootstrap(rates, resamples=resamples, seed=seed)
     order = np.argsort(-bt.log_strength)
+    caution = few_problems_caution(len(common), "the intervals and P(first)")
     return {
         "problems": len(common),
         "benchmark": runs[0].benchmark,
@@ -117,6 +173,5 @@ def ranking(store: Store, refs: list[str], *, resamples: int = 1000, seed: int =
             for i, j in enumerate(order)
         ],
         "resamples": resamples,
-        **({"caution": f"only {len(common)} common problem(s): too few for the intervals and P(first) to mean much"}
-           if len(common) < MIN_RANKING_PROBLEMS else {}),
+        **({"caution": caution} if caution else {}),
     }
