@@ -147,3 +147,14 @@ def test_pooled_sides_must_cover_the_same_benchmarks_one_run_each():
         duel(store, f"{he_a}+{he_b}", he_b)
     with pytest.raises(UsageError, match="different models"):
         duel(store, f"{he_a}+{_mbpp_run(store, 'model-b', [1, 1, 1])}", f"{he_b}+{mb_a}")
+
+
+def test_a_duel_on_few_problems_carries_a_caution(cli, tmp_path):
+    db = tmp_path / "duel.db"
+    with Store(db) as store:
+        ra, rb = make_run(store, "a", [1, 1, 0]), make_run(store, "b", [0, 0, 0])
+        assert "too few" in duel(store, ra, rb)["caution"]
+        big_a, big_b = _greedy_pair(store, 8, 5, 40, 111)
+        assert "caution" not in duel(store, big_a, big_b)
+    code, out, _ = cli("duel", ra, rb, "--store", str(db))
+    assert code == 0 and "only 3 common problem(s): too few for this comparison to mean much" in out

@@ -19,9 +19,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def sample_store(path=":memory:") -> Store:
-    """Three runs on the same 8 problems: two greedy, one sampled (n=10, so it has pass@10 and differs)."""
+    """Four runs on the same 8 problems: three greedy, one sampled (n=10, so it has pass@10 and differs)."""
     store = Store(path)
     make_run(store, "alpha-coder-7b", [1, 1, 1, 0, 1, 1, 0, 1])
+    make_run(store, "beta-coder-3b", [1, 1, 0, 0, 1, 0, 1, 1])
     make_run(store, HOSTILE, [1, 0, 0, 0, 1, 0, 0, 1])
     make_run(store, "gamma-sampled-1.5b", [9, 7, 2, 0, 10, 5, 1, 8], n=10, temperature=0.8)
     return store
@@ -101,8 +102,9 @@ def test_measured_rows_in_order_with_intervals_and_not_comparable_marks(report):
     html = report.read_text()
     measured = html[html.index('<table class="measured">'):html.index("</table>")]
     rows = re.findall(r'<td class="model">(.*?)</td>', measured)
-    assert rows == ["alpha-coder-7b", "gamma-sampled-1.5b",
-                    "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &#34;$evil$&#34; &amp; co"]
+    # the comparable (greedy) runs are ranked, best first; the sampled run (0.55) is not ranked with them
+    assert rows == ["alpha-coder-7b", "beta-coder-3b",
+                    "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &#34;$evil$&#34; &amp; co", "gamma-sampled-1.5b"]
     assert measured.count("95% interval") == 1 and len(re.findall(r"\[0\.\d{3}, [01]\.\d{3}\]", measured)) >= 3
     assert "pass@10" in measured  # the sampled run's extra k
     assert measured.count("≠ not comparable") == 1 and "decoding: chat, T=0.8" in measured
@@ -121,7 +123,7 @@ def test_duel_matrix_and_ranking_are_shown(report):
     html = report.read_text()
     duel = html[html.index('<table class="duel">'):]
     duel = duel[:duel.index("</table>")]
-    assert duel.count('<td class="diag">') == 3 and duel.count('<td class="cell') == 6
+    assert duel.count('<td class="diag">') == 4 and duel.count('<td class="cell') == 12
     assert "Bradley-Terry ranking" in html and '<table class="ranking">' in html
 
 
@@ -211,3 +213,22 @@ def test_missing_matplotlib_says_which_extra(tmp_path, monkeypatch):
     with pytest.raises(CoderankError, match="needs matplotlib") as info:
         write_report(sample_store(), tmp_path)
     assert "report" in info.value.hint and not list(tmp_path.iterdir())
+
+
+def test_partial_runs_stay_out_of_the_ranking_and_few_problems_carry_a_caution(tmp_path):
+    # the issue's report: models ranked "on the 1 problems all these runs share" with zero-width intervals
+    store = Store(":memory:")
+    for name, passed in (("one", [1, 1, 0]), ("two", [1, 0, 0]), ("three", [0, 0, 1])):
+        make_run(store, name, passed)
+    make_run(store, "tiny", [1], of=3)
+    html = write_report(store, tmp_path, reported=False).read_text()
+    measured = html[html.index('<table class="measured">'):]
+    measured = measured[:measured.index("</table>")]
+    partial = html[html.index('<table class="partial">'):]
+    partial = partial[:partial.index("</table>")]
+    assert "tiny" not in measured and "tiny" in partial and "1 of 3" in partial
+    ranking = html[html.index('<table class="ranking">'):]
+    assert "tiny" not in ranking[:ranking.index("</table>")]
+    assert "On the 3 problems all these runs share" in html
+    assert "Caution: only 3 common problem(s): too few for the intervals and P(first) to mean much" in html
+    assert "1 common problem(s): too few to mean much" in html  # the duel cells with the partial run

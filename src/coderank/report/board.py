@@ -2,8 +2,15 @@
 
 A measured row is a finished run from the store: pass@1 (and pass@k where n allows) with its 95% interval,
 samples per problem, problems, date. Runs on one benchmark are only comparable when they used the same
-benchmark data (hash), the same problems, the same prompt template and the same decoding; the board takes
-the setting most runs share as its reference and marks every run that differs, saying how.
+benchmark data (hash), the same problems, the same prompt template and the same decoding:
+
+- A *partial* run (``--limit``, ``--tasks``, a sample file covering some problems) scored fewer problems than
+  its benchmark has. Its score covers those problems only (two easy problems give 1.000 [1.000, 1.000]), so it
+  is never ranked: partial rows come after the full runs, with ``partial`` set and ``rank`` None.
+- Among the full-benchmark runs the *reference setting* is the one most of them share (a tie goes to the
+  setting of the earliest run). Full runs in that setting are ranked (``rank`` 1, 2, ...); full runs in any
+  other setting follow, unranked, marked with how they differ from the reference. Partial runs never choose
+  the reference, so one small run cannot mark every row.
 
 A reported row comes from :mod:`coderank.report.reported`: a number with a source and date that coderank
 did not measure. It has no interval (the sources give none) and is never averaged with measured rows.
@@ -11,14 +18,15 @@ did not measure. It has no interval (the sources give none) and is never average
 A run on a derived benchmark (``coderank augment``'s harder tests, an EvalPlus file's plus tests) whose manifest
 names its base benchmark and hash gets a *drop*: the same model's pass@1 on the base benchmark minus its pass@1
 on the derived one, in points, over the problems both runs cover — what the stricter tests took away. The base
-run must have the same model identity, prompt template and decoding; the latest such run is used.
+run must have the same model identity, prompt template and decoding; of such runs, the one sharing the most
+problems with the derived run is used (the latest among equals).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +54,12 @@ class BoardRow:
             the first word of ``setting``); None for scored external samples and reported rows.
         source: Where a reported number comes from.
         reported_by: Who measured a reported number.
-        differs: How a measured run's setting differs from the board's reference (empty: comparable).
+        differs: How a measured run differs from the board's reference (empty: comparable): for a partial run its
+            problem count first, then any setting difference.
+        partial: A measured run that scored fewer problems than its benchmark has (never ranked).
+        benchmark_problems: How many problems the run's benchmark has (measured only, where the manifest says).
+        rank: The place among the comparable full-benchmark runs (the reference setting), from 1; None for every
+            other row.
         drop: For a run on a derived benchmark: ``{"points", "base_pass@1", "pass@1", "problems", "base_run",
             "base_benchmark"}`` — base minus derived pass@1 in points on the problems both runs cover; None
             when the benchmark is not derived or the store has no matching base run.
@@ -68,6 +81,9 @@ class BoardRow:
     reported_by: str | None = None
     differs: tuple[str, ...] = ()
     drop: dict[str, Any] | None = None
+    partial: bool = False
+    benchmark_problems: int | None = None
+    rank: int | None = None
 
 
 def _setting_key(run: RunInfo) -> dict[str, Any]:
@@ -94,12 +110,12 @@ def _describe(run: RunInfo) -> str:
     return f"{_template_name(run)}, {decoding}, max_tokens={p.get('max_tokens')}"
 
 
-def _differences(run: RunInfo, reference: dict[str, Any], reference_run: RunInfo) -> tuple[str, ...]:
-    key = _setting_key(run)
+def _differences(run: RunInfo, reference_run: RunInfo, skip: tuple[str, ...] = ()) -> tuple[str, ...]:
+    key, reference = _setting_key(run), _setting_key(reference_run)
     out = []
     m, r = run.manifest, reference_run.manifest
     for name, value in key.items():
-        if value == reference[name]:
+        if value == reference[name] or name in skip:
             continue
         if name == "problems":
             out.append(f"problems: {value} vs {reference[name]}")
@@ -112,17 +128,43 @@ def _differences(run: RunInfo, reference: dict[str, Any], reference_run: RunInfo
     return tuple(out)
 
 
-def _compare(run: RunInfo, reference_key: str | None, first_of: dict[str, RunInfo]) -> tuple[str, ...]:
-    own = repr(_setting_key(run))
-    if reference_key is not None:
-        if own == reference_key:
-            return ()
-        other = first_of[reference_key]
-    else:
-        if len(first_of) == 1:
-            return ()
-        other = next(r for key, r in first_of.items() if key != own)
-    return _differences(run, _setting_key(other), other)
+def _benchmark_size(run: RunInfo) -> int | None:
+    """How many problems the run's benchmark has (``of`` in the manifest); None for old runs that do not say."""
+    of = run.manifest.get("benchmark", {}).get("of")
+    return of if isinstance(of, int) else None
+
+
+def _problems(run: RunInfo) -> int | None:
+    scored = (run.summary or {}).get("problems")
+    return scored if isinstance(scored, int) else run.manifest.get("benchmark", {}).get("problems")
+
+
+def is_partial(run: RunInfo) -> bool:
+    """True when the run scored fewer problems than its benchmark has (``--limit``, ``--tasks``, a partial file)."""
+    of, problems = _benchmark_size(run), _problems(run)
+    return of is not None and problems is not None and problems < of
+
+
+def reference_setting(runs: list[RunInfo]) -> RunInfo | None:
+    """A run in the board's reference setting: the setting most full-benchmark runs share.
+
+    A tie goes to the setting of the earliest run among the tied ones, so the reference does not move when a run
+    of another setting is added. Partial runs never count: None when every run is partial.
+    """
+    full = sorted((r for r in runs if not is_partial(r)), key=lambda r: (r.created_at, r.run_id))
+    if not full:
+        return None
+    counts = Counter(repr(_setting_key(r)) for r in full)
+    top = max(counts.values())
+    return next(r for r in full if counts[repr(_setting_key(r))] == top)
+
+
+def _compare(run: RunInfo, reference: RunInfo | None) -> tuple[str, ...]:
+    if not is_partial(run):
+        return () if reference is None else _differences(run, reference)
+    partial = (f"partial: {_problems(run)} of {_benchmark_size(run)} problems",)
+    # the problem count is said already; the rest of the setting is compared as for a full run
+    return partial if reference is None else partial + _differences(run, reference, skip=("problems",))
 
 
 def _same_model(run: RunInfo) -> str:
@@ -141,11 +183,16 @@ def _drop(store: Store, run: RunInfo, runs: list[RunInfo]) -> dict[str, Any] | N
              and _same_model(r) == identity]
     if not bases:
         return None
-    base = max(bases, key=lambda r: r.created_at)
-    ours, theirs = store.per_problem_counts(run.run_id), store.per_problem_counts(base.run_id)
-    common = [t for t in ours if t in theirs and ours[t][0] and theirs[t][0]]
-    if not common:
+    ours = store.per_problem_counts(run.run_id)
+    best: tuple[int, float, RunInfo, list[str], dict[str, tuple[int, int]]] | None = None
+    for candidate in bases:  # the base run sharing the most problems; among those, the latest
+        theirs = store.per_problem_counts(candidate.run_id)
+        shared = [t for t in ours if t in theirs and ours[t][0] and theirs[t][0]]
+        if shared and (best is None or (len(shared), candidate.created_at) > best[:2]):
+            best = (len(shared), candidate.created_at, candidate, shared, theirs)
+    if best is None:
         return None
+    _, _, base, common, theirs = best
     derived = sum(ours[t][1] / ours[t][0] for t in common) / len(common)
     original = sum(theirs[t][1] / theirs[t][0] for t in common) / len(common)
     return {"points": round(100 * (original - derived), 2), "base_pass@1": original, "pass@1": derived,
@@ -169,13 +216,8 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
     boards: dict[str, list[BoardRow]] = {}
     for name in sorted({r.benchmark for r in runs}):
         group = [r for r in runs if r.benchmark == name]
-        counts = Counter(repr(_setting_key(r)) for r in group)
-        ranked = counts.most_common()
-        # The reference is the setting most runs share; with a tie for most, no setting is the reference and
-        # every run is compared with a run of another setting.
-        unique_top = len(ranked) == 1 or ranked[0][1] > ranked[1][1]
-        reference_key = ranked[0][0] if unique_top else None
-        first_of = {key: next(r for r in group if repr(_setting_key(r)) == key) for key, _ in ranked}
+        reference = reference_setting(group)
+        reference_key = repr(_setting_key(reference)) if reference is not None else None
         rows = []
         for r in group:
             assert r.summary is not None
@@ -187,10 +229,16 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
                     (v["n"] for v in (r.summary.get("per_problem") or {}).values()), default=None),
                 problems=r.summary.get("problems"),
                 date=_dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d"), run_id=r.run_id,
-                setting=_describe(r), template=_template_name(r), differs=_compare(r, reference_key, first_of),
-                drop=_drop(store, r, runs_all),
+                setting=_describe(r), template=_template_name(r), differs=_compare(r, reference),
+                drop=_drop(store, r, runs_all), partial=is_partial(r), benchmark_problems=_benchmark_size(r),
             ))
-        boards[name] = sorted(rows, key=lambda row: -row.value)
+        in_reference = [not row.partial and repr(_setting_key(r)) == reference_key
+                        for row, r in zip(rows, group, strict=True)]
+        ranked = sorted((row for row, ok in zip(rows, in_reference, strict=True) if ok), key=lambda row: -row.value)
+        others = sorted((row for row, ok in zip(rows, in_reference, strict=True) if not ok and not row.partial),
+                        key=lambda row: -row.value)
+        partial = sorted((row for row in rows if row.partial), key=lambda row: (-(row.problems or 0), -row.value))
+        boards[name] = [replace(row, rank=i) for i, row in enumerate(ranked, start=1)] + others + partial
     if reported:
         for entry in load_reported(list(reported_paths)):
             if benchmark and entry.benchmark != benchmark:

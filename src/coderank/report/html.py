@@ -53,6 +53,7 @@ class _Section:
 
     name: str
     measured: list[dict[str, Any]] = field(default_factory=list)
+    partial: list[dict[str, Any]] = field(default_factory=list)
     reported: list[dict[str, Any]] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)
     passk_note: str = ""
@@ -107,15 +108,17 @@ def _reported_labels(rows: list[BoardRow]) -> list[str]:
                                                                                                 strict=True)]
 
 
-def _measured_row(rank: int, row: BoardRow) -> dict[str, Any]:
+def _measured_row(row: BoardRow) -> dict[str, Any]:
     others = []
     for key, est in sorted(row.pass_at_k.items(), key=lambda kv: int(kv[0].split("@")[1])):
         if key != "pass@1":
             others.append(f"{key} {est['value']:.3f} {_interval(est.get('low'), est.get('high'))}")
     return {
-        "rank": rank, "model": row.model, "value": f"{row.value:.3f}", "interval": _interval(row.low, row.high),
+        "rank": "–" if row.rank is None else row.rank, "model": row.model, "value": f"{row.value:.3f}",
+        "interval": _interval(row.low, row.high),
         "others": others, "n": "" if row.samples_per_problem is None else str(row.samples_per_problem),
-        "problems": "" if row.problems is None else str(row.problems), "date": row.date, "setting": row.setting,
+        "problems": "" if row.problems is None else str(row.problems) + (
+            f" of {row.benchmark_problems}" if row.partial else ""), "date": row.date, "setting": row.setting,
         "run_id": row.run_id or "", "differs": list(row.differs),
     }
 
@@ -125,8 +128,13 @@ def _reported_row(row: BoardRow) -> dict[str, Any]:
             "reported_by": row.reported_by or "", "source": _linkify(row.source or ""), "date": row.date}
 
 
-def _duel_group(store: Store, runs: list[RunInfo], labels: dict[str, str], seed: int) -> dict[str, Any]:
-    """Pairwise duels (and a ranking from three runs) of runs that share benchmark data."""
+def _duel_group(store: Store, runs: list[RunInfo], labels: dict[str, str], seed: int,
+                ranked: set[str]) -> dict[str, Any]:
+    """Pairwise duels of runs that share benchmark data, and a ranking of those among them in ``ranked``.
+
+    Only the comparable runs (``ranked``: full-benchmark runs in the board's reference setting) are ranked together,
+    from three of them on; a duel or ranking on few common problems carries the duel's caution.
+    """
     from coderank.report.duel import duel, ranking
 
     n = len(runs)
@@ -147,28 +155,34 @@ def _duel_group(store: Store, runs: list[RunInfo], labels: dict[str, str], seed:
                 low, high = (d["low"], d["high"]) if sign > 0 else (-d["high"], -d["low"])
                 cells[a][b] = {"diff": sign * d["value"], "low": low, "high": high, "significant": significant,
                                "problems": result["problems"], "test": test if sign > 0 else
-                               test.replace("P(A better)", "P(B better)"), "verdict": result["verdict"]}
+                               test.replace("P(A better)", "P(B better)"), "verdict": result["verdict"],
+                               "caution": result.get("caution", "")}
     group: dict[str, Any] = {
         "runs": [{"label": labels[r.run_id], "run_id": r.run_id} for r in runs],
         "sha": str(runs[0].manifest.get("benchmark", {}).get("sha256", "")),
         "cells": [[None if c is None else {
             "text": f"{c['diff']:+.3f}", "interval": _interval(c["low"], c["high"], signed=True),
             "significant": c["significant"], "sign": "pos" if c["diff"] > 0 else "neg" if c["diff"] < 0 else "zero",
-            "title": f"{c['test']}; {c['problems']} common problems. {c['verdict']}"} for c in row] for row in cells],
+            "few": f"{c['problems']} common problem(s)" if c["caution"] else "",
+            "title": f"{c['test']}; {c['problems']} common problems. {c['verdict']}"
+                     + (f" Caution: {c['caution']}." if c["caution"] else "")} for c in row] for row in cells],
         "matrix": cells,
         "ranking": None,
     }
-    if n >= 3:
+    comparable = [r.run_id for r in runs if r.run_id in ranked]
+    if len(comparable) >= 3:
         try:
-            rank = ranking(store, [r.run_id for r in runs], seed=seed)
+            rank = ranking(store, comparable, seed=seed)
         except UsageError as exc:
             group["ranking_note"] = exc.message
         else:
-            group["ranking"] = {"problems": rank["problems"], "rows": [
+            group["ranking"] = {"problems": rank["problems"], "caution": rank.get("caution", ""), "rows": [
                 {"rank": r["rank"], "model": labels[r["run_id"]], "run_id": r["run_id"], "pass1": f"{r['pass@1']:.3f}",
                  "strength": f"{r['log_strength']:+.2f}", "interval": _interval(r["low"], r["high"], signed=True),
                  "p_first": f"{r['p_first']:.2f}"} for r in rank["ranking"]]}
-    group.setdefault("ranking_note", "" if n >= 3 else "a ranking needs three or more runs")
+    group.setdefault("ranking_note", "" if len(comparable) >= 3 else
+                      "a ranking needs three or more comparable runs (full-benchmark runs in the leaderboard's ranked "
+                      f"setting); {len(comparable)} of these {n} are")
     return group
 
 
@@ -180,14 +194,21 @@ def _section(store: Store, name: str, rows: list[BoardRow], out_dir: Path, seed:
     sec = _Section(name=name)
     base = slug(name)
     measured = [r for r in rows if r.kind == "measured"]
+    full = [r for r in measured if not r.partial]
     reported = [r for r in rows if r.kind == "reported"]
-    sec.measured = [_measured_row(i, r) for i, r in enumerate(measured, start=1)]
+    sec.measured = [_measured_row(r) for r in full]
+    sec.partial = [_measured_row(r) for r in measured if r.partial]
     sec.reported = [_reported_row(r) for r in reported]
     runs = [store.get_run(r.run_id) for r in measured if r.run_id]
     labels = _labels(runs)
+    for r in measured:
+        if r.partial and r.run_id:
+            labels[r.run_id] += f" (partial: {r.problems} of {r.benchmark_problems})"
+    ranked = {r.run_id for r in full if r.rank is not None and r.run_id}
 
+    # Partial runs stay off the bar chart: a score on two problems is not a bar beside full runs.
     bars = [charts.Bar(label=labels[r.run_id] if r.run_id else r.model, value=r.value, low=r.low, high=r.high,
-                       comparable=not r.differs) for r in measured]
+                       comparable=not r.differs) for r in full]
     bars += [charts.Bar(label=label, value=r.value, kind="reported") for r, label in zip(
         reported, _reported_labels(reported), strict=True)]
     if bars:
@@ -196,7 +217,7 @@ def _section(store: Store, name: str, rows: list[BoardRow], out_dir: Path, seed:
         sec.charts["leaderboard"] = file
 
     curves = []
-    for r in measured:
+    for r in full:
         pts = sorted((int(key.split("@")[1]), e["value"], e.get("low", e["value"]), e.get("high", e["value"]))
                      for key, e in r.pass_at_k.items())
         if len(pts) >= 2 and r.run_id:
@@ -229,7 +250,7 @@ def _section(store: Store, name: str, rows: list[BoardRow], out_dir: Path, seed:
     for number, (sha, group_runs) in enumerate(by_data.items(), start=1):
         if len(group_runs) < 2:
             continue
-        group = _duel_group(store, group_runs, labels, seed)
+        group = _duel_group(store, group_runs, labels, seed, ranked)
         suffix = "" if len(by_data) == 1 else f"-{number}"
         file = f"{base}-duel{suffix}.png"
         matrix = group.pop("matrix")
