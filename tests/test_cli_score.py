@@ -188,12 +188,33 @@ def test_an_interrupted_score_run_keeps_its_verdicts_but_is_not_recorded_as_fini
         score(ScoreConfig(samples=path, store=db, workers=1), progress=stop_halfway)
     with Store(db) as store:
         [run] = store.runs()
-        # not recorded as a finished score of the first 20 samples
-        assert run.status == "running" and 20 <= len(list(store.samples(run.run_id))) < 40
+        # not recorded as a finished score of the first 20 samples, but as interrupted
+        assert (run.status, run.status_detail) == ("interrupted", "interrupted (Ctrl-C)")
+        assert 20 <= len(list(store.samples(run.run_id))) < 40
     result = score(ScoreConfig(samples=path, store=db, workers=1))  # the same command again completes it
     with Store(db) as store:
         [run] = store.runs()
         assert run.run_id == result.run_id and run.status == "finished" and len(list(store.samples(run.run_id))) == 40
+
+
+def test_scoring_the_same_file_again_leaves_the_finished_record_as_it_was(samples, cli, tmp_path):
+    import sqlite3
+
+    code, stdout, _ = cli("score", str(samples), "--json")
+    run_id = json.loads(stdout)["run_id"]
+
+    def record():
+        db = sqlite3.connect(tmp_path / "coderank-home" / "coderank.db")
+        try:
+            run = db.execute("SELECT manifest, summary, finished_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            rows = db.execute("SELECT * FROM samples WHERE run_id = ? ORDER BY task_id, sample_index", (run_id,))
+            return run, rows.fetchall()
+        finally:
+            db.close()
+
+    before = record()
+    code, stdout, _ = cli("score", str(samples), "--json")
+    assert code == 0 and json.loads(stdout)["run_id"] == run_id and record() == before
 
 
 def test_ctrl_c_says_interrupted_and_exits_130(samples, cli, monkeypatch):

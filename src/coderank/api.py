@@ -8,6 +8,7 @@ isolation layers that were in force.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import time
@@ -24,7 +25,7 @@ from coderank.execution.pool import Executor, Job, check_workers
 from coderank.execution.sandbox import Limits, check_data_unreadable
 from coderank.models.embedded import file_sha256
 from coderank.paths import check_output_file, require_file
-from coderank.pipeline import run_summary
+from coderank.pipeline import recording, run_summary
 from coderank.samples import BadLine, Sample, count_lines, read_samples
 from coderank.scoring import Estimate, ks_for, summary
 from coderank.store import Store
@@ -170,15 +171,19 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
             yield Job(item, item.problem, item.program)
 
     store, run_id = _open_score_run(config, bench) if config.save else (None, None)
+    if store is not None and run_id is not None and (stored := store.find_run(run_id)) and stored.status == "finished":
+        store.close()  # the same file scored the same way before: its record is final and stays as it is
+        store = None
     pending: list[tuple[Any, ...]] = []
     if config.out:
         config.out.parent.mkdir(parents=True, exist_ok=True)
     out_fh = config.out.open("w", encoding="utf-8") if config.out else None
     start = time.monotonic()
     completed = False
+    recorder = recording(store, run_id) if store is not None and run_id is not None else contextlib.nullcontext()
     try:
-        with Executor(workers=config.workers, limits=config.limits, allow_imports=config.allow_imports,
-                      send_ahead=config.send_ahead) as ex:
+        with recorder, Executor(workers=config.workers, limits=config.limits,
+                                allow_imports=config.allow_imports, send_ahead=config.send_ahead) as ex:
             isolation = ex.isolation
             limits = ex.limits
             for job, verdict in ex.map(jobs()):
@@ -212,7 +217,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         if out_fh:
             out_fh.close()
         if store is not None:
-            if pending:  # kept even when interrupted; the run stays 'running' until a rerun completes it
+            if pending:  # kept even when interrupted (recorded as such) until a rerun completes it
                 store.put_samples(pending)
             if completed and run_id is not None and counts:
                 done = run_summary(store, run_id, list(bench))
@@ -221,6 +226,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
                 # covers fewer problems than the others as not comparable.
                 manifest["benchmark"]["problems"] = done["problems"]
                 store.finish_run(run_id, done, manifest)
+            elif completed and run_id is not None:
+                store.stop_run(run_id, "failed", f"no sample of {config.samples} could be scored")
             store.close()
     wall = time.monotonic() - start
     if not counts:

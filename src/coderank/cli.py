@@ -221,10 +221,9 @@ def main() -> None:
         if isinstance(exc, usage):
             exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-        if isinstance(exc, abort):  # click turns Ctrl-C (and SIGTERM during a run: Terminated) into Abort
-            terminated = isinstance(exc.__cause__, Terminated)
-            err.print("terminated" if terminated else "interrupted")
-            sys.exit(143 if terminated else 130)
+        if isinstance(exc, abort):  # click turns Ctrl-C into Abort
+            err.print("interrupted")
+            sys.exit(130)
         raise
 
 
@@ -254,4 +253,5 @@ from coderank import cli_evol as _cli_evol  # noqa: E402,F401  (evol)
 from coderank import cli_rigor as _cli_rigor  # noqa: E402,F401  (contam)
 from coderank import cli_rigor_augment as _cli_rigor_augment  # noqa: E402,F401  (augment)
 from coderank import cli_rigor_perturb as _cli_rigor_perturb  # noqa: E402,F401  (perturb)
+from coderank import cli_runs as _cli_runs  # noqa: E402,F401  (rescore, rename, rm)
 from coderank import cli_train as _cli_train  # noqa: E402,F401  (train)

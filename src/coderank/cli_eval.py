@@ -83,9 +83,17 @@ def eval_cmd(
     threads: Annotated[int | None, typer.Option(help="CPU threads for a local GGUF model (default: all cores; 1 "
                                                 "keeps a background job usable on a busy machine).",
                                                 show_default=False)] = None,
-    timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds per program.")] = 3.0,
+    timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds per program. Limits other than the defaults "
+                                           "make another run (its own id); `coderank rescore RUN --timeout S` "
+                                           "re-scores a stored run without the model.")] = 3.0,
+    wall_timeout: Annotated[float, typer.Option(help="Wall-clock backstop per program; 0 = max(10, 4 x "
+                                                "timeout).")] = 0.0,
+    memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.")] = 2048,
     workers: Annotated[int | None, typer.Option(help="Sandbox workers (default: one per core).",
                                                 show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A name for the run, shown by runs, show and board "
+                                             "(not part of its id; `coderank rename` changes it).",
+                                             show_default=False)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the run to this folder: "
                                                  "manifest.json, summary.json, samples.jsonl (answers, programs, "
                                                  "verdicts).", show_default=False)] = None,
@@ -94,7 +102,7 @@ def eval_cmd(
 ) -> None:
     """Evaluate a model on a benchmark: generate, extract code, run it in the sandbox, score.
 
-    Everything is stored: re-running the same command resumes an interrupted run (nothing generated twice) or shows the finished one. The manifest records model identity (weights sha256 or API model), benchmark hash, template hash, decoding, seed, sandbox limits and platform.
+    Everything is stored: re-running the same command resumes an interrupted run (nothing generated twice) or shows the finished one as it was recorded. The manifest records model identity (weights sha256 or API model), benchmark hash, template hash, decoding, seed, sandbox limits and platform.
 
     Examples: coderank eval --limit 10 | coderank eval -m openai:gpt-4o-mini -n 10 --temperature 0.8 | coderank eval -m openai:qwen --base-url http://127.0.0.1:8080/v1
     """  # noqa: E501
@@ -105,7 +113,8 @@ def eval_cmd(
         seed=seed, limit=limit, tasks=tuple(tasks or ()), template=prompt_template,
         backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads,
                                max_retries=max_retries),
-        limits=Limits(cpu_seconds=timeout), workers=workers, store=store, out=out_dir,
+        limits=Limits(cpu_seconds=timeout, wall_seconds=wall_timeout, memory_bytes=memory_mb << 20), workers=workers,
+        store=store, out=out_dir, name=name,
     )
     with _progress(sys.stderr.isatty(), "eval") as bar:
         result = evaluate(config, progress=_phase_progress(bar))
@@ -116,7 +125,8 @@ def eval_cmd(
 
 
 def _print_result(r: dict[str, Any]) -> None:
-    out.print(f"[bold]{r['run_id']}[/]  {escape(r['model'])} on {escape(r['benchmark'])}"
+    named = f" \"{escape(r['name'])}\"" if r.get("name") else ""
+    out.print(f"[bold]{r['run_id']}[/]{named}  {escape(r['model'])} on {escape(r['benchmark'])}"
               + ("  (resumed)" if r.get("resumed") else "")
               + ("  (already finished: the same run, from the store)" if r.get("already_finished") else ""),
               highlight=False)
@@ -129,9 +139,27 @@ def _print_result(r: dict[str, Any]) -> None:
     _print_echoes(r)
     if r.get("token_limit_note"):
         out.print(f"[yellow]{escape(r['token_limit_note'])}[/]", highlight=False)
+    if r.get("rescored_from"):
+        copied = f", {r['copied']} without a program copied" if r.get("copied") else ""
+        out.print(f"rescored from {r['rescored_from']} under {_limits_text(r['manifest'].get('sandbox_limits'))}: "
+                  f"{r['re_executed']} programs re-executed{copied}; {r['wall_seconds']} s in all", highlight=False)
+        return
     tps = f", {r['tokens_per_second']} tokens/s" if r.get("tokens_per_second") else ""
     out.print(f"generated {r['generated']}, from cache {r['cached']}; {r['wall_seconds']} s in all{tps}",
               highlight=False)
+
+
+def _limits_text(limits: dict[str, Any] | None) -> str:
+    """``3 s CPU, 12 s wall, 2048 MiB`` from a manifest's ``sandbox_limits``."""
+    if not limits:
+        return "unknown limits"
+    return (f"{limits.get('cpu_seconds'):g} s CPU, {limits.get('wall_seconds'):g} s wall, "
+            f"{int(limits.get('memory_bytes', 0)) >> 20} MiB")
+
+
+def status_text(info: Any) -> str:
+    """A run's status, with why it stopped when it failed or was interrupted."""
+    return f"{info.status}: {info.status_detail}" if info.status_detail else info.status
 
 
 def _print_echoes(summary: dict[str, Any]) -> None:
@@ -156,22 +184,29 @@ def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     with Store(store) as db:
         rows = db.runs()
     if json_out:
-        print(json.dumps([{"run_id": r.run_id, "kind": r.kind, "model": r.model, "benchmark": r.benchmark,
-                           "status": r.status, "created_at": r.created_at, "samples": r.samples,
+        print(json.dumps([{"run_id": r.run_id, "name": r.name, "kind": r.kind, "model": r.model,
+                           "benchmark": r.benchmark, "status": r.status, "status_detail": r.status_detail,
+                           "created_at": r.created_at, "samples": r.samples,
                            "pass_at_k": (r.summary or {}).get("pass_at_k", {})} for r in rows], indent=2))
         return
     if not rows:
         out.print("no runs yet: try `coderank eval --limit 10`")
         return
     table = Table(show_edge=False, header_style="bold")
-    for col in ("run", "model", "benchmark", "pass@1", "samples", "status", "created"):
+    named = any(r.name for r in rows)
+    for col in ("run", *(("name",) if named else ()), "model", "benchmark", "pass@1", "samples", "status", "created"):
         table.add_column(col)
     for r in rows:
         p1 = (r.summary or {}).get("pass_at_k", {}).get("pass@1")
         n = (r.summary or {}).get("rows", 0) if r.kind in ("evol", "distill") else r.samples
-        table.add_row(r.run_id, escape(r.model), escape(r.benchmark), f"{p1['value']:.3f}" if p1 else "-", str(n),
-                      r.status, _when(r.created_at))
+        table.add_row(r.run_id, *((escape(r.name or ""),) if named else ()), escape(r.model), escape(r.benchmark),
+                      f"{p1['value']:.3f}" if p1 else "-", str(n), r.status, _when(r.created_at))
     out.print(table)
+    stopped = [r for r in rows if r.status_detail]
+    for r in stopped[:5]:
+        out.print(f"[yellow]{r.run_id} {escape(status_text(r))}[/] (the same command resumes it)", highlight=False)
+    if len(stopped) > 5:
+        out.print(f"[yellow]... and {len(stopped) - 5} more stopped runs[/]", highlight=False)
 
 
 @app.command()
@@ -194,15 +229,17 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
         show_run(info, json_out)
         return
     if json_out:
-        doc: dict[str, Any] = {"run_id": info.run_id, "status": info.status, "manifest": info.manifest,
-                               "summary": info.summary}
+        doc: dict[str, Any] = {"run_id": info.run_id, "name": info.name, "status": info.status,
+                               "status_detail": info.status_detail, "manifest": info.manifest, "summary": info.summary}
         if samples:
             doc["samples"] = [{"task_id": s.task_id, "sample_index": s.sample_index, "status": s.status,
                                "detail": s.detail, "extraction": s.extraction, "truncated": s.truncated}
                               for s in rows]
         print(json.dumps(doc, indent=2))
         return
-    out.print(f"[bold]{info.run_id}[/] ({info.status}, created {_when(info.created_at)})", highlight=False)
+    named = f" \"{escape(info.name)}\"" if info.name else ""
+    out.print(f"[bold]{info.run_id}[/]{named} ({escape(status_text(info))}, created {_when(info.created_at)})",
+              highlight=False)
     m = info.manifest
     out.print(escape(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}"), highlight=False)
     b = m.get("benchmark", {})
@@ -211,6 +248,10 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
     t = m.get("template", {})
     out.print(f"template: {t.get('name')} ({t.get('kind')}, {t.get('sha256')})  params: {json.dumps(m.get('params'))}"
               f"  seed: {m.get('seed')}  n: {m.get('n')}", highlight=False)
+    was = m.get("rescored_from") or {}
+    out.print(f"sandbox: {_limits_text(m.get('sandbox_limits'))}"
+              + (f"  (rescored from {was.get('run_id')}, scored under {_limits_text(was.get('sandbox_limits'))})"
+                 if was else ""), highlight=False)
     if info.summary:
         print_passk(info.summary.get("pass_at_k", {}))
         counts = info.summary.get("status_counts", {})

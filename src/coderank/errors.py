@@ -64,8 +64,8 @@ def install_hint(extra: str) -> str:
     return f"pip install {torch}'coderank[{extra}]'{note}"
 
 
-class Terminated(KeyboardInterrupt):
+class Terminated(BaseException):
     """The process got SIGTERM while it worked on a run; raised so that the run records that it was stopped.
 
-    A KeyboardInterrupt, so that everything that cleans up after Ctrl-C cleans up after it too.
+    Like KeyboardInterrupt, a BaseException: ``except Exception`` does not swallow it, ``finally`` cleans up.
     """

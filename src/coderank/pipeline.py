@@ -3,24 +3,32 @@
 The run is resumable at every step: a completion is cached the moment it is generated and a verdict the
 moment it is decided, both keyed so that a second write replaces instead of duplicating. Re-running the
 same command after a crash (or a SIGKILL) generates only what is missing; re-running a finished run
-generates nothing and re-executes nothing.
+generates nothing, re-executes nothing and changes nothing in its record.
+
+Sandbox limits decide verdicts (a timeout under 3 s of CPU may pass under 10 s), so limits other than the
+defaults are part of a run's identity: the same command with ``--timeout 10`` is another run, with its own
+id, and its completions come from the cache. ``rescore`` does the same from a stored run alone (no model):
+:func:`rescore`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
+import signal
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import coderank
 from coderank.benchmarks import Benchmark, load_benchmark
-from coderank.errors import UsageError
+from coderank.errors import CoderankError, Terminated, UsageError
 from coderank.execution.pool import Executor, Job, check_workers
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
@@ -28,7 +36,7 @@ from coderank.models.backends import Backend, BackendOptions, Request, check_dec
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
 from coderank.scoring import ks_for, summary
-from coderank.store import SCORED, Store
+from coderank.store import SCORED, RunInfo, Store
 from coderank.types import Problem, Status
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -58,10 +66,11 @@ class EvalConfig:
         template: Prompt template name or Jinja file; None picks :func:`default_template` (``chat`` for instruct
             models, ``completion`` for the embedded base model ``gemma-270m``).
         backend: Backend options (base URL, concurrency, ...).
-        limits: Sandbox limits.
+        limits: Sandbox limits; limits other than the defaults are part of the run's identity (another run).
         workers: Sandbox workers.
         store: Database path (None: the default).
         out: Also write the run to this folder (manifest.json, summary.json, samples.jsonl).
+        name: Display name of the run (in ``runs``, ``show``, ``board``); no part of its identity.
     """
 
     model: str = "default"
@@ -79,6 +88,86 @@ class EvalConfig:
     workers: int | None = None
     store: Path | None = None
     out: Path | None = None
+    name: str | None = None
+
+
+def check_name(name: str | None) -> None:
+    """Refuse a blank run name.
+
+    Raises:
+        UsageError: the name is empty or only spaces.
+    """
+    if name is not None and not name.strip():
+        raise UsageError("--name is blank", "give the run a name with a visible character, or leave --name out")
+
+
+@contextlib.contextmanager
+def recording(store: Store, run_id: str) -> Iterator[None]:
+    """Record in the store why an unfinished run stops, if it stops: ``interrupted`` or ``failed``, and why.
+
+    Inside, SIGTERM (in the main thread) raises :class:`~coderank.errors.Terminated` instead of ending the process
+    on the spot, so that the run says it was terminated and the sandbox workers are cleaned up. A run the process
+    could not record (``kill -9``) reads as interrupted once its process is gone (:class:`~coderank.store.Store`).
+    """
+    previous: Any = None
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        def _terminate(signum: int, frame: Any) -> None:
+            raise Terminated()
+
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    except BaseException as exc:
+        if isinstance(exc, Terminated):
+            status, why = "interrupted", "terminated (SIGTERM)"
+        elif isinstance(exc, KeyboardInterrupt):
+            status, why = "interrupted", "interrupted (Ctrl-C)"
+        else:
+            message = exc.message if isinstance(exc, CoderankError) else str(exc)
+            status, why = "failed", f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        with contextlib.suppress(Exception):  # never hide the real error behind one of recording it
+            store.stop_run(run_id, status, why)
+        raise
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def open_eval_run(store: Store, identity: dict[str, Any], manifest: dict[str, Any], limits: Limits, *,
+                  kind: str, model: str, benchmark: str) -> tuple[str, bool]:
+    """Open (create or find again) the run of ``identity`` under sandbox ``limits``.
+
+    Limits other than the defaults are part of the identity, so the same evaluation under other limits is
+    another run. Runs recorded before that (whose id is the hash of the identity alone) keep their ids: such a
+    run is found again when the CPU and wall limits it recorded are the ones asked for and the other limits are
+    the defaults (the only ones ``eval`` could ask for then); one recorded under other limits is left alone.
+    """
+    asked = limits.with_wall()
+    plain = Store.run_id_of(identity)
+    with_limits = Store.run_id_of({**identity, "sandbox_limits": asked.as_dict()})
+    args: dict[str, Any] = {"kind": kind, "model": model, "benchmark": benchmark}
+    if store.find_run(with_limits) is not None:
+        return store.open_run(identity, manifest, run_id=with_limits, **args)
+    default = Limits().with_wall()
+    old = store.find_run(plain)
+    if old is not None:
+        kept = old.manifest.get("sandbox_limits") or {}
+        now = manifest["sandbox_limits"]
+        same_time = all(kept.get(k) == now[k] for k in ("cpu_seconds", "wall_seconds"))
+        rest_default = replace(asked, cpu_seconds=default.cpu_seconds, wall_seconds=default.wall_seconds) == default
+        if same_time and rest_default:
+            return store.open_run(identity, manifest, run_id=plain, **args)
+    return store.open_run(identity, manifest, run_id=plain if asked == default and old is None else with_limits,
+                          **args)
+
+
+def _finished_result(store: Store, run: RunInfo, problems: list[Problem]) -> dict[str, Any]:
+    """What a finished run reported when it finished, as it is in the store (nothing re-run, nothing rewritten)."""
+    result = dict(run.summary) if run.summary else run_summary(store, run.run_id, problems)
+    result.update({"run_id": run.run_id, "resumed": False, "already_finished": True, "manifest": run.manifest,
+                   **({"name": run.name} if run.name else {})})
+    return result
 
 
 def write_run_dir(out: Path, run_ref: str, store_path: Path | None = None) -> None:
@@ -205,12 +294,15 @@ def _check_chat_template(backend: Backend, template: Any, config: EvalConfig) ->
 def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Run (or resume) an evaluation and return its summary.
 
+    A finished run is returned as it was stored (``already_finished``): nothing is generated, executed or
+    rewritten. A run that stops on an error, Ctrl-C or SIGTERM is recorded as failed or interrupted, and the same
+    call resumes it.
+
     Raises:
         UsageError: bad options.
         CoderankError: the model cannot be loaded or the server keeps failing (the run stays resumable).
     """
-    from coderank.models.extract import extract_program
-
+    check_name(config.name)
     if config.n < 1:
         raise UsageError(f"--samples must be at least 1, got {config.n}")
     if config.max_tokens is not None and config.max_tokens < 1:
@@ -255,19 +347,41 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
             "platform": {"python": sys.version.split()[0], "system": platform.platform(),
                          "machine": platform.machine()},
         }
-        run_id, resumed = store.open_run(identity, manifest, kind="eval", model=config.model, benchmark=bench.name)
-        was_finished = resumed and store.get_run(run_id).status == "finished"
-        done = store.done_keys(run_id)
-        todo = [(p, i) for p in problems for i in range(config.n) if (p.task_id, i) not in done]
-        gen_stats = _generate(store, backend, template, todo, config, max_tokens, progress)
-        isolation = _execute(store, run_id, todo, gen_stats["completions"], template.extract, config,
-                             extract_program, progress)
+        run_id, resumed = open_eval_run(store, identity, manifest, config.limits, kind="eval", model=config.model,
+                                        benchmark=bench.name)
+        if config.name is not None:
+            store.set_name(run_id, config.name)
+        run = store.find_run(run_id)
+        assert run is not None
+        if run.status == "finished":  # its record is final: shown as it is, nothing generated, run or rewritten
+            result = _finished_result(store, run, problems)
+        else:
+            with recording(store, run_id):
+                result = _run_eval(store, run_id, resumed, backend, template, problems, config, max_tokens,
+                                   max_tokens_from, run.manifest, started, progress)
     finally:
         backend.close()
+        store.close()
+    if config.out is not None:
+        write_run_dir(config.out, run_id, config.store)
+    return result
+
+
+def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, template: Any, problems: list[Problem],
+              config: EvalConfig, max_tokens: int, max_tokens_from: str, manifest: dict[str, Any], started: float,
+              progress: Progress | None) -> dict[str, Any]:
+    """Generate what is missing, execute it, and finish the run; return its summary (with its stored manifest)."""
+    from coderank.models.extract import extract_program
+
+    done = store.done_keys(run_id)
+    todo = [(p, i) for p in problems for i in range(config.n) if (p.task_id, i) not in done]
+    gen_stats = _generate(store, backend, template, todo, config, max_tokens, progress)
+    isolation = _execute(store, run_id, todo, gen_stats["completions"], template.extract, config.limits,
+                         config.workers, extract_program, progress)
     result = run_summary(store, run_id, problems)
     result.update({
-        "run_id": run_id, "resumed": resumed and not was_finished, "already_finished": was_finished,
-        "model": config.model, "benchmark": bench.name,
+        "run_id": run_id, "resumed": resumed, "already_finished": False,
+        "model": config.model, "benchmark": manifest["benchmark"]["name"],
         "generated": gen_stats["generated"], "cached": gen_stats["cached"],
         "generation_seconds": round(gen_stats["seconds"], 2),
         "tokens_per_second": round(gen_stats["tokens"] / gen_stats["seconds"], 1) if gen_stats["seconds"] else None,
@@ -276,14 +390,11 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         "max_tokens": max_tokens,
         "max_tokens_from": max_tokens_from,
         **({"token_limit_note": note} if (note := _token_limit_note(result, max_tokens, max_tokens_from)) else {}),
-        "manifest": manifest,
     })
-    if isolation:
+    if isolation and "sandbox_isolation" not in manifest:
         manifest["sandbox_isolation"] = isolation  # known once the sandbox has started
-    store.finish_run(run_id, {k: v for k, v in result.items() if k != "manifest"}, manifest)
-    store.close()
-    if config.out is not None:
-        write_run_dir(config.out, run_id, config.store)
+    store.finish_run(run_id, result, manifest)
+    result["manifest"] = manifest
     return result
 
 
@@ -324,8 +435,8 @@ def _generate(store: Store, backend: Backend, template: Any, todo: list[tuple[Pr
 
 
 def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
-             completions: dict[tuple[str, int], tuple[str, dict[str, Any]]], kind: str, config: EvalConfig,
-             extract_program: Any, progress: Progress | None) -> dict[str, str]:
+             completions: dict[tuple[str, int], tuple[str, dict[str, Any]]], kind: str, limits: Limits,
+             workers: int | None, extract_program: Any, progress: Progress | None) -> dict[str, str]:
     """Extract and execute every sample; return the isolation layers that were active."""
     jobs = []
     for problem, i in todo:
@@ -347,7 +458,7 @@ def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
         progress("executing", 0, len(jobs))
     if not jobs:
         return {}
-    with Executor(workers=config.workers, limits=config.limits) as executor:
+    with Executor(workers=workers, limits=limits) as executor:
         isolation = executor.isolation
         for n_done, (job, verdict) in enumerate(executor.map(jobs), start=1):
             task_id, i, key, meta, truncated = job.key
@@ -453,3 +564,148 @@ def _score_problems(run: Any, stored: dict[str, Any], now: dict[str, Any]) -> li
     out += [f"{k}: stored, but the verdicts do not allow it" for k in kept if k not in now["pass_at_k"]]
     return out
 
+
+
+@dataclass(frozen=True)
+class RescoreConfig:
+    """Re-scoring a stored run's programs under other sandbox limits, as a new run (nothing is generated).
+
+    Attributes:
+        run: The stored run (id, unique id prefix or name); a finished eval or score run.
+        cpu_seconds: CPU seconds per program (None: the run's own).
+        wall_seconds: Wall-clock backstop (None: the run's own, or ``max(10, 4 x cpu_seconds)`` when
+            ``cpu_seconds`` is given; 0: that default).
+        memory_mb: Address-space limit per program in MiB (None: the run's own).
+        workers: Sandbox workers.
+        store: Database path (None: the default).
+        out: Also write the new run to this folder (manifest.json, summary.json, samples.jsonl).
+        name: Display name of the new run.
+    """
+
+    run: str
+    cpu_seconds: float | None = None
+    wall_seconds: float | None = None
+    memory_mb: int | None = None
+    workers: int | None = None
+    store: Path | None = None
+    out: Path | None = None
+    name: str | None = None
+
+
+def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Execute a finished run's stored programs again under other sandbox limits, as a new run.
+
+    The new run's id is the hash of the source run's id and the limits asked for; its manifest is the source's
+    with the new ``sandbox_limits`` and ``rescored_from`` (the source's id and limits). Samples without a program
+    (no code could be extracted) are copied as they are. Like :func:`evaluate`, it resumes if interrupted and
+    returns a finished run as it was stored.
+
+    Raises:
+        UsageError: no such run, an unfinished or unscored run, a changed benchmark, bad limits, or the limits
+            the run already has.
+    """
+    check_workers(config.workers)
+    check_name(config.name)
+    if config.out is not None:
+        check_output_folder(config.out, "the run is written to a folder (manifest, summary, samples)")
+    started = time.monotonic()
+    store = Store(config.store)
+    try:
+        source = store.get_run(config.run, kinds=SCORED)
+        if source.status != "finished":
+            raise UsageError(f"{source.run_id} is {source.status}, not finished: only a finished run can be rescored",
+                             "run the command that made it again to finish it, then rescore it")
+        bench = load_benchmark(source.manifest["benchmark"]["name"])
+        if bench.sha256 != source.manifest["benchmark"]["sha256"]:
+            raise UsageError(f"benchmark {bench.name} changed since run {source.run_id} (hash differs)",
+                             "rescoring needs the exact benchmark data the run used")
+        limits = _rescore_limits(source, config)
+        resolved = limits.resolved().as_dict()
+        if resolved == source.manifest["sandbox_limits"]:
+            raise UsageError(f"these are the limits {source.run_id} was scored under",
+                             "give --timeout, --wall-timeout or --memory-mb another value; `coderank verify "
+                             f"{source.run_id}` re-checks a run under its own limits")
+        manifest = {k: v for k, v in source.manifest.items() if k != "sandbox_isolation"}
+        manifest.update({
+            "coderank_version": coderank.__version__,
+            "sandbox_limits": resolved,
+            "rescored_from": {"run_id": source.run_id, "sandbox_limits": source.manifest["sandbox_limits"]},
+            "platform": {"python": sys.version.split()[0], "system": platform.platform(),
+                         "machine": platform.machine()},
+        })
+        identity = {"rescored_from": source.run_id, "sandbox_limits": limits.with_wall().as_dict()}
+        run_id, resumed = store.open_run(identity, manifest, kind=source.kind, model=source.model,
+                                         benchmark=source.benchmark)
+        if config.name is not None:
+            store.set_name(run_id, config.name)
+        run = store.find_run(run_id)
+        assert run is not None
+        tasks = {row.task_id for row in store.samples(source.run_id)}
+        problems = [p for p in bench if p.task_id in tasks]
+        if run.status == "finished":
+            result = _finished_result(store, run, problems)
+        else:
+            with recording(store, run_id):
+                result = _run_rescore(store, run_id, resumed, source, bench, problems, limits, run.manifest, config,
+                                      started, progress)
+    finally:
+        store.close()
+    if config.out is not None:
+        write_run_dir(config.out, run_id, config.store)
+    return result
+
+
+def _rescore_limits(source: RunInfo, config: RescoreConfig) -> Limits:
+    """The source run's limits with the options given put in."""
+    kept = Limits(**source.manifest["sandbox_limits"])
+    wall = config.wall_seconds
+    if wall is None:
+        wall = 0.0 if config.cpu_seconds is not None else kept.wall_seconds  # the backstop follows --timeout
+    return replace(kept, cpu_seconds=kept.cpu_seconds if config.cpu_seconds is None else config.cpu_seconds,
+                   wall_seconds=wall,
+                   memory_bytes=kept.memory_bytes if config.memory_mb is None else config.memory_mb << 20)
+
+
+def _run_rescore(store: Store, run_id: str, resumed: bool, source: RunInfo, bench: Benchmark, problems: list[Problem],
+                 limits: Limits, manifest: dict[str, Any], config: RescoreConfig, started: float,
+                 progress: Progress | None) -> dict[str, Any]:
+    done = store.done_keys(run_id)
+    rows = [r for r in store.samples(source.run_id) if (r.task_id, r.sample_index) not in done]
+    copied = 0
+    jobs = []
+    for row in rows:
+        if row.program is None:  # nothing to run: its verdict (no code) does not depend on limits
+            store.put_sample(run_id, row.task_id, row.sample_index, completion_key=row.completion_key, program=None,
+                             extraction=row.extraction, status=row.status, detail=row.detail, cpu_seconds=None,
+                             wall_seconds=None, output=row.output, truncated=row.truncated)
+            copied += 1
+        else:
+            jobs.append(Job(row, bench.problems[row.task_id], row.program))
+    isolation: dict[str, str] = {}
+    if progress:
+        progress("executing", 0, len(jobs))
+    if jobs:
+        with Executor(workers=config.workers, limits=limits) as executor:
+            isolation = executor.isolation
+            for n_done, (job, verdict) in enumerate(executor.map(jobs), start=1):
+                row = job.key
+                store.put_sample(run_id, row.task_id, row.sample_index, completion_key=row.completion_key,
+                                 program=row.program, extraction=row.extraction, status=verdict.status.value,
+                                 detail=verdict.detail, cpu_seconds=verdict.cpu_seconds,
+                                 wall_seconds=verdict.wall_seconds, output=verdict.output, truncated=row.truncated)
+                if progress:
+                    progress("executing", n_done, len(jobs))
+    result = run_summary(store, run_id, problems)
+    kept = source.summary or {}
+    tokens: dict[str, Any] = {k: kept[k] for k in ("max_tokens", "max_tokens_from") if k in kept}
+    result.update({
+        "run_id": run_id, "resumed": resumed, "already_finished": False, "model": source.model,
+        "benchmark": source.benchmark, "rescored_from": source.run_id, "re_executed": len(jobs), "copied": copied,
+        "generated": 0, "cached": 0, "wall_seconds": round(time.monotonic() - started, 2), "isolation": isolation,
+        **tokens,
+    })
+    if isolation and "sandbox_isolation" not in manifest:
+        manifest["sandbox_isolation"] = isolation
+    store.finish_run(run_id, result, manifest)
+    result["manifest"] = manifest
+    return result

@@ -88,3 +88,77 @@ def test_runs_are_found_by_unique_prefix_and_errors_are_clear():
     assert store.get_run(run_id[4:10]).run_id == run_id
     with pytest.raises(UsageError, match="no run"):
         store.get_run("run-ffffffffffff")
+
+
+def test_a_finished_run_is_never_rewritten():
+    store = Store(":memory:")
+    run_id, _ = _run(store)
+    _put(store, run_id)
+    assert store.finish_run(run_id, {"score": 1}, {"version": 1, "limits": 3})
+    record = store.db.execute("SELECT manifest, manifest_sha256, summary, finished_at FROM runs").fetchone()
+    assert not store.finish_run(run_id, {"score": 0}, {"version": 1, "limits": 10})
+    store.stop_run(run_id, "failed", "late")
+    assert store.db.execute("SELECT manifest, manifest_sha256, summary, finished_at FROM runs").fetchone() == record
+    assert store.get_run(run_id).status == "finished"
+    with pytest.raises(RuntimeError, match="finished"):
+        _put(store, run_id, "failed")
+    with pytest.raises(RuntimeError, match="finished"):
+        store.put_samples([Store.sample_row(run_id, "t/1", 0, completion_key=None, program=None, extraction={},
+                                            status="no_code", detail="", cpu_seconds=None, wall_seconds=None,
+                                            output=None, truncated=False)])
+    _run(store)  # found again: still finished, untouched
+    assert store.get_run(run_id).status == "finished" and [r.status for r in store.samples(run_id)] == ["passed"]
+
+
+def test_a_stopped_run_says_why_until_it_is_resumed():
+    store = Store(":memory:")
+    run_id, _ = _run(store)
+    store.stop_run(run_id, "interrupted", "interrupted (Ctrl-C)")
+    run = store.get_run(run_id)
+    assert (run.status, run.status_detail) == ("interrupted", "interrupted (Ctrl-C)")
+    assert _run(store) == (run_id, True)
+    run = store.get_run(run_id)
+    assert (run.status, run.status_detail) == ("running", None)
+
+
+def test_names_label_runs_without_touching_their_record():
+    store = Store(":memory:")
+    run_id, _ = _run(store)
+    record = store.db.execute("SELECT manifest, manifest_sha256 FROM runs").fetchone()
+    store.set_name(run_id, "baseline")
+    assert store.get_run("baseline").run_id == run_id and store.get_run(run_id).label == "baseline"
+    assert store.db.execute("SELECT manifest, manifest_sha256 FROM runs").fetchone() == record
+    other, _ = _run(store, {"model": "m", "n": 2})
+    store.set_name(other, "baseline")
+    with pytest.raises(UsageError, match="2 runs are named 'baseline'"):
+        store.get_run("baseline")
+
+
+def test_deleting_a_run_takes_its_samples_and_leaves_other_runs_and_the_cache():
+    store = Store(":memory:")
+    run_id, _ = _run(store)
+    other, _ = _run(store, {"model": "m", "n": 2})
+    _put(store, run_id)
+    _put(store, other)
+    key = Store.completion_key({"a": 1})
+    store.put_completion(key, {"a": 1}, "text", finish_reason=None, prompt_tokens=None, completion_tokens=None,
+                         seconds=None)
+    store.delete_run(run_id)
+    assert store.find_run(run_id) is None and list(store.samples(run_id)) == []
+    assert store.find_run(other) is not None and len(list(store.samples(other))) == 1
+    assert store.get_completion(key) is not None
+
+
+def test_a_store_made_before_run_names_opens_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "old.sqlite"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE migrations (id INTEGER PRIMARY KEY, name TEXT, applied_at REAL)")
+    for number, (name, sql) in enumerate(MIGRATIONS[:2], start=1):
+        raw.executescript(sql)
+        raw.execute("INSERT INTO migrations VALUES (?, ?, 0)", (number, name))
+    raw.execute("INSERT INTO runs VALUES ('run-0123456789ab', 'eval', 'm', 'b', 1.0, NULL, 'running', '{}', 'x', NULL)")
+    raw.commit()
+    raw.close()
+    store = Store(path)
+    run = store.get_run("run-0123456789ab")
+    assert (run.name, run.status, run.status_detail) == (None, "running", None)  # no process recorded: not judged

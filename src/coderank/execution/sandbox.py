@@ -65,9 +65,7 @@ class Limits:
                 raise UsageError(f"sandbox limit {name} must be positive{either}, got {value}", hint)
             if name in ("cpu_seconds", "wall_seconds") and value > _WEEK:
                 raise UsageError(f"sandbox limit {name} must be at most a week ({_WEEK} s), got {value}", hint)
-        out = self
-        if self.wall_seconds <= 0:
-            out = replace(out, wall_seconds=max(10.0, 4 * self.cpu_seconds))
+        out = self.with_wall()
         for field, res in (
             ("memory_bytes", resource.RLIMIT_AS),
             ("file_size_bytes", resource.RLIMIT_FSIZE),
@@ -78,6 +76,10 @@ class Limits:
             if hard != resource.RLIM_INFINITY and getattr(out, field) > hard:
                 out = replace(out, **{field: hard})
         return out
+
+    def with_wall(self) -> Limits:
+        """These limits with the wall-clock backstop filled in (0 means ``max(10, 4 * cpu_seconds)``), unclamped."""
+        return self if self.wall_seconds > 0 else replace(self, wall_seconds=max(10.0, 4 * self.cpu_seconds))
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for manifests and the worker protocol."""

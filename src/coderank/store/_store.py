@@ -4,6 +4,13 @@ Why SQLite: one file, transactional, crash-safe in WAL mode, queryable with any 
 
 - **Runs** are keyed by a hash of their identity (model, benchmark hash, template hash, decoding, seed, n,
   tasks), so asking for the same evaluation again resumes the same run instead of starting a new one.
+- **A finished run's record never changes**: its manifest, summary and verdicts stay as they were when it
+  finished (:meth:`Store.finish_run` leaves a finished run alone, and writing a sample into one is a bug).
+  What may change is its display name (:meth:`Store.set_name`), which is no part of the record, and the run
+  may be deleted as a whole (:meth:`Store.delete_run`).
+- **A run that stopped says so**: ``running`` while its process works on it, ``failed`` or ``interrupted``
+  (with why) when it stopped before finishing, and ``interrupted`` when the process that ran it is gone from
+  this machine without saying anything (``kill -9``); running the same command again resumes it.
 - **Completions** are cached under an algorithm-tagged hash of the canonical JSON of everything that
   determines them (model identity, rendered prompt, decoding parameters, seed, sample index): re-running
   a finished run generates nothing, and a run killed halfway loses nothing it had generated.
@@ -17,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -92,7 +101,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "run names, why a run stopped, and which process runs it",
+        """
+        ALTER TABLE runs ADD COLUMN name TEXT;
+        ALTER TABLE runs ADD COLUMN status_detail TEXT;
+        ALTER TABLE runs ADD COLUMN owner TEXT;
+        """,
+    ),
 ]
+
+STOPPED = ("failed", "interrupted")
+"""Statuses of a run that stopped before it finished (running its command again resumes it)."""
 
 
 def sha256_text(text: str) -> str:
@@ -110,9 +130,49 @@ def default_path() -> Path:
     return data_home() / "coderank.db"
 
 
+def _process_start(pid: int) -> str:
+    """When a process started, in clock ticks since boot ("" where /proc cannot tell): tells a pid reused apart."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _this_process() -> str:
+    """``host:pid:start`` of this process: what ``runs.owner`` holds while it works on a run."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+
+
+def _owner_gone(owner: str | None) -> bool:
+    """Whether the process named by an ``owner`` value is known to be gone (only processes of this host are known)."""
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        pass
+    return bool(start) and _process_start(pid) not in ("", start)
+
+
 @dataclass(frozen=True)
 class RunInfo:
-    """One stored run."""
+    """One stored run.
+
+    Attributes:
+        status: ``running``, ``finished``, ``failed`` or ``interrupted``; a run recorded as running whose process is
+            gone from this machine reads as ``interrupted``.
+        status_detail: Why a failed or interrupted run stopped (None otherwise).
+        name: The display name given with ``--name`` or ``coderank rename`` (no part of the run id or manifest).
+    """
 
     run_id: str
     kind: str
@@ -124,6 +184,13 @@ class RunInfo:
     manifest: dict[str, Any]
     summary: dict[str, Any] | None
     samples: int
+    status_detail: str | None = None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What to call the run in tables: its name, else its model."""
+        return self.name or self.model
 
 
 @dataclass(frozen=True)
@@ -201,40 +268,126 @@ class Store:
 
     # -- runs ------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def run_id_of(identity: dict[str, Any]) -> str:
+        """The run id of an identity: ``run-`` and 12 hex digits of the sha256 of its canonical JSON."""
+        return "run-" + hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:12]
+
     def open_run(self, identity: dict[str, Any], manifest: dict[str, Any], *, kind: str, model: str,
-                 benchmark: str) -> tuple[str, bool]:
+                 benchmark: str, run_id: str | None = None) -> tuple[str, bool]:
         """Create the run for ``identity``, or find it again to resume it.
+
+        The manifest is written when the run is created; a run found again keeps its own. An unfinished run
+        found again is marked ``running`` by this process; a finished one is left as it is.
+
+        Args:
+            identity: What makes the run this run; its hash is the run id.
+            manifest: The run's record (stored when the run is created).
+            kind: ``eval``, ``score``, ``evol``, ...
+            model: Model spec (or samples name) shown in tables.
+            benchmark: Benchmark name.
+            run_id: The id to use instead of :meth:`run_id_of` ``(identity)`` (a caller that keeps old ids).
 
         Returns:
             ``(run_id, resumed)``.
+
+        Raises:
+            UsageError: another process on this machine is working on the same run now.
         """
-        run_id = "run-" + hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:12]
+        run_id = run_id or self.run_id_of(identity)
         text = canonical_json(manifest)
+        me = _this_process()
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            row = self.db.execute("SELECT run_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            row = self.db.execute("SELECT status, owner FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if row is None:
                 self.db.execute(
-                    "INSERT INTO runs (run_id, kind, model, benchmark, created_at, status, manifest, manifest_sha256)"
-                    " VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-                    (run_id, kind, model, benchmark, time.time(), text, sha256_text(text)),
+                    "INSERT INTO runs (run_id, kind, model, benchmark, created_at, status, manifest, manifest_sha256,"
+                    " owner) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                    (run_id, kind, model, benchmark, time.time(), text, sha256_text(text), me),
                 )
+            elif row["status"] != "finished":
+                owner = row["owner"]
+                if row["status"] == "running" and owner and owner != me and not _owner_gone(owner) \
+                        and owner.partition(":")[0] == socket.gethostname():
+                    raise UsageError(f"{run_id} is being run now by process {owner.split(':')[1]} on this machine",
+                                     "wait for it to finish, or stop it; then run the same command again to resume")
+                self.db.execute("UPDATE runs SET status = 'running', status_detail = NULL, owner = ? WHERE run_id = ?",
+                                (me, run_id))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         return run_id, row is not None
 
-    def finish_run(self, run_id: str, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> None:
-        """Mark a run finished and store its summary (and its completed manifest, re-hashed)."""
-        if manifest is not None:
-            text = canonical_json(manifest)
-            self.db.execute("UPDATE runs SET manifest = ?, manifest_sha256 = ? WHERE run_id = ?",
-                            (text, sha256_text(text), run_id))
-        self.db.execute(
-            "UPDATE runs SET status = 'finished', finished_at = ?, summary = ? WHERE run_id = ?",
-            (time.time(), canonical_json(summary), run_id),
-        )
+    def find_run(self, run_id: str) -> RunInfo | None:
+        """The run with exactly this id, or None."""
+        row = self.db.execute(
+            "SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.run_id) AS n FROM runs r WHERE run_id = ?",
+            (run_id,)).fetchone()
+        return self._run_info(row) if row else None
+
+    def finish_run(self, run_id: str, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> bool:
+        """Mark a run finished and store its summary (and its completed manifest, re-hashed).
+
+        A run that is already finished is left exactly as it is: its record never changes.
+
+        Returns:
+            Whether the run was finished now (False: it already was).
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None or row[0] == "finished":
+                self.db.execute("COMMIT")
+                return False
+            if manifest is not None:
+                text = canonical_json(manifest)
+                self.db.execute("UPDATE runs SET manifest = ?, manifest_sha256 = ? WHERE run_id = ?",
+                                (text, sha256_text(text), run_id))
+            self.db.execute(
+                "UPDATE runs SET status = 'finished', finished_at = ?, summary = ?, status_detail = NULL, owner = NULL"
+                " WHERE run_id = ?", (time.time(), canonical_json(summary), run_id),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return True
+
+    def stop_run(self, run_id: str, status: str, detail: str) -> None:
+        """Record that an unfinished run stopped: ``status`` is ``failed`` or ``interrupted``, ``detail`` says why.
+
+        A finished run is left as it is.
+        """
+        if status not in STOPPED:
+            raise ValueError(f"a stopped run is {' or '.join(STOPPED)}, not {status!r}")
+        self.db.execute("UPDATE runs SET status = ?, status_detail = ?, owner = NULL "
+                        "WHERE run_id = ? AND status != 'finished'", (status, detail[:500], run_id))
+
+    def set_name(self, run_id: str, name: str | None) -> None:
+        """Give a run a display name (None: none). The name is no part of the run id or of the manifest."""
+        self.db.execute("UPDATE runs SET name = ? WHERE run_id = ?", (name, run_id))
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run with its samples and evolution rows (cached completions stay: other runs share them).
+
+        Raises:
+            UsageError: a process on this machine is working on the run now.
+        """
+        row = self.db.execute("SELECT status, owner FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is not None and row["status"] == "running" and row["owner"] and row["owner"] != _this_process() \
+                and not _owner_gone(row["owner"]) and row["owner"].partition(":")[0] == socket.gethostname():
+            raise UsageError(f"{run_id} is being run now by process {row['owner'].split(':')[1]} on this machine",
+                             "stop that process first, or wait for it to finish")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("samples", "evol_rows", "runs"):
+                self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608 (fixed names)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def runs(self) -> list[RunInfo]:
         """All runs, newest first."""
@@ -249,20 +402,27 @@ class Store:
         return sorted({r.benchmark for r in self.runs() if r.status == "finished" and r.kind in SCORED})
 
     def get_run(self, ref: str, *, kinds: tuple[str, ...] = ()) -> RunInfo:
-        """A run by id or unique id prefix (``run-`` may be left out), optionally only of the given kinds.
+        """A run by id or unique id prefix (``run-`` may be left out), else by its exact name.
+
+        With ``kinds``, only a run of one of those kinds is accepted.
 
         Raises:
             UsageError: no run, or several runs, match; or the run is not of one of ``kinds``.
         """
-        ref = ref if ref.startswith("run-") else "run-" + ref
+        full = ref if ref.startswith("run-") else "run-" + ref
+        select = "SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.run_id) AS n FROM runs r "
         rows = self.db.execute(  # a plain prefix: "_" and "%" in what the user typed are not wildcards
-            "SELECT r.*, (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.run_id) AS n FROM runs r "
-            "WHERE substr(run_id, 1, ?) = ? ORDER BY created_at DESC", (len(ref), ref)
+            select + "WHERE substr(run_id, 1, ?) = ? ORDER BY created_at DESC", (len(full), full)
         ).fetchall()
         if not rows:
-            raise UsageError(f"no run {ref} in {self.path}", "`coderank runs` lists the stored runs")
+            rows = self.db.execute(select + "WHERE name = ? ORDER BY created_at DESC", (ref,)).fetchall()
+            if len(rows) > 1:
+                raise UsageError(f"{len(rows)} runs are named {ref!r}: {', '.join(r['run_id'] for r in rows[:5])}",
+                                 "give the run id instead (`coderank runs` lists them)")
+        if not rows:
+            raise UsageError(f"no run {full} in {self.path}", "`coderank runs` lists the stored runs")
         if len(rows) > 1:
-            raise UsageError(f"{ref} matches {len(rows)} runs: {', '.join(r['run_id'] for r in rows[:5])}",
+            raise UsageError(f"{full} matches {len(rows)} runs: {', '.join(r['run_id'] for r in rows[:5])}",
                              "give more characters of the run id")
         run = self._run_info(rows[0])
         if kinds and run.kind not in kinds:
@@ -273,11 +433,15 @@ class Store:
 
     @staticmethod
     def _run_info(row: sqlite3.Row) -> RunInfo:
+        status, detail = row["status"], row["status_detail"]
+        if status == "running" and _owner_gone(row["owner"]):
+            status = "interrupted"
+            detail = f"the process that ran it (pid {row['owner'].split(':')[1]}) ended without finishing it"
         return RunInfo(
             run_id=row["run_id"], kind=row["kind"], model=row["model"], benchmark=row["benchmark"],
-            created_at=row["created_at"], finished_at=row["finished_at"], status=row["status"],
+            created_at=row["created_at"], finished_at=row["finished_at"], status=status,
             manifest=json.loads(row["manifest"]), summary=json.loads(row["summary"]) if row["summary"] else None,
-            samples=row["n"],
+            samples=row["n"], status_detail=detail, name=row["name"],
         )
 
     # -- completions -----------------------------------------------------------------------------------
@@ -320,12 +484,28 @@ class Store:
                 sha256_text(program) if program is not None else None, canonical_json(extraction), status, detail,
                 cpu_seconds, wall_seconds, output, int(truncated))
 
+    def _check_unfinished(self, run_ids: set[str]) -> None:
+        for run_id in run_ids:
+            row = self.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is not None and row[0] == "finished":
+                raise RuntimeError(f"bug: a sample written into {run_id}, which is finished (its record is final)")
+
     def put_sample(self, run_id: str, task_id: str, index: int, **fields: Any) -> None:
-        """Store one sample's verdict; the same (run, task, index) again replaces it, never duplicates."""
+        """Store one sample's verdict; the same (run, task, index) again replaces it, never duplicates.
+
+        Raises:
+            RuntimeError: the run is finished (a bug in the caller: a finished record never changes).
+        """
+        self._check_unfinished({run_id})
         self.db.execute(self._UPSERT_SAMPLE, self.sample_row(run_id, task_id, index, **fields))
 
     def put_samples(self, rows: list[tuple[Any, ...]]) -> None:
-        """Store many samples (rows from :meth:`sample_row`) in one transaction."""
+        """Store many samples (rows from :meth:`sample_row`) in one transaction.
+
+        Raises:
+            RuntimeError: a run is finished (a bug in the caller: a finished record never changes).
+        """
+        self._check_unfinished({row[0] for row in rows})
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany(self._UPSERT_SAMPLE, rows)
