@@ -270,3 +270,16 @@ def test_a_run_whose_process_died_without_a_word_reads_as_interrupted(cli, scrip
     db.close()
     status, detail = _status(cli, r["run_id"])
     assert status == "interrupted" and "ended without finishing it" in detail
+
+
+def test_the_board_shows_names_and_limits_that_are_not_the_defaults(cli, scripted):
+    scripted()
+    source = _eval(cli, "--name", "tight", "--timeout", "0.3")
+    code, _, err = cli("rescore", "tight", "--timeout", "2", "--name", "loose", "--workers", "1")
+    assert code == 0, err
+    code, out, _ = cli("board", "--no-reported")
+    assert code == 0 and "tight (default)" in out and "loose (default)" in out
+    code, out, _ = cli("board", "--no-reported", "--json")
+    rows = {r["name"]: r for r in json.loads(out)["boards"]["classic"]["measured"]}
+    assert rows["tight"]["model"] == "default" and ", 0.3 s CPU" in rows["tight"]["setting"]
+    assert f"2 s CPU, rescored from {source['run_id']}" in rows["loose"]["setting"]

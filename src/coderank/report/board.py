@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from coderank.execution.sandbox import Limits
 from coderank.report.reported import load_reported
 from coderank.store import RunInfo, Store, canonical_json
 
@@ -60,6 +61,7 @@ class BoardRow:
         benchmark_problems: How many problems the run's benchmark has (measured only, where the manifest says).
         rank: The place among the comparable full-benchmark runs (the reference setting), from 1; None for every
             other row.
+        name: The run's display name (``eval --name``, ``coderank rename``); None when it has none.
         drop: For a run on a derived benchmark: ``{"points", "base_pass@1", "pass@1", "problems", "base_run",
             "base_benchmark"}`` — base minus derived pass@1 in points on the problems both runs cover; None
             when the benchmark is not derived or the store has no matching base run.
@@ -84,6 +86,7 @@ class BoardRow:
     partial: bool = False
     benchmark_problems: int | None = None
     rank: int | None = None
+    name: str | None = None
 
 
 def _setting_key(run: RunInfo) -> dict[str, Any]:
@@ -108,6 +111,20 @@ def _describe(run: RunInfo) -> str:
     temp = p.get("temperature")
     decoding = "greedy" if temp == 0 else f"T={temp}, top_p={p.get('top_p')}"
     return f"{_template_name(run)}, {decoding}, max_tokens={p.get('max_tokens')}"
+
+
+def _limits_note(run: RunInfo) -> str:
+    """``, 10 s CPU, rescored from RUN`` for a run whose sandbox limits are not the defaults (they decide timeouts)."""
+    m = run.manifest
+    limits, default = m.get("sandbox_limits") or {}, Limits()
+    notes = []
+    if limits.get("cpu_seconds", default.cpu_seconds) != default.cpu_seconds:
+        notes.append(f"{limits['cpu_seconds']:g} s CPU")
+    if limits.get("memory_bytes", default.memory_bytes) < default.memory_bytes:
+        notes.append(f"{limits['memory_bytes'] >> 20} MiB")
+    if isinstance(m.get("rescored_from"), dict):
+        notes.append(f"rescored from {m['rescored_from'].get('run_id')}")
+    return "".join(", " + n for n in notes)
 
 
 def _differences(run: RunInfo, reference_run: RunInfo, skip: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -229,8 +246,9 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
                     (v["n"] for v in (r.summary.get("per_problem") or {}).values()), default=None),
                 problems=r.summary.get("problems"),
                 date=_dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d"), run_id=r.run_id,
-                setting=_describe(r), template=_template_name(r), differs=_compare(r, reference),
+                setting=_describe(r) + _limits_note(r), template=_template_name(r), differs=_compare(r, reference),
                 drop=_drop(store, r, runs_all), partial=is_partial(r), benchmark_problems=_benchmark_size(r),
+                name=r.name,
             ))
         in_reference = [not row.partial and repr(_setting_key(r)) == reference_key
                         for row, r in zip(rows, group, strict=True)]

@@ -40,6 +40,11 @@ def _more_k(row: BoardRow) -> str:
                      if k != "pass@1")
 
 
+def _label(row: BoardRow) -> str:
+    """A measured row's model column: the run's name with its model spec, or the spec."""
+    return f"{row.name} ({row.model})" if row.name else row.model
+
+
 def _of(rows: list[BoardRow]) -> int | None:
     sizes = Counter(r.benchmark_problems for r in rows if r.benchmark_problems is not None)
     return sizes.most_common(1)[0][0] if sizes else None
@@ -85,7 +90,7 @@ def _full_table(name: str, rows: list[BoardRow]) -> BoardTable:
                 table.notes.append(f"[{len(table.notes) + 1}] {r.run_id}: not comparable: " + "; ".join(r.differs))
                 mark = (f"≠ [{len(table.notes)}]",)
         table.rows.append((
-            str(r.rank) if r.rank is not None else "-", r.model, f"{r.value:.3f}", _interval(r),
+            str(r.rank) if r.rank is not None else "-", _label(r), f"{r.value:.3f}", _interval(r),
             *((f"{r.drop['points']:.1f}" if r.drop else "",) if drops else ()), *((_more_k(r),) if more else ()),
             str(r.samples_per_problem or ""), str(r.problems or ""), r.date, r.setting, r.run_id or "", *mark))
     if ranked and len(ranked) < len(rows):
@@ -107,7 +112,7 @@ def _partial_table(name: str, rows: list[BoardRow], full: list[BoardRow]) -> Boa
                        ("model", "pass@1", "95% interval", *(("more k",) if more else ()), "n", "problems", "date",
                         "setting", "run"))
     for r in rows:
-        table.rows.append((r.model, f"{r.value:.3f}", _interval(r), *((_more_k(r),) if more else ()),
+        table.rows.append((_label(r), f"{r.value:.3f}", _interval(r), *((_more_k(r),) if more else ()),
                            str(r.samples_per_problem or ""), f"{r.problems} of {r.benchmark_problems}", r.date,
                            r.setting, r.run_id or ""))
     table.notes.append("each score covers only the problems that run scored, so it is comparable neither with "
