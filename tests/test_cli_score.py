@@ -236,7 +236,9 @@ def test_a_score_run_records_the_problems_it_covers_and_the_board_marks_a_partia
     code, out, _ = cli("board", "--no-reported", "--json")
     rows = {r["model"]: r for r in json.loads(out)["boards"]["humaneval"]["measured"]}
     assert rows["part"]["problems"] == 10 and rows["whole"]["problems"] == 164
-    assert rows["part"]["differs"] == ["problems: 10 vs 164"] and rows["whole"]["differs"] == []
+    assert rows["part"]["differs"] == ["partial: 10 of 164 problems"] and rows["whole"]["differs"] == []
+    assert rows["part"]["partial"] and rows["part"]["rank"] is None
+    assert {rows["whole"]["rank"], rows["whole-again"]["rank"]} == {1, 2}
 
 
 def test_allowing_the_benchmarks_own_package_is_refused(samples, cli):

@@ -12,7 +12,7 @@ import contextlib
 import json
 import platform
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,7 +41,7 @@ class ScoreConfig:
         benchmark: Registered benchmark name or a problem file.
         workers: Sandbox workers (default: one per CPU core).
         limits: Per-program sandbox limits.
-        out: Where to write one JSON line per sample (optional).
+        out: Where to write one JSON line per sample, in the samples file's order (optional).
         ks: Candidate k values for pass@k; those that every problem's n allows are reported.
         allow_imports: Installed packages (beyond the standard library and numpy) programs may import.
         seed: Seed of the bootstrap.
@@ -137,7 +137,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         progress: Called as ``progress(done, total)`` after each sample.
 
     Returns:
-        The summary; per-sample results go to ``config.out`` as they finish.
+        The summary; per-sample results go to ``config.out`` in the samples file's order.
 
     Raises:
         UsageError: bad options, or a missing samples file.
@@ -168,7 +168,12 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
                     progress(len(bad) + sum(statuses.values()), total)
                 continue
             empty += item.empty
+            submitted.append(item.line)
             yield Job(item, item.problem, item.program)
+
+    # --out keeps the samples file's order: a verdict waits until those of the lines before it are written.
+    submitted: deque[int] = deque()
+    finished: dict[int, str] = {}
 
     store, run_id = _open_score_run(config, bench) if config.save else (None, None)
     if store is not None and run_id is not None and (stored := store.find_run(run_id)) and stored.status == "finished":
@@ -195,12 +200,14 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
                 c[0] += 1
                 c[1] += verdict.passed
                 if out_fh:
-                    out_fh.write(json.dumps({
+                    finished[sample.line] = json.dumps({
                         "task_id": sample.task_id, "completion_id": sample.index, "passed": verdict.passed,
                         "status": verdict.status.value, "detail": verdict.detail,
                         "cpu_seconds": verdict.cpu_seconds, "wall_seconds": verdict.wall_seconds,
                         "line": sample.line,
-                    }, ensure_ascii=False) + "\n")
+                    }, ensure_ascii=False) + "\n"
+                    while submitted and submitted[0] in finished:
+                        out_fh.write(finished.pop(submitted.popleft()))
                 if store is not None and run_id is not None:
                     pending.append(Store.sample_row(
                         run_id, sample.task_id, sample.index, completion_key=None, program=job.program,

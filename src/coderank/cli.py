@@ -22,7 +22,7 @@ from rich.markup import escape as _markup_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from coderank import api
+from coderank import __version__, api, cli_help
 from coderank.errors import CoderankError, Terminated
 from coderank.execution.sandbox import Limits
 
@@ -34,6 +34,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, soft_wrap=True)
+cli_help.install()  # --help never cuts an option name (typer's tables would, at 80 columns)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"coderank {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                   help="Print coderank's version and exit.")] = False) -> None:
+    pass
 
 # C0 controls but tab and newline, DEL and C1: what a terminal would act on (ESC starts colours, cursor moves,
 # title and clipboard writes, hyperlinks; CR overwrites a line).
@@ -67,8 +80,10 @@ def score(
                                                  "(completion appended to the prompt) or EvalPlus lines "
                                                  "{task_id, solution} (the whole program); plain or gzip-compressed.",
                                                  show_default=False)],
-    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="Benchmark name (humaneval, mbpp, ...) or "
-                                           "a JSONL problem file (plain or .gz).")] = "humaneval",
+    benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="humaneval, mbpp (MBPP's test split), "
+                                           "mbpp-valid, mbpp-train, classic, a JSONL problem file (plain or .gz), "
+                                           "or an EvalPlus file (evalplus:PATH, evalplus-base:PATH).")
+                     ] = "humaneval",
     timeout: Annotated[float, typer.Option(help="CPU seconds per program (loading it plus every test call). "
                                            "CPU time, not wall time, so a busy machine does not change "
                                            "the score.")] = 3.0,
@@ -80,8 +95,9 @@ def score(
     allow_import: Annotated[list[str] | None, typer.Option(
         "--allow-import", help="Let programs import this installed package and the packages it requires "
         "(repeatable); the standard library and numpy are always allowed, other packages look uninstalled.")] = None,
-    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON line per sample: "
-                                                  "task_id, completion_id, passed, status, detail, times.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON line per sample, in "
+                                                  "the samples file's order: task_id, completion_id, passed, status, "
+                                                  "detail, times, line.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (pass@k, counts, "
                                            "isolation) instead of the table.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,

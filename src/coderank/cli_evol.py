@@ -51,7 +51,7 @@ def evol(
     no_decontam: Annotated[bool, typer.Option("--no-decontam", help="Skip decontamination (recorded in the "
                                               "manifest; not advised).")] = False,
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Also use the embedding "
-                                             "detector of `coderank contam` (needs coderank[rigor]).")] = True,
+                                             "detector of `coderank contam` (needs coderank\\[rigor]).")] = True,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
                                                  show_default=False)] = None,
     api_key_env: Annotated[str, typer.Option(help="Environment variable with the API key.")] = "OPENAI_API_KEY",

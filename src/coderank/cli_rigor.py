@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from coderank.cli import app, err, escape, out
+from coderank.cli_tables import IdTable
 from coderank.errors import UsageError
 
 if TYPE_CHECKING:
@@ -30,8 +30,9 @@ def contam(
     cosine: Annotated[float, typer.Option(help="Flag a row whose embedding cosine similarity reaches this.")] = 0.8,
     n: Annotated[int, typer.Option("-n", help="Word n-gram length.")] = 10,
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Run the embedding detector "
-                                             "(all-MiniLM-L6-v2, offline; needs coderank[rigor]; slow on CPU: "
-                                             "~60 short rows/s on 2 cores).")] = True,
+                                             "(all-MiniLM-L6-v2, offline; needs coderank\\[rigor]): by far the "
+                                             "slowest of the three on a CPU; the README gives measured speeds.")
+                     ] = True,
     top: Annotated[int, typer.Option(help="Closest rows listed per item (flagged rows are always listed).")] = 3,
     device: Annotated[str | None, typer.Option(help="Torch device of the embedding model (default: a GPU if "
                                                "there is one).", show_default=False)] = None,
@@ -91,9 +92,8 @@ def _print_report(report: ContamReport, top: int) -> None:
               highlight=False)
     if not leaked:
         return
-    table = Table(show_edge=False, header_style="bold")
-    for col in ("task", "line", "ngram", "jaccard", "cosine", "flagged by", "row"):
-        table.add_column(col, justify="right" if col in ("line", "ngram", "jaccard", "cosine") else "left")
+    table = IdTable("task", "line", "ngram", "jaccard", "cosine", "flagged by", "row", ids=("task",),
+                    right=("line", "ngram", "jaccard", "cosine"))
     for item in leaked:
         for h in item.hits[:max(top, 1)] if top else [h for h in item.hits if h.flagged]:
             table.add_row(item.task_id, str(h.line), f"{h.ngram:.2f}", f"{h.jaccard:.2f}",

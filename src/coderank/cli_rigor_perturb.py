@@ -40,13 +40,10 @@ def perturb(
 ) -> None:
     """Derive equivalent variants of a benchmark and write them as a problem file.
 
-    With --kinds paraphrase a model (any backend) rewrites each docstring's prose; paraphrases that lose a
-    number or a name, contain code or change length too much are dropped with the reason.
+    With --kinds paraphrase a model (any backend) rewrites each docstring's prose; paraphrases that lose a number or a name, contain code or change length too much are dropped with the reason.
 
-    Every variant's canonical solution must still pass its tests in the sandbox, else the variant is dropped
-    and listed. Measure a model's gap by evaluating both: `coderank eval -b humaneval` and
-    `coderank eval -b OUT.jsonl`, then compare per kind (coderank.rigor.perturb.gap).
-    """
+    Every variant's canonical solution must still pass its tests in the sandbox, else the variant is dropped and listed. Measure a model's gap by evaluating both, `coderank eval -b humaneval` and `coderank eval -b OUT.jsonl`, then compare them per kind: `coderank perturb-gap ORIGINAL_RUN PERTURBED_RUN`.
+    """  # noqa: E501
     from coderank.benchmarks import load_benchmark
     from coderank.paths import check_output_file
     from coderank.rigor.perturb import perturb_benchmark, write_problem_file

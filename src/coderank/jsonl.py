@@ -54,6 +54,28 @@ def numbered_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, byt
         yield lineno, raw.removeprefix(codecs.BOM_UTF8) if lineno == 1 else raw
 
 
+def json_error(exc: json.JSONDecodeError, text: str) -> str:
+    """What is wrong with ``text``, one line that is not JSON, as a phrase: where in the line, or that it ends early.
+
+    ``json.loads`` counts lines and columns in the text it was given, so a line cut off before its JSON is complete,
+    read with its newline, came out as "line 2 column 1" (or as an invalid control character: the newline inside a
+    string left open). Here the line is judged without its line end: the column is the character's in the line, from
+    1, and a line that ends before its JSON does says so (a cut-off write, an unfinished copy).
+    """
+    line = text.rstrip("\r\n")
+    try:
+        json.loads(line)
+    except json.JSONDecodeError as inner:
+        exc = inner
+    msg = exc.msg.removesuffix(" at").removesuffix(" starting at")
+    if exc.msg.startswith("Unterminated string"):
+        return f"the line ends inside the string that starts at column {exc.pos + 1} (cut off?)"
+    end = len(line.rstrip())
+    if exc.pos >= end:
+        return f"the line ends after column {end} before its JSON is complete ({msg[:1].lower()}{msg[1:]}; cut off?)"
+    return f"{msg} at column {exc.pos + 1}"
+
+
 def json_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[str, Any]]:
     """Yield ``("FILE:LINE", value)`` for each non-empty line.
 
@@ -73,6 +95,6 @@ def json_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[str, Any]]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: invalid JSON: {exc.msg} at column {exc.colno}",
+            raise InputError(f"{where}: invalid JSON: {json_error(exc, text)}",
                              "each line must be one complete JSON object") from exc
         yield where, value

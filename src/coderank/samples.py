@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coderank.benchmarks import Benchmark
-from coderank.jsonl import DamagedGzip, numbered_lines, open_lines
+from coderank.jsonl import DamagedGzip, json_error, numbered_lines, open_lines
 from coderank.types import Problem
 
 
@@ -74,7 +74,7 @@ def _sample(lineno: int, raw: bytes, benchmark: Benchmark, seen: defaultdict[str
     try:
         row = json.loads(text)
     except json.JSONDecodeError as exc:
-        return BadLine(lineno, f"invalid JSON ({exc.msg} at column {exc.colno})")
+        return BadLine(lineno, f"invalid JSON: {json_error(exc, text)}")
     if not isinstance(row, dict):
         return BadLine(lineno, f"expected a JSON object, got {type(row).__name__}")
     task_id = row.get("task_id")

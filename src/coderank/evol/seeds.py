@@ -96,7 +96,9 @@ def _array_records(data: bytes, name: str) -> Iterator[tuple[str, Any]]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg} at column {exc.colno}",
+        where = (f"the file ends before its JSON is complete (cut off?): {exc.msg}" if exc.pos >= len(text.rstrip())
+                 else f"{exc.msg} at column {exc.colno}")
+        raise InputError(f"{name}:{exc.lineno}: invalid JSON: {where}",
                          "the file must be one JSON array of objects (Alpaca format) or JSONL") from exc
     if not isinstance(value, list):
         raise InputError(f"{name}: a JSON seed file must hold an array of objects",

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from coderank.errors import InputError, UsageError, install_hint
+from coderank.jsonl import json_error
 from coderank.paths import check_output_file
 
 #: ``progress(stage, done, total)``: called now and then while a stage runs.
@@ -254,7 +255,7 @@ def read_training(path: Path) -> tuple[list[int], list[str], list[BadLine]]:
             try:
                 row = json.loads(raw)
             except json.JSONDecodeError as exc:
-                bad.append(BadLine(str(path), number, f"not JSON: {exc.msg} (column {exc.colno})"))
+                bad.append(BadLine(str(path), number, f"not JSON: {json_error(exc, raw)}"))
                 continue
             text = row_text(row)
             if text is None:
@@ -460,8 +461,7 @@ def check_contamination(
         benchmark: A benchmark name or problem-file path (see :func:`coderank.benchmarks.load_benchmark`), or
             a loaded :class:`~coderank.benchmarks.Benchmark`.
         thresholds: When a pair counts as a leak (defaults: :class:`Thresholds`).
-        embeddings: Run the embedding detector (needs ``coderank[rigor]``; slow on CPU, ~60 short rows/s on 2
-            cores).
+        embeddings: Run the embedding detector (needs ``coderank[rigor]``; the slowest of the three on a CPU).
         top_k: Closest rows listed per item (flagged rows are always all listed).
         num_perm: MinHash permutations.
         device: Torch device of the embedding model (default: a GPU if there is one).
@@ -470,7 +470,7 @@ def check_contamination(
         progress: ``progress(stage, done, total)`` callback.
 
     Raises:
-        InputError: the training file cannot be read.
+        InputError: the training file cannot be read, or has no row at all (empty or blank).
         UsageError: unknown benchmark, or embeddings requested without the model installed.
     """
     from coderank.benchmarks import load_benchmark
@@ -484,6 +484,11 @@ def check_contamination(
 
     t = time.perf_counter()
     lines, texts, bad = read_training(path)
+    if not texts and not bad:  # nothing to check is not "no leak"
+        raise InputError(f"{path}: no training rows: the file is " + ("empty" if path.stat().st_size == 0 else
+                                                                       "blank lines only"),
+                         "give the JSONL training file, one row a line (instruction/output, prompt/completion, text "
+                         "or messages)")
     timings["read"] = time.perf_counter() - t
     problems = list(bench)
     items = [item_text(p.prompt, p.canonical_solution) for p in problems]
