@@ -162,11 +162,18 @@ def open_eval_run(store: Store, identity: dict[str, Any], manifest: dict[str, An
                           **args)
 
 
-def _finished_result(store: Store, run: RunInfo, problems: list[Problem]) -> dict[str, Any]:
-    """What a finished run reported when it finished, as it is in the store (nothing re-run, nothing rewritten)."""
+def _finished_result(store: Store, run: RunInfo, problems: list[Problem], started: float) -> dict[str, Any]:
+    """A finished run's summary as it is in the store, with what this call did: nothing generated or executed.
+
+    The store keeps the summary as it was when the run finished (with its own ``generated``, ``cached`` and
+    times); only the returned copy says what this call did.
+    """
     result = dict(run.summary) if run.summary else run_summary(store, run.run_id, problems)
     result.update({"run_id": run.run_id, "resumed": False, "already_finished": True, "manifest": run.manifest,
-                   **({"name": run.name} if run.name else {})})
+                   "generated": 0, "cached": 0, "generation_seconds": 0.0, "tokens_per_second": None,
+                   "wall_seconds": round(time.monotonic() - started, 2)})
+    if "re_executed" in result:
+        result.update(re_executed=0, copied=0)
     return result
 
 
@@ -354,11 +361,13 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         run = store.find_run(run_id)
         assert run is not None
         if run.status == "finished":  # its record is final: shown as it is, nothing generated, run or rewritten
-            result = _finished_result(store, run, problems)
+            result = _finished_result(store, run, problems, started)
         else:
             with recording(store, run_id):
                 result = _run_eval(store, run_id, resumed, backend, template, problems, config, max_tokens,
                                    max_tokens_from, run.manifest, started, progress)
+        if config.name or run.name:
+            result["name"] = config.name or run.name
     finally:
         backend.close()
         store.close()
@@ -643,11 +652,13 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str
         tasks = {row.task_id for row in store.samples(source.run_id)}
         problems = [p for p in bench if p.task_id in tasks]
         if run.status == "finished":
-            result = _finished_result(store, run, problems)
+            result = _finished_result(store, run, problems, started)
         else:
             with recording(store, run_id):
                 result = _run_rescore(store, run_id, resumed, source, bench, problems, limits, run.manifest, config,
                                       started, progress)
+        if config.name or run.name:
+            result["name"] = config.name or run.name
     finally:
         store.close()
     if config.out is not None:
