@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from coderank.cli import _progress, app, err, escape, out, print_passk, print_unscorable
+from coderank.cli_tables import IdTable
 from coderank.errors import UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
@@ -124,9 +124,16 @@ def eval_cmd(
     _print_result(result)
 
 
+def _template_words(manifest: dict[str, Any] | None) -> str:
+    """``, template chat`` for a run's headline (empty where the manifest names none)."""
+    name = ((manifest or {}).get("template") or {}).get("name")
+    return f", template {escape(str(name))}" if name else ""
+
+
 def _print_result(r: dict[str, Any]) -> None:
     named = f" \"{escape(r['name'])}\"" if r.get("name") else ""
     out.print(f"[bold]{r['run_id']}[/]{named}  {escape(r['model'])} on {escape(r['benchmark'])}"
+              + _template_words(r.get("manifest"))
               + ("  (resumed)" if r.get("resumed") else "")
               + ("  (already finished: the same run, from the store)" if r.get("already_finished") else ""),
               highlight=False)
@@ -192,10 +199,9 @@ def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     if not rows:
         out.print("no runs yet: try `coderank eval --limit 10`")
         return
-    table = Table(show_edge=False, header_style="bold")
     named = any(r.name for r in rows)
-    for col in ("run", *(("name",) if named else ()), "model", "benchmark", "pass@1", "samples", "status", "created"):
-        table.add_column(col)
+    table = IdTable("run", *(("name",) if named else ()), "model", "benchmark", "pass@1", "samples", "status",
+                    "created")
     for r in rows:
         p1 = (r.summary or {}).get("pass_at_k", {}).get("pass@1")
         n = (r.summary or {}).get("rows", 0) if r.kind in ("evol", "distill") else r.samples
@@ -212,13 +218,29 @@ def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
 @app.command()
 def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")], store: StoreOpt = None,
          json_out: JsonOpt = False,
-         samples: Annotated[bool, typer.Option("--samples", help="Also list every sample's verdict.")] = False) -> None:
-    """Show one run: manifest, score, statuses (and with --samples each verdict; for evol runs every attempt)."""
+         samples: Annotated[bool, typer.Option("--samples", help="Also list every sample's verdict (with --json: "
+                                               "and its raw answer, program and output).")] = False,
+         code: Annotated[bool, typer.Option("--code", help="With --samples: also print each sample's raw model "
+                                            "answer, the program extracted from it (what ran) and its output.")
+                         ] = False,
+         task: Annotated[list[str] | None, typer.Option("--task", help="With --samples: only this task id "
+                                                        "(repeatable).", show_default=False)] = None) -> None:
+    """Show one run: manifest, score, statuses (and with --samples each verdict; for evol runs every attempt).
+
+    With --samples --code each sample's raw answer, the program extracted from it and the program's output are printed too, so a verdict can be checked against what the model wrote: coderank show RUN --samples --code --task HumanEval/0
+    """  # noqa: E501
     from coderank.store import Store
 
+    if (code or task) and not samples:
+        raise UsageError("--code and --task go with --samples", f"coderank show {run} --samples --code")
     with Store(store) as db:
         info = db.get_run(run)
-        rows = list(db.samples(info.run_id)) if samples else []
+        rows = [s for s in db.samples(info.run_id) if not task or s.task_id in task] if samples else []
+        if task and info.kind not in ("evol", "distill") and not rows:
+            raise UsageError(f"{info.run_id} has no sample of {', '.join(task)}",
+                             f"task ids look like {next(iter(db.per_problem_counts(info.run_id)), 'HumanEval/0')}")
+        answers = {(s.task_id, s.sample_index): db.get_completion(s.completion_key)
+                   for s in rows if s.completion_key and (code or json_out)}
         evol_rows = db.evol_rows(info.run_id) if samples and info.kind == "evol" else []
     if info.kind == "evol":
         _show_evol(info, evol_rows, json_out)
@@ -233,12 +255,15 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
                                "status_detail": info.status_detail, "manifest": info.manifest, "summary": info.summary}
         if samples:
             doc["samples"] = [{"task_id": s.task_id, "sample_index": s.sample_index, "status": s.status,
-                               "detail": s.detail, "extraction": s.extraction, "truncated": s.truncated}
+                               "detail": s.detail, "extraction": s.extraction, "truncated": s.truncated,
+                               **_answer_fields(answers.get((s.task_id, s.sample_index))),
+                               "program": s.program, "output": s.output}
                               for s in rows]
         print(json.dumps(doc, indent=2))
         return
     named = f" \"{escape(info.name)}\"" if info.name else ""
-    out.print(f"[bold]{info.run_id}[/]{named} ({escape(status_text(info))}, created {_when(info.created_at)})",
+    out.print(f"[bold]{info.run_id}[/]{named}  {escape(info.model)} on {escape(info.benchmark)}"
+              f"{_template_words(info.manifest)} ({escape(status_text(info))}, created {_when(info.created_at)})",
               highlight=False)
     m = info.manifest
     out.print(escape(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}"), highlight=False)
@@ -259,7 +284,34 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
         print_unscorable(info.summary.get("unscorable_problems", {}))
         _print_echoes(info.summary)
     for s in rows:
-        out.print(f"{escape(s.task_id)} #{s.sample_index}: {s.status} {escape(s.detail[:100])}", highlight=False)
+        if not code:
+            out.print(f"{escape(s.task_id)} #{s.sample_index}: {s.status} {escape(s.detail[:100])}", highlight=False)
+            continue
+        out.rule(f"{escape(s.task_id)} #{s.sample_index}: {s.status}", align="left")
+        if s.detail:
+            out.print(f"[bold]verdict:[/] {s.status}: {escape(s.detail)}", highlight=False)
+        comp = answers.get((s.task_id, s.sample_index))
+        if comp is not None:
+            finish = f", finish reason {comp['finish_reason']}" if comp.get("finish_reason") else ""
+            tokens = f", {comp['completion_tokens']} tokens" if comp.get("completion_tokens") else ""
+            out.print(f"[bold]answer[/] (the model's raw text{tokens}{escape(finish)}"
+                      f"{', hit the token limit' if s.truncated else ''}):", highlight=False)
+            out.print(escape(comp["text"]), highlight=False)
+        elif s.completion_key is None:
+            out.print("[bold]answer:[/] none stored (the samples came from a file: the program is as given)",
+                      highlight=False)
+        method = s.extraction.get("method") if isinstance(s.extraction, dict) else None
+        out.print(f"[bold]program[/] (what ran{f'; extraction: {escape(str(method))}' if method else ''}):",
+                  highlight=False)
+        out.print(escape(s.program) if s.program else "(none: no code could be extracted)", highlight=False)
+        if s.output:
+            out.print("[bold]output[/] (what the program printed):", highlight=False)
+            out.print(escape(s.output), highlight=False)
+
+
+def _answer_fields(comp: dict[str, Any] | None) -> dict[str, Any]:
+    """The raw answer of a sample for ``show --json``: its text and finish reason (None for scored files)."""
+    return {"answer": comp["text"] if comp else None, "finish_reason": comp.get("finish_reason") if comp else None}
 
 
 def _show_evol(info: Any, rows: list[dict[str, Any]], json_out: bool) -> None:
