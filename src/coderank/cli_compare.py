@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from coderank.cli import app, escape, out
 from coderank.cli_eval import JsonOpt, StoreOpt
@@ -108,10 +107,10 @@ def duel(
         print(json.dumps(result, indent=2))
         return
     if "ranking" in result:
-        table = Table(title=f"{result['benchmark']}: Bradley-Terry ranking on {result['problems']} common problems",
-                      title_justify="left", show_edge=False, header_style="bold")
-        for col in ("#", "model", "run", "pass@1", "log-strength", "95% interval", "P(first)"):
-            table.add_column(col, justify="left" if col in ("model", "run") else "right")
+        table = IdTable("#", "model", "run", "pass@1", "log-strength", "95% interval", "P(first)",
+                        right=("#", "pass@1", "log-strength", "95% interval", "P(first)"),
+                        title=f"{result['benchmark']}: Bradley-Terry ranking on {result['problems']} common problems",
+                        title_justify="left")
         for r in result["ranking"]:
             table.add_row(str(r["rank"]), escape(r["model"]), r["run_id"], f"{r['pass@1']:.3f}",
                           f"{r['log_strength']:+.2f}", f"[{r['low']:+.2f}, {r['high']:+.2f}]", f"{r['p_first']:.2f}")
@@ -138,9 +137,7 @@ def duel(
     if "caution" in result:
         out.print(f"[yellow]{escape(result['caution'])}[/]", highlight=False)
     if problems:
-        table = Table(show_edge=False, header_style="bold")
-        for col in ("task", "A passed", "B passed"):
-            table.add_column(col)
+        table = IdTable("task", "A passed", "B passed", ids=("task",))
         for row in result["per_problem"]:
             table.add_row(row["task_id"], f"{row['a']['c']}/{row['a']['n']}", f"{row['b']['c']}/{row['b']['n']}")
         out.print(table)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from coderank.cli import _progress, app, err, escape, out
 from coderank.cli_eval import JsonOpt
+from coderank.cli_tables import IdTable
 
 
 def _score(value: float | None) -> str:
@@ -76,10 +76,10 @@ def augment(
         doc["out"] = str(out_path)
         print(json.dumps(doc, indent=2))
         return
-    table = Table(title=f"{escape(bench.name)} augmented (seed {seed}) -> {escape(str(out_path))}",
-                  title_justify="left", show_edge=False, header_style="bold")
-    for col in ("task", "tests before", "after", "new valid", "mutants", "score before", "after", "status"):
-        table.add_column(col, justify="left" if col in ("task", "status") else "right")
+    table = IdTable("task", "tests before", "after", "new valid", "mutants", "score before", "after", "status",
+                    ids=("task",), right=("tests before", "after", "new valid", "mutants", "score before"),
+                    title=f"{escape(bench.name)} augmented (seed {seed}) -> {escape(str(out_path))}",
+                    title_justify="left")
     for r in result.records:
         status = r.status if not r.reason else f"{r.status}: {r.reason}"
         table.add_row(escape(r.task_id), str(r.tests_before), str(r.tests_after), f"{r.valid}/{r.generated}",

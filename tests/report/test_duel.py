@@ -158,3 +158,17 @@ def test_a_duel_on_few_problems_carries_a_caution(cli, tmp_path):
         assert "caution" not in duel(store, big_a, big_b)
     code, out, _ = cli("duel", ra, rb, "--store", str(db))
     assert code == 0 and "only 3 common problem(s): too few for this comparison to mean much" in out
+
+
+def test_the_ranking_and_the_problem_list_never_cut_an_id_at_80_columns(cli, tmp_path, monkeypatch):
+    from coderank import cli as cli_module
+
+    monkeypatch.setattr(cli_module.out, "width", 80)
+    db = tmp_path / "rank.db"
+    with Store(db) as store:
+        ids = [make_run(store, f"openai:Qwen/Qwen2.5-Coder-{size}B-Instruct", passed)
+               for size, passed in (("0.5", [1, 0, 1, 0]), ("1.5", [1, 1, 0, 0]), ("7", [1, 1, 1, 0]))]
+    code, out, _ = cli("duel", *ids, "--store", str(db))
+    assert code == 0 and "…" not in out and all(run_id in out for run_id in ids), out
+    code, out, _ = cli("duel", ids[0], ids[1], "--problems", "--store", str(db))
+    assert code == 0 and all(f"HumanEval/{i}" in out for i in range(4))
