@@ -162,3 +162,18 @@ def test_a_store_made_before_run_names_opens_and_keeps_its_runs(tmp_path):
     store = Store(path)
     run = store.get_run("run-0123456789ab")
     assert (run.name, run.status, run.status_detail) == (None, "running", None)  # no process recorded: not judged
+
+
+def test_a_run_another_live_process_works_on_is_neither_joined_nor_deleted():
+    import os
+    import socket
+
+    store = Store(":memory:")
+    run_id, _ = _run(store)
+    parent = os.getppid()  # alive, and not this process
+    store.db.execute("UPDATE runs SET owner = ?", (f"{socket.gethostname()}:{parent}:",))
+    with pytest.raises(UsageError, match=f"being run now by process {parent}"):
+        _run(store)
+    with pytest.raises(UsageError, match=f"being run now by process {parent}"):
+        store.delete_run(run_id)
+    assert store.get_run(run_id).status == "running"
