@@ -8,9 +8,9 @@ benchmark data (hash), the same problems, the same prompt template and the same 
   its benchmark has. Its score covers those problems only (two easy problems give 1.000 [1.000, 1.000]), so it
   is never ranked: partial rows come after the full runs, with ``partial`` set and ``rank`` None.
 - Among the full-benchmark runs the *reference setting* is the one most of them share (a tie goes to the
-  setting of the earliest run). Full runs in that setting are ranked (``rank`` 1, 2, ...); full runs in any
-  other setting follow, unranked, marked with how they differ from the reference. Partial runs never choose
-  the reference, so one small run cannot mark every row.
+  setting with more models, then to the one with the best run, then to the earliest). Full runs in that setting
+  are ranked (``rank`` 1, 2, ...); full runs in any other setting follow, unranked, marked with how they differ
+  from the reference. Partial runs never choose the reference, so one small run cannot mark every row.
 
 A reported row comes from :mod:`coderank.report.reported`: a number with a source and date that coderank
 did not measure. It has no interval (the sources give none) and is never averaged with measured rows.
@@ -25,7 +25,6 @@ problems with the derived run is used (the latest among equals).
 from __future__ import annotations
 
 import datetime as _dt
-from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -165,15 +164,22 @@ def is_partial(run: RunInfo) -> bool:
 def reference_setting(runs: list[RunInfo]) -> RunInfo | None:
     """A run in the board's reference setting: the setting most full-benchmark runs share.
 
-    A tie goes to the setting of the earliest run among the tied ones, so the reference does not move when a run
-    of another setting is added. Partial runs never count: None when every run is partial.
+    A tie goes to the setting with the most distinct models, then to the one whose best run scores highest (so the
+    board's first row is a ranked one, never a better run left unranked below a worse one), then to the earliest.
+    Partial runs never count: None when every run is partial.
     """
     full = sorted((r for r in runs if not is_partial(r)), key=lambda r: (r.created_at, r.run_id))
     if not full:
         return None
-    counts = Counter(repr(_setting_key(r)) for r in full)
-    top = max(counts.values())
-    return next(r for r in full if counts[repr(_setting_key(r))] == top)
+    groups: dict[str, list[RunInfo]] = {}
+    for r in full:
+        groups.setdefault(repr(_setting_key(r)), []).append(r)
+
+    def weight(group: list[RunInfo]) -> tuple[int, int, float, float]:
+        best = max((r.summary or {}).get("pass_at_k", {}).get("pass@1", {}).get("value", 0.0) for r in group)
+        return len(group), len({r.model for r in group}), best, -group[0].created_at
+
+    return max(groups.values(), key=weight)[0]
 
 
 def _compare(run: RunInfo, reference: RunInfo | None) -> tuple[str, ...]:

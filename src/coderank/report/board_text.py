@@ -94,8 +94,8 @@ def _full_table(name: str, rows: list[BoardRow]) -> BoardTable:
             *((f"{r.drop['points']:.1f}" if r.drop else "",) if drops else ()), *((_more_k(r),) if more else ()),
             str(r.samples_per_problem or ""), str(r.problems or ""), r.date, r.setting, r.run_id or "", *mark))
     if ranked and len(ranked) < len(rows):
-        table.notes.insert(0, f"ranked (#): the {len(ranked)} run(s) in the setting most full-benchmark runs share "
-                              f"({ranked[0].setting}); the others ran another setting and are not ranked with them")
+        table.notes.insert(0, f"ranked (#): the runs in the reference setting, {ranked[0].setting} (the one most "
+                              "full-benchmark runs share); ≠ runs ran another setting and are not ranked with them")
     for r in rows:
         if r.drop:
             d = r.drop
