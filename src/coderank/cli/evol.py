@@ -10,13 +10,22 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from coderank.cli import _progress, app, escape, out
-from coderank.cli_eval import JsonOpt, StoreOpt, _phase_progress
+from coderank.cli._common import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    JsonOpt,
+    StoreOpt,
+    ThreadsOpt,
+    escape,
+    out,
+    phase_progress,
+    progress,
+)
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
 
 
-@app.command()
 def evol(
     seeds: Annotated[Path | None, typer.Argument(help="Seed instructions: our JSONL ({id, instruction, input}), "
                                                  "Alpaca-shaped JSONL, or a Code Alpaca / Alpaca JSON array. "
@@ -52,13 +61,10 @@ def evol(
                                               "manifest; not advised).")] = False,
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Also use the embedding "
                                              "detector of `coderank contam` (needs coderank\\[rigor]).")] = True,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
-                                                 show_default=False)] = None,
-    api_key_env: Annotated[str, typer.Option(help="Environment variable with the API key.")] = "OPENAI_API_KEY",
-    concurrency: Annotated[int, typer.Option(help="Requests in flight to a server.")] = 4,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for a local GGUF model (default: all cores; 1 "
-                                                "keeps a background job usable on a busy machine).",
-                                                show_default=False)] = None,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 4,
+    threads: ThreadsOpt = None,
     timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds for running an answer's code.")] = 5.0,
     workers: Annotated[int | None, typer.Option(help="Sandbox workers (default: one per core).",
                                                 show_default=False)] = None,
@@ -88,8 +94,8 @@ def evol(
         backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads),
         store=store,
     )
-    with _progress(sys.stderr.isatty() and not json_out, "evol", "calls") as bar:
-        result = evolve(config, progress=_phase_progress(bar))
+    with progress(sys.stderr.isatty() and not json_out, "evol", "calls") as bar:
+        result = evolve(config, progress=phase_progress(bar))
     if json_out:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return

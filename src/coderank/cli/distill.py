@@ -9,13 +9,25 @@ from typing import Annotated, Any
 
 import typer
 
-from coderank.cli import _progress, app, escape, out, print_passk
-from coderank.cli_eval import JsonOpt, StoreOpt, _phase_progress, _when
+from coderank.cli._common import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    JsonOpt,
+    MaxRetriesOpt,
+    StoreOpt,
+    ThreadsOpt,
+    escape,
+    out,
+    phase_progress,
+    print_passk,
+    progress,
+    when,
+)
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
 
 
-@app.command("distill")
 def distill_cmd(
     benchmark: Annotated[str | None, typer.Option("--benchmark", "-b", help="Problems with trusted tests: mbpp-train, "
                                                   "mbpp-valid, classic, or a problem file. Answers are judged by "
@@ -64,13 +76,11 @@ def distill_cmd(
                                               "manifest; not advised).")] = False,
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Also use the embedding "
                                              "detector of `coderank contam` (needs coderank\\[rigor]).")] = True,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
-                                                 show_default=False)] = None,
-    api_key_env: Annotated[str, typer.Option(help="Environment variable with the API key.")] = "OPENAI_API_KEY",
-    concurrency: Annotated[int, typer.Option(help="Requests in flight to a server.")] = 4,
-    max_retries: Annotated[int, typer.Option(help="Retries of a failed request, with exponential backoff.")] = 5,
-    threads: Annotated[int | None, typer.Option(help="CPU threads for a local GGUF model (default: all cores).",
-                                                show_default=False)] = None,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 4,
+    max_retries: MaxRetriesOpt = 5,
+    threads: ThreadsOpt = None,
     timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds per program (for self-written tests: the "
                                            "solution and its tests together).")] = 3.0,
     workers: Annotated[int | None, typer.Option(help="Sandbox workers (default: one per core).",
@@ -96,8 +106,8 @@ def distill_cmd(
                                max_retries=max_retries),
         store=store,
     )
-    with _progress(sys.stderr.isatty() and not json_out, "distill", "") as bar:
-        result = distill(config, progress=_phase_progress(bar))
+    with progress(sys.stderr.isatty() and not json_out, "distill", "") as bar:
+        result = distill(config, progress=phase_progress(bar))
     if json_out:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return
@@ -141,7 +151,7 @@ def show_run(info: Any, json_out: bool) -> None:
         print(json.dumps({"run_id": info.run_id, "status": info.status, "manifest": info.manifest,
                           "summary": info.summary}, indent=2, ensure_ascii=False))
         return
-    out.print(f"[bold]{info.run_id}[/] (distill, {info.status}, created {_when(info.created_at)})", highlight=False)
+    out.print(f"[bold]{info.run_id}[/] (distill, {info.status}, created {when(info.created_at)})", highlight=False)
     m = info.manifest
     out.print(escape(f"teacher: {m['teacher']['spec']}  {json.dumps(m['teacher']['identity'])}"), highlight=False)
     out.print(f"source: {escape(m['source']['name'])} ({m['source']['problems']} of {m['source']['of']}, "

