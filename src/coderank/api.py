@@ -25,7 +25,7 @@ from coderank.execution.pool import Executor, Job, check_workers
 from coderank.execution.sandbox import Limits, check_data_unreadable
 from coderank.models.embedded import file_sha256
 from coderank.paths import check_output_file, require_file
-from coderank.pipeline import recording, run_summary
+from coderank.pipeline import bootstrap_seed, recording, run_summary
 from coderank.samples import BadLine, Sample, count_lines, read_samples
 from coderank.scoring import Estimate, ks_for, summary
 from coderank.store import Store
@@ -44,7 +44,8 @@ class ScoreConfig:
         out: Where to write one JSON line per sample, in the samples file's order (optional).
         ks: Candidate k values for pass@k; those that every problem's n allows are reported.
         allow_imports: Installed packages (beyond the standard library and numpy) programs may import.
-        seed: Seed of the bootstrap.
+        seed: Seed of the bootstrap intervals; a seed other than 0 is part of the stored run's identity (another
+            run, whose manifest records ``bootstrap_seed``), so its stored summary has the printed intervals.
         store: Database to record the run in (None: the default database).
         save: Record the run (for ``runs``, ``show``, ``verify``, ``board``, ``duel``).
         model_name: Name of the run on the board (default: the samples file's name).
@@ -227,8 +228,8 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
             if pending:  # kept even when interrupted (recorded as such) until a rerun completes it
                 store.put_samples(pending)
             if completed and run_id is not None and counts:
-                done = run_summary(store, run_id, list(bench))
                 manifest = store.get_run(run_id).manifest
+                done = run_summary(store, run_id, list(bench), seed=bootstrap_seed(manifest))
                 # The problems the file has samples for, not the benchmark's size: the board marks a run that
                 # covers fewer problems than the others as not comparable.
                 manifest["benchmark"]["problems"] = done["problems"]
@@ -269,12 +270,19 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
 
 
 def _open_score_run(config: ScoreConfig, bench: Any) -> tuple[Store, str]:
-    """Record a score run: identified by the samples file's hash, the benchmark and the sandbox limits."""
+    """Record a score run: identified by the samples file's hash, the benchmark, the sandbox limits and the seed.
+
+    The stored summary (what ``board`` and ``show`` display) is computed with the bootstrap seed of the call, so a
+    seed other than 0 makes another run, whose manifest records it as ``bootstrap_seed``; with seed 0 neither
+    the identity nor the manifest names it, as in every run recorded before.
+    """
     store = Store(config.store)
     digest = "sha256:" + file_sha256(config.samples)
     limits = config.limits.resolved().as_dict()
     name = config.model_name or config.samples.name
-    identity = {"kind": "score", "samples": digest, "benchmark": bench.sha256, "limits": limits, "name": name}
+    seeded = {"bootstrap_seed": config.seed} if config.seed else {}
+    identity = {"kind": "score", "samples": digest, "benchmark": bench.sha256, "limits": limits, "name": name,
+                **seeded}
     manifest = {
         "version": 1, "kind": "score", "coderank_version": coderank.__version__, "model_spec": name,
         "model": {"backend": "external samples", "file": str(config.samples), "sha256": digest},
@@ -284,6 +292,7 @@ def _open_score_run(config: ScoreConfig, bench: Any) -> tuple[Store, str]:
         "template": {"name": "unknown (external samples)", "kind": None, "sha256": None},
         "params": {}, "seed": None, "n": None, "sandbox_limits": limits,
         "platform": {"python": platform.python_version(), "system": platform.platform()},
+        **seeded,
     }
     run_id, _ = store.open_run(identity, manifest, kind="score", model=name, benchmark=bench.name)
     return store, run_id

@@ -168,7 +168,8 @@ def _finished_result(store: Store, run: RunInfo, problems: list[Problem], starte
     The store keeps the summary as it was when the run finished (with its own ``generated``, ``cached`` and
     times); only the returned copy says what this call did.
     """
-    result = dict(run.summary) if run.summary else run_summary(store, run.run_id, problems)
+    result = dict(run.summary) if run.summary else run_summary(store, run.run_id, problems,
+                                                               seed=bootstrap_seed(run.manifest))
     result.update({"run_id": run.run_id, "resumed": False, "already_finished": True, "manifest": run.manifest,
                    "generated": 0, "cached": 0, "generation_seconds": 0.0, "tokens_per_second": None,
                    "wall_seconds": round(time.monotonic() - started, 2)})
@@ -479,8 +480,16 @@ def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
     return isolation
 
 
-def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None) -> dict[str, Any]:
+def bootstrap_seed(manifest: dict[str, Any] | None) -> int:
+    """The seed of a run's bootstrap intervals: its manifest's ``bootstrap_seed``, else 0 (every run before it)."""
+    return int((manifest or {}).get("bootstrap_seed", 0))
+
+
+def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None, *, seed: int = 0) -> dict[str, Any]:
     """pass@k with intervals, status counts, truncations and echoes, computed from the stored samples.
+
+    ``seed`` seeds the bootstrap intervals: the run's own (:func:`bootstrap_seed`), so that what is stored, shown
+    and verified is the interval the run printed.
 
     ``echoes`` counts the samples whose answer repeats at least :data:`~coderank.models.extract.ECHO_SHARE` of
     the problem's statement (``samples``), and how many of those hit the token limit (``truncated``) or gave no
@@ -504,7 +513,7 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
             unscorable.setdefault(row.task_id, row.detail)
     order = [p.task_id for p in problems] if problems else sorted(counts)
     nc = [(counts[t][0], counts[t][1]) for t in order if t in counts]
-    estimates = summary(nc, ks=ks_for(n for n, _ in nc), seed=0) if nc else []
+    estimates = summary(nc, ks=ks_for(n for n, _ in nc), seed=seed) if nc else []
     return {
         "pass_at_k": {f"pass@{e.k}": asdict(e) for e in estimates},
         "samples": sum(statuses.values()),
@@ -548,7 +557,8 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
                 progress("verifying", n_done, len(jobs))
     hash_problems = store.verify_hashes()
     stored = run.summary or {}
-    score_problems = _score_problems(run, stored, run_summary(store, run.run_id, list(bench)))
+    now = run_summary(store, run.run_id, list(bench), seed=bootstrap_seed(run.manifest))
+    score_problems = _score_problems(run, stored, now)
     store.close()
     return {
         "run_id": run.run_id, "samples": len(rows), "re_executed": len(jobs), "mismatches": mismatches,
@@ -706,7 +716,7 @@ def _run_rescore(store: Store, run_id: str, resumed: bool, source: RunInfo, benc
                                  wall_seconds=verdict.wall_seconds, output=verdict.output, truncated=row.truncated)
                 if progress:
                     progress("executing", n_done, len(jobs))
-    result = run_summary(store, run_id, problems)
+    result = run_summary(store, run_id, problems, seed=bootstrap_seed(manifest))
     kept = source.summary or {}
     tokens: dict[str, Any] = {k: kept[k] for k in ("max_tokens", "max_tokens_from") if k in kept}
     result.update({

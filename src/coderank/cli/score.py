@@ -39,7 +39,8 @@ def score(
                                                   "detail, times, line.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (pass@k, counts, "
                                            "isolation) instead of the table.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals (a seed other than 0 makes another "
+                                      "stored run, whose record says so).")] = 0,
     name: Annotated[str | None, typer.Option("--name", help="Name of this run on the board and in duels "
                                              "(default: the samples file's name).", show_default=False)] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Record the run in the store (for runs, show, "
