@@ -1,4 +1,4 @@
-"""The Python entry points a notebook or script calls; the CLI is a thin layer over these.
+"""``coderank score`` as a function (the library's face, with the other commands' functions, is :mod:`coderank`).
 
 ``score(ScoreConfig(...))`` scores a sample file: it streams the samples through the sandboxed
 :class:`~coderank.execution.pool.Executor`, writes one result line per sample as verdicts arrive, and

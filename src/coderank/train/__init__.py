@@ -4,7 +4,14 @@ The supported API: :func:`train` with a :class:`TrainConfig`; the data helpers (
 :func:`format_example`, :func:`encode`); the dev-set guard (:func:`check_dev_set`); the GGUF converters
 (:func:`ensure_converters`, :func:`convert_lora`, :func:`convert_model`). Heavy libraries (torch,
 transformers, trl, peft) are imported only when training starts.
+
+The package is also the function: ``from coderank import train`` (or ``coderank.train``) gives this module, and
+calling it calls :func:`train`, so ``train(TrainConfig(...))`` works whichever was imported first.
 """
+
+import sys
+import types
+from typing import Any
 
 from coderank.train._convert import convert_lora, convert_model, ensure_converters
 from coderank.train._data import (
@@ -27,3 +34,13 @@ __all__ = [
     "TrainManifest", "TrainResult", "check_dev_set", "compatibility_problems", "convert_lora", "convert_model",
     "default_prompt_format", "encode", "ensure_converters", "format_example", "read_examples", "train",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """The module ``coderank.train``, which called is :func:`train`."""
+
+    def __call__(self, config: TrainConfig, progress: Any = None) -> TrainResult:
+        return train(config, progress)  # the module's global: a patched one is used
+
+
+sys.modules[__name__].__class__ = _CallableModule
