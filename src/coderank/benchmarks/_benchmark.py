@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coderank.digest import tagged
 from coderank.errors import UsageError
 from coderank.paths import require_file
 from coderank.types import Problem
@@ -51,7 +52,7 @@ class Benchmark:
         for problem in self.problems.values():
             h.update(problem.sha256.encode())
             h.update(b"\n")
-        return "sha256:" + h.hexdigest()
+        return tagged(h.hexdigest())
 
     def __len__(self) -> int:
         return len(self.problems)

@@ -31,7 +31,6 @@ whole program, so the canonical solution's CPU time for all inputs is recorded p
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from typing import Any
 
 from coderank.benchmarks._benchmark import Benchmark
 from coderank.benchmarks._reference import RUNNER_VERSION, Outcome, RunRequest, cases_test_code, contains_opaque
+from coderank.digest import sha256_bytes
 from coderank.errors import InputError
 from coderank.execution import _codec
 from coderank.jsonl import json_lines
@@ -283,7 +283,7 @@ def load_evalplus(path: str | Path, tests: str = "plus", *, executor: Any = None
         raise UsageError(f"EvalPlus tests must be 'plus' or 'base', got {tests!r}")
     path = Path(path)
     data = _read(path)
-    file_sha256 = "sha256:" + hashlib.sha256(data).hexdigest()
+    file_sha256 = sha256_bytes(data)
     rows = _rows(path, data)
     parsed = []
     for where, row in rows:

@@ -43,12 +43,13 @@ from pathlib import Path
 from typing import Any
 
 import coderank
+from coderank.digest import sha256_bytes, sha256_text
 from coderank.distill import _selftest
 from coderank.errors import InputError, UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions, check_decoding
 from coderank.paths import require_file, write_atomic
-from coderank.store import Store, sha256_text
+from coderank.store import Store
 from coderank.types import Status
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -306,7 +307,7 @@ def _read_match(path: Path) -> dict[str, Any]:
             raise InputError(f"{path}: per_problem[{task_id!r}] has no row count", hint)
         rows[task_id] = count
     samples: dict[str, Any] = doc["samples"] if isinstance(doc.get("samples"), dict) else {}
-    return {"path": str(path), "sha256": "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest(),
+    return {"path": str(path), "sha256": sha256_bytes(path.read_bytes()),
             "select": doc.get("select"), "samples_run": samples.get("run_id"), "rows": rows,
             "teacher": (doc.get("teacher") or {}).get("spec"), "source": (doc.get("source") or {}).get("sha256"),
             "template": ((doc.get("teacher") or {}).get("template") or {}).get("name"),
@@ -399,7 +400,7 @@ def _selftested(config: DistillConfig, match: dict[str, Any] | None, progress: P
     seeds = load_seeds(config.instructions)
     total = len(seeds)
     blob = json.dumps([[s.id, s.instruction, s.input] for s in seeds], ensure_ascii=False)
-    source_sha = "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+    source_sha = sha256_text(blob)
     if config.tasks:
         known = {s.id for s in seeds}
         unknown = [t for t in config.tasks if t not in known]
@@ -639,7 +640,7 @@ def _row(c: _Candidate, output: str, samples: _Samples, config: DistillConfig) -
 def _write_rows(out: Path, rows: list[dict[str, Any]]) -> str:
     data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
     write_atomic(out, data)
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return sha256_bytes(data)
 
 
 def _platform() -> dict[str, str]:

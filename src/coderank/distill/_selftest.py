@@ -27,11 +27,11 @@ past come on top:
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from coderank.digest import sha256_text
 from coderank.types import Problem, Status
 
 VERSION = 2
@@ -85,7 +85,7 @@ def _coderank_selftest():
     return True
 '''
 
-SHA256 = "sha256:" + hashlib.sha256("\0".join([str(VERSION), PROMPT, CHECK, _RUNNER, *MUTANTS]).encode()).hexdigest()
+SHA256 = sha256_text("\0".join([str(VERSION), PROMPT, CHECK, _RUNNER, *MUTANTS]))
 """Hash of everything above that decides a self-tested verdict (prompt, check, runner, mutants)."""
 
 _PY_TAGS = {"", "python", "py", "python3", "py3"}

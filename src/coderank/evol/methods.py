@@ -27,14 +27,13 @@ seeds: 2 of 12 usable rewrites, against about half with version 2).
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import jinja2
 
+from coderank.digest import canonical_json, sha256_text
 from coderank.errors import UsageError
 
 METHODS_VERSION = 2
@@ -183,9 +182,6 @@ def methods_sha256(methods: Iterable[EvolMethod] | None = None, answer_template:
     Defaults to the built-ins; it goes into the manifest so two evolution runs can be diffed on it.
     """
     pool = list(METHODS.values() if methods is None else methods)
-    blob = json.dumps(
+    return sha256_text(canonical_json(
         {"format": _FORMAT, "version": METHODS_VERSION, "answer": answer_template,
-         "methods": [{"name": m.name, "template": m.template, "weight": m.weight} for m in pool]},
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-    )
-    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+         "methods": [{"name": m.name, "template": m.template, "weight": m.weight} for m in pool]}))

@@ -23,7 +23,6 @@ atomically, at the end — nothing lost, nothing duplicated.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import random
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import coderank
+from coderank.digest import sha256_bytes, sha256_text
 from coderank.errors import UsageError
 from coderank.evol import filters
 from coderank.evol.methods import (
@@ -135,7 +135,7 @@ def _seed_list(config: EvolConfig) -> tuple[list[Seed], str]:
             raise UsageError(f"--limit must be at least 1, got {config.limit}")
         seeds = seeds[:config.limit]
     blob = json.dumps([asdict(s) for s in seeds], sort_keys=True, ensure_ascii=False)
-    return seeds, "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+    return seeds, sha256_text(blob)
 
 
 def _methods(config: EvolConfig) -> list[EvolMethod]:
@@ -420,7 +420,7 @@ def _write_output(out: Path, rows: list[dict[str, Any]]) -> str:
     """Write the rows atomically; return the file's sha256."""
     data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
     write_atomic(out, data)
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return sha256_bytes(data)
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:

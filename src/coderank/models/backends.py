@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from coderank.digest import sha256_file, sha256_text, tagged
 from coderank.errors import CoderankError, UsageError, install_hint
 from coderank.models import embedded
 from coderank.paths import require_file
@@ -205,10 +206,10 @@ class LlamaCppBackend:
 
     def identity(self) -> dict[str, Any]:
         """Weights sha256, file name and the chat template's sha256 (the template that ran), plus the LoRA adapter's."""
-        ident: dict[str, Any] = {"backend": "llama.cpp", "weights_sha256": "sha256:" + self.sha256,
+        ident: dict[str, Any] = {"backend": "llama.cpp", "weights_sha256": tagged(self.sha256),
                                  "file": self.path.name, "chat_template_sha256": self.chat_template_sha256}
         if self.lora is not None:
-            ident["adapter_sha256"] = "sha256:" + str(self.lora_sha256)
+            ident["adapter_sha256"] = tagged(str(self.lora_sha256))
         return ident
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
@@ -323,23 +324,20 @@ def resolve_base(spec: str) -> BaseModel:
     if path.is_file():
         if path.suffix != ".gguf":
             raise UsageError(f"base model {path} is a file but not a .gguf", "give a GGUF file or a model directory")
-        tagged = "sha256:" + embedded.file_sha256(path)
-        return BaseModel(spec, str(path.parent.resolve()), path.name, {path.name: tagged}, tagged, path.resolve())
+        digest = sha256_file(path)
+        return BaseModel(spec, str(path.parent.resolve()), path.name, {path.name: digest}, digest, path.resolve())
     if not (path / "config.json").is_file():
         raise UsageError(f"{path} has no config.json, so it is not a transformers model directory",
                          "give a directory written by save_pretrained, a .gguf file, or default")
     files = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
     if not files:
         raise UsageError(f"{path} has no weights (*.safetensors or *.bin)", "give a complete model directory")
-    weights = {f.name: "sha256:" + embedded.file_sha256(f) for f in files}
+    weights = {f.name: sha256_file(f) for f in files}
     if len(weights) == 1:
-        tagged = next(iter(weights.values()))
+        digest = next(iter(weights.values()))
     else:
-        import hashlib
-
-        lines = "".join(f"{name} {sha}\n" for name, sha in sorted(weights.items()))
-        tagged = "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
-    return BaseModel(spec, str(path.resolve()), None, weights, tagged, None)
+        digest = sha256_text("".join(f"{name} {sha}\n" for name, sha in sorted(weights.items())))
+    return BaseModel(spec, str(path.resolve()), None, weights, digest, None)
 
 
 def read_adapter_base(adapter_dir: Path) -> dict[str, Any]:
@@ -388,7 +386,7 @@ def adapter_base_gguf(adapter_dir: Path) -> tuple[Path, str]:
     if not path.is_file():
         raise UsageError(f"{adapter_dir}: base GGUF {path} does not exist", "put it back or train again")
     digest = embedded.file_sha256(path)
-    if record.get("gguf_sha256") != "sha256:" + digest:
+    if record.get("gguf_sha256") != tagged(digest):
         raise CoderankError(f"{path} changed since {adapter_dir} was trained (sha256 differs); refusing to apply "
                             "the adapter to other weights", "restore the original base file or train again")
     return path, digest
@@ -531,10 +529,10 @@ class TransformersBackend:
                 kwargs["gguf_file"] = base.gguf_file
             self.weights = dict(base.weights)
             files = sorted(adapter_dir.glob("adapter_model.*"))
-            self.adapter = {f.name: "sha256:" + embedded.file_sha256(f) for f in files}
+            self.adapter = {f.name: sha256_file(f) for f in files}
         elif path.is_file():
             model_dir, kwargs["gguf_file"] = str(path.parent), path.name
-            self.weights = {path.name: "sha256:" + embedded.file_sha256(path)}
+            self.weights = {path.name: sha256_file(path)}
         elif not (path / "config.json").is_file():
             raise UsageError(f"hf: {path} is not a saved model directory (it has no config.json)",
                              "give the folder save_pretrained() wrote (config.json, weights, tokenizer), a LoRA "
@@ -542,7 +540,7 @@ class TransformersBackend:
         else:
             model_dir = str(path)
             weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
-            self.weights = {w.name: "sha256:" + embedded.file_sha256(w) for w in weights}
+            self.weights = {w.name: sha256_file(w) for w in weights}
         torch.set_num_threads(options.threads or os.cpu_count() or 1)
         has_tokenizer = adapter_dir is not None and (adapter_dir / "tokenizer_config.json").is_file()
         self.tokenizer = (transformers.AutoTokenizer.from_pretrained(str(adapter_dir)) if has_tokenizer

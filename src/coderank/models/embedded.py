@@ -20,12 +20,12 @@ would give the two models two different cache and checking paths.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from coderank.digest import file_sha256, tagged
 from coderank.errors import CoderankError, install_hint
 
 
@@ -69,7 +69,7 @@ class EmbeddedModel:
     @property
     def tagged_sha256(self) -> str:
         """``sha256:HEX``, the form manifests and base records use."""
-        return "sha256:" + self.sha256
+        return tagged(self.sha256)
 
     def path(self) -> Path:
         """Assemble (once) and verify the GGUF; return its path.
@@ -171,15 +171,6 @@ def cache_dir() -> Path:
         return Path(home) / "models"
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(cache) / "coderank" / "models"
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def default_model_path() -> Path:

@@ -47,7 +47,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -58,6 +57,7 @@ from typing import Any
 import jinja2
 import jinja2.meta
 
+from coderank.digest import canonical_json, sha256_text
 from coderank.errors import UsageError
 from coderank.models.extract import MODES
 from coderank.types import Problem
@@ -154,8 +154,7 @@ class PromptTemplate:
                                "text": self.text, "stop": list(self.stop), "extract": self.extract, "bos": self.bos}
         if self.statement_user is not None:
             doc["statement_user"] = self.statement_user
-        blob = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+        return sha256_text(canonical_json(doc))
 
     def used_for(self, problems: Iterable[Problem]) -> PromptTemplate:
         """The template as a run over ``problems`` uses it: without :attr:`statement_user` if none needs it.

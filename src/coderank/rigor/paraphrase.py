@@ -22,13 +22,13 @@ give the same file again; the template's hash and the model identity are recorde
 
 from __future__ import annotations
 
-import hashlib
 import re
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from coderank.digest import sha256_text
 from coderank.types import Problem
 
 TEMPLATE_VERSION = 1
@@ -37,7 +37,7 @@ TEMPLATE = (
     "requirement, condition, name and number must stay. Do not add examples, code or explanations. Reply with "
     "the rewritten description only.\n\nDescription:\n{prose}"
 )
-TEMPLATE_SHA256 = "sha256:" + hashlib.sha256(f"{TEMPLATE_VERSION}\n{TEMPLATE}".encode()).hexdigest()
+TEMPLATE_SHA256 = sha256_text(f"{TEMPLATE_VERSION}\n{TEMPLATE}")
 LENGTH_RATIO = (0.5, 2.5)
 SOLUTION_PHRASES = ("you can", "we can", "the idea is", "iterate through", "iterate over", "loop through",
                     "data structure", "algorithm", "time complexity", "approach")

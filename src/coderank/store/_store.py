@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coderank.digest import canonical_json, sha256_text
 from coderank.errors import UsageError
 from coderank.paths import data_home
 
@@ -113,16 +114,6 @@ MIGRATIONS: list[tuple[str, str]] = [
 
 STOPPED = ("failed", "interrupted")
 """Statuses of a run that stopped before it finished (running its command again resumes it)."""
-
-
-def sha256_text(text: str) -> str:
-    """Algorithm-tagged sha256 of a text."""
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def canonical_json(obj: Any) -> str:
-    """The one JSON spelling of a value that hashes are taken over (sorted keys, no spaces)."""
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def default_path() -> Path:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coderank.digest import sha256_file
 from coderank.errors import InputError, UsageError
 from coderank.jsonl import json_lines, open_lines
 from coderank.paths import require_file
@@ -89,9 +90,7 @@ class Example:
 
 def data_sha256(path: Path) -> str:
     """Tagged sha256 of the data file's bytes."""
-    from coderank.models.embedded import file_sha256
-
-    return "sha256:" + file_sha256(path)
+    return sha256_file(path)
 
 
 def read_examples(path: Path) -> list[Example]:

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coderank.digest import sha256_file
 from coderank.errors import CoderankError, UsageError, install_hint
 from coderank.models.backends import ADAPTER_BASE_FILE, BaseModel, resolve_base
 from coderank.train import _convert, _select
@@ -212,12 +213,12 @@ def _checkpoints(root: Path) -> list[tuple[int, Path]]:
 
 
 def _base_record(base: BaseModel, base_gguf: Path | None) -> dict[str, Any]:
-    from coderank.models.embedded import file_sha256, get
+    from coderank.models.embedded import get
 
     if get(base.spec) is not None:  # an embedded model: found again on each machine, by its spec
         return {"version": 1, "base": base.spec, "sha256": base.sha256, "gguf": None, "gguf_sha256": None}
     spec = base.model_dir if base.gguf_file is None else str(Path(base.model_dir) / base.gguf_file)
-    gguf_sha = ("sha256:" + file_sha256(base_gguf)) if base_gguf is not None else None
+    gguf_sha = sha256_file(base_gguf) if base_gguf is not None else None
     return {"version": 1, "base": spec, "sha256": base.sha256, "gguf": str(base_gguf) if base_gguf else None,
             "gguf_sha256": gguf_sha}
 
@@ -586,7 +587,6 @@ def _gguf_of(ckpt: Path, config: TrainConfig, out: Path, emit: ProgressFn) -> Pa
 
 def _finish(config: TrainConfig, manifest: TrainManifest, out: Path, dev: _select.DevSet | None,
             base_record: dict[str, Any], emit: ProgressFn, result: TrainResult) -> None:
-    from coderank.models.embedded import file_sha256
 
     ckpts = _checkpoints(out / CHECKPOINTS)
     if not ckpts:
@@ -622,13 +622,13 @@ def _finish(config: TrainConfig, manifest: TrainManifest, out: Path, dev: _selec
     _write_json(out / ADAPTER_BASE_FILE, base_record)
     outputs: dict[str, Any] = {"from_checkpoint": chosen, "eval_template": template}
     weights = sorted(out.glob("adapter_model.*" if not config.full else "model*.safetensors"))
-    outputs["files"] = {f.name: "sha256:" + file_sha256(f) for f in weights}
+    outputs["files"] = {f.name: sha256_file(f) for f in weights}
     specs = [f"hf:{out}"]
     if config.gguf:
         gguf = _gguf_of(chosen_dir, config, out, emit)
         final = out / gguf.name
         _link_or_copy(gguf, final)
-        outputs["gguf"] = {"file": final.name, "sha256": "sha256:" + file_sha256(final)}
+        outputs["gguf"] = {"file": final.name, "sha256": sha256_file(final)}
         specs.insert(0, f"gguf:{final}" if config.full else f"lora:{out}")
     outputs["model_specs"] = specs
     if (out / NOTICE).is_file():
