@@ -6,12 +6,13 @@
 #   bash experiments/verified-distill/run.sh train-a|train-b
 #   bash experiments/verified-distill/run.sh eval-a|eval-b|eval-c
 #   bash experiments/verified-distill/run.sh duels
-# Environment: STORE (default /work/store/coderank.db), WORK (default runs/verified-distill: adapters, data),
+# Environment: STORE (the store; default coderank's own), WORK (default runs/verified-distill: adapters, data),
 # THREADS (default 1: two steps share a 2-core machine), K (default 2).
+# Edit this file only by replacing it (write a copy, then mv): bash reads a running script as it goes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=experiments/verified-distill
-STORE=${STORE:-/work/store/coderank.db}
+STORE_OPT=(); [ -n "${STORE:-}" ] && STORE_OPT=(--store "$STORE")
 WORK=${WORK:-runs/verified-distill}
 THREADS=${THREADS:-1}
 K=${K:-2}
@@ -21,10 +22,10 @@ stamp() { echo "[$(date -u +%FT%TZ)] $*"; }
 stamp "start $step"
 case $step in
   teacher)
-    coderank distill -b mbpp-train -k "$K" --threads "$THREADS" --store "$STORE" -o "$WORK/verified.jsonl" ;;
+    coderank distill -b mbpp-train -k "$K" --threads "$THREADS" "${STORE_OPT[@]}" -o "$WORK/verified.jsonl" ;;
   data)  # arm A: the passing answers (one per problem); arm B: the same problems, same row count, any answer
-    coderank distill -b mbpp-train -k "$K" --threads "$THREADS" --store "$STORE" -o "$WORK/verified.jsonl"
-    coderank distill -b mbpp-train -k "$K" --threads "$THREADS" --store "$STORE" --select unverified \
+    coderank distill -b mbpp-train -k "$K" --threads "$THREADS" "${STORE_OPT[@]}" -o "$WORK/verified.jsonl"
+    coderank distill -b mbpp-train -k "$K" --threads "$THREADS" "${STORE_OPT[@]}" --select unverified \
       --match "$WORK/verified.manifest.json" -o "$WORK/unverified.jsonl"
     mkdir -p "$HERE/data"
     cp "$WORK"/verified.jsonl "$WORK"/verified.manifest.json "$WORK"/unverified.jsonl \
@@ -38,7 +39,7 @@ case $step in
   eval-a|eval-b)  # greedy, asked in the format the student was trained on (its manifest names it: alpaca)
     arm=${step#eval-}
     for b in humaneval mbpp; do
-      coderank eval -m "lora:$WORK/arm-$arm" -b $b --threads "$THREADS" --max-tokens 512 --store "$STORE" \
+      coderank eval -m "lora:$WORK/arm-$arm" -b $b --threads "$THREADS" --max-tokens 512 "${STORE_OPT[@]}" \
         --out "$WORK/eval-$arm-$b"
     done ;;
   duels)  # A vs C and A vs B on the 664 paired problems (HumanEval + MBPP pooled), and per benchmark
@@ -50,13 +51,13 @@ case $step in
     done; done
     for pair in "a c" "a b" "b c"; do
       set -- $pair
-      coderank duel "$(id $1 humaneval)+$(id $1 mbpp)" "$(id $2 humaneval)+$(id $2 mbpp)" --store "$STORE" \
+      coderank duel "$(id $1 humaneval)+$(id $1 mbpp)" "$(id $2 humaneval)+$(id $2 mbpp)" "${STORE_OPT[@]}" \
         --json > "$HERE/results/duel-$1-$2.json"
-      coderank duel "$(id $1 humaneval)+$(id $1 mbpp)" "$(id $2 humaneval)+$(id $2 mbpp)" --store "$STORE"
+      coderank duel "$(id $1 humaneval)+$(id $1 mbpp)" "$(id $2 humaneval)+$(id $2 mbpp)" "${STORE_OPT[@]}"
     done ;;
   eval-c)  # the base student, asked as a base model is (completion template), greedy
     for b in humaneval mbpp; do
-      coderank eval -m gemma-270m -b $b --threads "$THREADS" --max-tokens 512 --store "$STORE" \
+      coderank eval -m gemma-270m -b $b --threads "$THREADS" --max-tokens 512 "${STORE_OPT[@]}" \
         --out "$WORK/eval-c-$b"
     done ;;
   *) echo "unknown step $step" >&2; exit 2 ;;
