@@ -8,10 +8,10 @@ import re
 import pytest
 
 from coderank.benchmarks import Benchmark, load_benchmark
+from coderank.rigor._docstring import Unchanged
 from coderank.rigor.perturb import (
     KINDS,
     PerturbResult,
-    _Unchanged,
     extract_examples,
     gap,
     perturb_benchmark,
@@ -36,7 +36,7 @@ def _variants(bench: Benchmark, kind: str, seed: int) -> dict[str, str]:
     for p in bench:
         try:
             v, _ = perturb_problem(p, kind, seed)
-        except _Unchanged:
+        except Unchanged:
             continue
         found[p.task_id] = v.prompt + "\0" + (v.canonical_solution or "") + "\0" + v.test
     return found

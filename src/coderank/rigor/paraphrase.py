@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from coderank.digest import sha256_text
+from coderank.rigor._docstring import Unchanged, docstring_lines, entry_def, example_blocks, parse_prompt
 from coderank.types import Problem
 
 TEMPLATE_VERSION = 1
@@ -73,13 +74,11 @@ def prose_of(problem: Problem) -> Prose:
     Raises:
         NothingToParaphrase: no docstring, or no prose before its examples.
     """
-    from coderank.rigor.perturb import _blocks, _docstring_lines, _Unchanged
-
     try:
-        lines, body_start, _ = _docstring_lines(problem)
-    except _Unchanged as exc:
+        lines, body_start, _ = docstring_lines(problem)
+    except Unchanged as exc:
         raise NothingToParaphrase(str(exc)) from exc
-    blocks = _blocks(lines, problem.entry_point)
+    blocks = example_blocks(lines, problem.entry_point)
     stop = blocks[0][0] if blocks else len(lines)
     # the prose ends before the example block and its lead-in line ("For example:", "Examples")
     while stop > 0 and (not lines[stop - 1].strip() or re.match(r"\s*(for )?examples?\b.*:?\s*$",
@@ -109,9 +108,7 @@ def prompt_for(problem: Problem) -> str:
 
 
 def _names(problem: Problem) -> set[str]:
-    from coderank.rigor.perturb import _entry_def, _parse_prompt
-
-    fd = _entry_def(_parse_prompt(problem), problem.entry_point)
+    fd = entry_def(parse_prompt(problem), problem.entry_point)
     args = fd.args
     params = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
     if args.vararg:

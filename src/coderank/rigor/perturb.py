@@ -49,6 +49,18 @@ from typing import Any
 from coderank.benchmarks._benchmark import Benchmark
 from coderank.errors import UsageError
 from coderank.paths import write_atomic
+from coderank.rigor import paraphrase
+from coderank.rigor._docstring import (
+    STYLES,
+    Example,
+    PerturbError,
+    Unchanged,
+    call_to,
+    docstring_lines,
+    docstring_span,
+    entry_def,
+    example_blocks,
+)
 from coderank.types import Problem
 
 __all__ = [
@@ -72,10 +84,6 @@ MODEL_KINDS: tuple[str, ...] = ("paraphrase",)
 """Kinds that need a model (``coderank perturb --kinds paraphrase --model SPEC``): see
 :mod:`coderank.rigor.paraphrase`."""
 _SEP = "#"
-
-
-class PerturbError(Exception):
-    """A kind cannot be applied to a problem (the reason is reported as a drop)."""
 
 
 # --- records ----------------------------------------------------------------------------------------------------
@@ -185,59 +193,6 @@ def _rng(seed: int, task_id: str, kind: str) -> random.Random:
     return random.Random(f"coderank-perturb:{seed}:{kind}:{task_id}")
 
 
-# --- shared helpers ---------------------------------------------------------------------------------------------
-
-
-def _entry_def(tree: ast.Module, entry_point: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
-    found = None
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry_point:
-            found = node  # the last definition wins, as when Python runs the module
-    if found is None:
-        raise PerturbError(f"no top-level def {entry_point}() in the prompt")
-    return found
-
-
-def _parse_prompt(problem: Problem) -> ast.Module:
-    for text in (problem.prompt, problem.prompt + "    pass\n"):
-        try:
-            return ast.parse(text)
-        except SyntaxError:
-            continue
-    raise PerturbError("the prompt does not parse as Python")
-
-
-def _docstring_span(prompt: str, entry_point: str) -> tuple[int, int, int, int] | None:
-    """Character offsets of the entry point's docstring literal in the prompt, or None.
-
-    Returns ``(start, end, body_start, body_end)``: ``start:end`` the whole literal, ``body_*`` inside the quotes.
-    """
-    tree = _parse_prompt(Problem("x", prompt, entry_point, "pass"))
-    fd = _entry_def(tree, entry_point)
-    if not (fd.body and isinstance(fd.body[0], ast.Expr) and isinstance(fd.body[0].value, ast.Constant)
-            and isinstance(fd.body[0].value.value, str)):
-        return None
-    node = fd.body[0].value
-    lines = prompt.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
-
-    def offset(lineno: int, col_bytes: int) -> int:
-        line = lines[lineno - 1]
-        return starts[lineno - 1] + len(line.encode()[:col_bytes].decode(errors="replace"))
-
-    if node.end_lineno is None or node.end_col_offset is None:
-        return None
-    start = offset(node.lineno, node.col_offset)
-    end = offset(node.end_lineno, node.end_col_offset)
-    literal = prompt[start:end]
-    m = re.match(r"[rRuUbB]*('''|\"\"\"|'|\")", literal)
-    if not m or not literal.endswith(m.group(1)):
-        return None
-    return start, end, start + m.end(), end - len(m.group(1))
-
-
 def _replace_spans(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
     parts = []
     pos = 0
@@ -253,88 +208,6 @@ def _replace_spans(text: str, edits: Iterable[tuple[int, int, str]]) -> str:
 
 # --- examples ---------------------------------------------------------------------------------------------------
 
-_ARROWS = ("==>", "=>", "->", "➞", "==", "=", " should return ", " returns ", " return ")
-_STYLES = ("doctest", ">>> ==", "->", "==", "==>")
-
-
-@dataclass
-class _Example:
-    expr: str
-    output: list[str]  # output lines (doctest may have several); empty for a statement
-    style: str
-
-
-def _call_to(expr: str, entry_point: str) -> bool:
-    """Whether ``expr`` is a call of the entry point on literal arguments (``f(n)`` is a definition, not an example)."""
-    try:
-        node = ast.parse(expr.strip(), mode="eval").body
-    except SyntaxError:
-        return False
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == entry_point):
-        return False
-    try:
-        for arg in (*node.args, *(kw.value for kw in node.keywords)):
-            ast.literal_eval(arg)
-    except ValueError:
-        return False
-    return True
-
-
-def _inline_example(line: str, entry_point: str) -> _Example | None:
-    stripped = line.strip()
-    if entry_point not in stripped or stripped.startswith(">>>"):
-        return None
-    for arrow in _ARROWS:
-        start = 0
-        while (idx := stripped.find(arrow, start)) != -1:
-            left, right = stripped[:idx].strip(), stripped[idx + len(arrow):].strip()
-            if right and _call_to(left, entry_point):
-                style = arrow.strip()
-                return _Example(left, [right], style if style in _STYLES else f" {style} ")
-            start = idx + 1
-    return None
-
-
-def _blocks(lines: list[str], entry_point: str) -> list[tuple[int, int, list[_Example], str]]:
-    """Maximal runs of example lines: ``(first line, end line, examples, indent)``."""
-    blocks: list[tuple[int, int, list[_Example], str]] = []
-    i = 0
-    while i < len(lines):
-        start = i
-        items: list[_Example] = []
-        indent = re.match(r"\s*", lines[i]).group(0)  # type: ignore[union-attr]
-        while i < len(lines):
-            line = lines[i]
-            stripped = line.strip()
-            this_indent = re.match(r"\s*", line).group(0)  # type: ignore[union-attr]
-            if stripped.startswith(">>>") and (not items or this_indent == indent):
-                expr = stripped[3:].strip()
-                i += 1
-                inline = _inline_example(expr, entry_point)
-                if inline is not None:  # ">>> f(x) == y": the expected value is on the same line
-                    inline.style = f">>> {inline.style.strip()}"
-                    items.append(inline)
-                    continue
-                out: list[str] = []
-                while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith(">>>") \
-                        and _inline_example(lines[i], entry_point) is None:
-                    out.append(lines[i].strip())
-                    i += 1
-                items.append(_Example(expr, out, "doctest"))
-                continue
-            ex = _inline_example(line, entry_point)
-            if ex is not None and (not items or this_indent == indent):
-                items.append(ex)
-                i += 1
-                continue
-            break
-        if items:
-            blocks.append((start, i, items, indent))
-        else:
-            i += 1
-    return blocks
-
-
 def _norm_expr(text: str) -> str:
     try:
         return ast.unparse(ast.parse(text.strip(), mode="eval"))
@@ -344,37 +217,28 @@ def _norm_expr(text: str) -> str:
 
 def extract_examples(problem: Problem) -> list[tuple[str, str]]:
     """The (normalised call, normalised expected output) pairs in the entry point's docstring, in order."""
-    span = _docstring_span(problem.prompt, problem.entry_point)
+    span = docstring_span(problem.prompt, problem.entry_point)
     if span is None:
         return []
     lines = problem.prompt[span[2]:span[3]].split("\n")
     return [(_norm_expr(ex.expr), _norm_expr(" ".join(ex.output)))
-            for _, _, items, _ in _blocks(lines, problem.entry_point) for ex in items]
+            for _, _, items, _ in example_blocks(lines, problem.entry_point) for ex in items]
 
 
-def _render(ex: _Example, style: str, indent: str, entry_point: str) -> list[str]:
+def _render(ex: Example, style: str, indent: str, entry_point: str) -> list[str]:
     # only a plain call of the entry point with a one-line value changes layout (a comment would swallow it)
-    if style == "doctest" or len(ex.output) != 1 or "#" in ex.expr or not _call_to(ex.expr, entry_point):
+    if style == "doctest" or len(ex.output) != 1 or "#" in ex.expr or not call_to(ex.expr, entry_point):
         return [f"{indent}>>> {ex.expr}"] + [f"{indent}{o}" for o in ex.output]
     if style.startswith(">>> "):
         return [f"{indent}>>> {ex.expr} {style[4:]} {ex.output[0]}"]
     return [f"{indent}{ex.expr} {style.strip()} {ex.output[0]}"]
 
 
-def _docstring_lines(problem: Problem) -> tuple[list[str], int, int]:
-    """The lines of the entry point's docstring body, with the body's offsets in the prompt."""
-    span = _docstring_span(problem.prompt, problem.entry_point)
-    if span is None:
-        raise _Unchanged("no docstring")
-    _, _, body_start, body_end = span
-    return problem.prompt[body_start:body_end].split("\n"), body_start, body_end
-
-
 def _perturb_examples(problem: Problem, rng: random.Random) -> tuple[Problem, dict[str, Any]]:
-    lines, body_start, body_end = _docstring_lines(problem)
-    blocks = _blocks(lines, problem.entry_point)
+    lines, body_start, body_end = docstring_lines(problem)
+    blocks = example_blocks(lines, problem.entry_point)
     if not blocks:
-        raise _Unchanged("no examples in the docstring")
+        raise Unchanged("no examples in the docstring")
     new_lines = list(lines)
     info = []
     for start, end, items, indent in reversed(blocks):
@@ -385,7 +249,7 @@ def _perturb_examples(problem: Problem, rng: random.Random) -> tuple[Problem, di
             if order == sorted(order):
                 order = order[1:] + order[:1]
         current = {ex.style for ex in items}
-        choices = [s for s in _STYLES if current != {s}]
+        choices = [s for s in STYLES if current != {s}]
         if end < len(lines) and lines[end].strip() and current != {"doctest"}:
             choices.remove("doctest")  # the next line would read as a doctest output
         style = rng.choice(choices)
@@ -398,7 +262,7 @@ def _perturb_examples(problem: Problem, rng: random.Random) -> tuple[Problem, di
     new_body = "\n".join(new_lines)
     prompt = problem.prompt[:body_start] + new_body + problem.prompt[body_end:]
     if prompt == problem.prompt:
-        raise _Unchanged("examples already in the chosen order and layout")
+        raise Unchanged("examples already in the chosen order and layout")
     return replace(problem, prompt=prompt), {"blocks": info[::-1]}
 
 
@@ -429,10 +293,6 @@ REWRITES: tuple[tuple[str, str, str], ...] = (
 _REWRITE_RE = re.compile("|".join(f"(?P<r{i}>{pat})" for i, (_, pat, _) in enumerate(REWRITES)))
 
 
-class _Unchanged(Exception):
-    """The kind found nothing to change."""
-
-
 def _reword(text: str, applied: dict[str, int]) -> str:
     def sub(m: re.Match[str]) -> str:
         i = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
@@ -445,8 +305,8 @@ def _reword(text: str, applied: dict[str, int]) -> str:
 
 
 def _perturb_docstring(problem: Problem, rng: random.Random) -> tuple[Problem, dict[str, Any]]:
-    lines, body_start, body_end = _docstring_lines(problem)
-    example_lines = {i for start, end, _, _ in _blocks(lines, problem.entry_point) for i in range(start, end)}
+    lines, body_start, body_end = docstring_lines(problem)
+    example_lines = {i for start, end, _, _ in example_blocks(lines, problem.entry_point) for i in range(start, end)}
     applied: dict[str, int] = {}
     # prose = maximal runs of non-example lines, reworded as paragraphs so multi-line phrases match
     out: list[str] = []
@@ -462,7 +322,7 @@ def _perturb_docstring(problem: Problem, rng: random.Random) -> tuple[Problem, d
     if run:
         out.extend(_reword("\n".join(run), applied).split("\n"))
     if not applied:
-        raise _Unchanged("none of the fixed rewrites matches the docstring")
+        raise Unchanged("none of the fixed rewrites matches the docstring")
     prompt = problem.prompt[:body_start] + "\n".join(out) + problem.prompt[body_end:]
     return replace(problem, prompt=prompt), {"rewrites": dict(sorted(applied.items()))}
 
@@ -556,7 +416,7 @@ def _perturb_rename(problem: Problem, rng: random.Random) -> tuple[Problem, dict
         tree = ast.parse(program)
     except SyntaxError as exc:
         raise PerturbError(f"prompt + canonical solution does not parse: {exc.msg}") from exc
-    fd = _entry_def(tree, entry)
+    fd = entry_def(tree, entry)
     a = fd.args
     param_names = [p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
     param_names += [p.arg for p in (a.vararg, a.kwarg) if p is not None]
@@ -582,7 +442,7 @@ def _perturb_rename(problem: Problem, rng: random.Random) -> tuple[Problem, dict
             text = pattern.sub(lambda m: prose_params[m.group(1)], text)
         return text
 
-    span = _docstring_span(problem.prompt, entry)
+    span = docstring_span(problem.prompt, entry)
     doc = (span[2], span[3]) if span else None
     edits = _code_edits(program, entry, new_entry, params, fd, {entry}, prose, doc)
     boundary = len(problem.prompt)
@@ -638,7 +498,7 @@ def perturb_problem(problem: Problem, kind: str, seed: int, *, source_benchmark:
     Raises:
         UsageError: unknown kind.
         PerturbError: the kind cannot be applied (becomes a drop).
-        _Unchanged: nothing to change (becomes ``unchanged``).
+        Unchanged: nothing to change (becomes ``unchanged``).
     """
     _check_kinds([kind])
     if kind == "paraphrase":
@@ -660,15 +520,13 @@ def perturb_problem(problem: Problem, kind: str, seed: int, *, source_benchmark:
 
 def _paraphrased(problem: Problem, paraphrases: Mapping[str, str] | None,
                  info: Mapping[str, Any] | None) -> tuple[Problem, dict[str, Any]]:
-    from coderank.rigor import paraphrase
-
     if paraphrases is None:
         raise UsageError("the paraphrase kind needs a model's paraphrases",
                          "coderank perturb --kinds paraphrase --model SPEC (any backend)")
     try:
         variant, changes = paraphrase.apply(problem, paraphrases.get(problem.task_id))
     except paraphrase.NothingToParaphrase as exc:
-        raise _Unchanged(str(exc)) from exc
+        raise Unchanged(str(exc)) from exc
     except paraphrase.ParaphraseError as exc:
         raise PerturbError(str(exc)) from exc
     return variant, {**changes, **(info or {})}
@@ -714,7 +572,7 @@ def perturb_benchmark(
                 variant, changes = perturb_problem(problem, kind, seed, source_benchmark=benchmark.name,
                                                    source_benchmark_sha256=benchmark.sha256,
                                                    paraphrases=paraphrases, paraphrase_info=paraphrase_info)
-            except _Unchanged as exc:
+            except Unchanged as exc:
                 records[(kind, problem.task_id)] = PerturbRecord(problem.task_id, tid, kind, "unchanged", str(exc))
                 continue
             except (PerturbError, SyntaxError, tokenize.TokenError, ValueError) as exc:
