@@ -1,10 +1,13 @@
 """Speed of `coderank contam`: 100k synthetic training rows against HumanEval's 164 items.
 
-Prints rows/s for the n-gram + MinHash path (all rows) and for the embedding path. On CPU the embedding path
-is timed on a sample of the rows (``--embed-rows``, default 2,000) and extrapolated, because embedding 100k
-rows with all-MiniLM-L6-v2 on 2 cores takes over an hour.
+Prints rows/s for the path without embeddings (n-grams, MinHash, clones; all rows) and for the embedding
+path. On CPU the embedding path is timed on a sample of the rows (``--embed-rows``, default 2,000) and
+extrapolated, because embedding 100k rows with all-MiniLM-L6-v2 on 2 cores takes over an hour.
 
-    python benchmarks/contam_speed.py [--rows 100000] [--embed-rows 2000] [--device cpu]
+``--rows-from stdlib`` uses real code instead of the synthetic rows: every function of this Python's standard
+library (about 14k, 550 characters on average), repeated to ``--rows``, each under a one-line instruction.
+
+    python benchmarks/contam_speed.py [--rows 100000] [--embed-rows 2000] [--device cpu] [--rows-from stdlib]
 """
 
 from __future__ import annotations
@@ -40,27 +43,54 @@ def synth_row(rng: random.Random) -> dict[str, str]:
                                                        f"{rng.choice(WORDS)}"}
 
 
+def stdlib_rows() -> list[dict[str, str]]:
+    """Every function of the standard library (not its tests), as an instruction and its source."""
+    import ast
+    import os
+
+    lib = Path(os.__file__).parent
+    rows = []
+    for path in sorted([*lib.glob("*.py"), *lib.glob("*/*.py")]):
+        if "test" in path.parts[-2:][0] or path.name.startswith("test"):
+            continue
+        try:
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                code = ast.get_source_segment(source, node)
+                if code and 60 < len(code) < 6000:
+                    rows.append({"instruction": f"Explain {node.name} from {path.stem}.", "input": "", "output": code})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--embed-rows", type=int, default=2_000)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--rows-from", choices=("synthetic", "stdlib"), default="synthetic")
+    ap.add_argument("--benchmark", default="humaneval")
     args = ap.parse_args()
     rng = random.Random(0)
-    bench = load_benchmark("humaneval")
+    bench = load_benchmark(args.benchmark)
+    real = stdlib_rows() if args.rows_from == "stdlib" else []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.jsonl"
         with path.open("w") as f:
-            for _ in range(args.rows):
-                f.write(json.dumps(synth_row(rng)) + "\n")
+            for k in range(args.rows):
+                f.write(json.dumps(real[k % len(real)] if real else synth_row(rng)) + "\n")
         t = time.perf_counter()
         rep = check_contamination(path, bench, embeddings=False)
         wall = time.perf_counter() - t
         tm = rep.timings
-        print(f"n-gram + MinHash: {args.rows} rows x {len(bench)} items in {wall:.1f} s = "
-              f"{args.rows / wall:,.0f} rows/s"
+        print(f"n-grams + MinHash + clones ({args.rows_from} rows): {args.rows} rows x {len(bench)} items in "
+              f"{wall:.1f} s = {args.rows / wall:,.0f} rows/s"
               f" (read {tm['read']:.1f} s, n-grams {tm['ngram']:.1f} s = {args.rows / tm['ngram']:,.0f} rows/s, "
-              f"MinHash+LSH {tm['minhash']:.1f} s = {args.rows / tm['minhash']:,.0f} rows/s); "
+              f"MinHash+LSH {tm['minhash']:.1f} s = {args.rows / tm['minhash']:,.0f} rows/s, "
+              f"clones {tm['clone']:.1f} s = {args.rows / tm['clone']:,.0f} rows/s); "
               f"flagged {len(rep.flagged_lines)} (expected 0)")
         if args.embed_rows:
             small = Path(tmp) / "sample.jsonl"

@@ -307,14 +307,17 @@ def test_contam_finds_an_mbpp_leak_against_the_split_it_belongs_to(cli, tmp_path
     rows += [{"instruction": p.metadata["text"], "output": p.canonical_solution} for p in leaks.values()]
     path = tmp_path / "train.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    for name, size, leaked in (("mbpp", 500, ["MBPP/12"]), ("mbpp-train", 374, ["MBPP/700"]),
-                               ("mbpp-valid", 90, [])):
+    # the "reverse the words" row's one-liner, ' '.join(reversed(s.split())), is MBPP/604's whole reference
+    # (train split) up to names: the clone detector flags it against mbpp-train, as it would a copy
+    for name, size, leaked, lines in (("mbpp", 500, ["MBPP/12"], [3]),
+                                      ("mbpp-train", 374, ["MBPP/604", "MBPP/700"], [2, 4]),
+                                      ("mbpp-valid", 90, [], [])):
         code, stdout, stderr = cli("contam", str(path), "-b", name, "--no-embeddings", "--json")
         assert code == 0, stderr
         doc = json.loads(stdout)
         assert doc["benchmark"] == name and doc["counts"]["items"] == size
         assert [i["task_id"] for i in doc["items"] if i["leaked"]] == leaked
-        assert doc["flagged_lines"] == ([3] if name == "mbpp" else [4] if leaked else [])
+        assert doc["flagged_lines"] == lines
 
 
 def test_score_refuses_a_task_of_another_split(cli, tmp_path, sets):

