@@ -287,3 +287,12 @@ def test_the_seed_of_the_printed_interval_is_the_seed_of_the_stored_one(tmp_path
     # scoring again with the same seed finds the finished run and prints its interval
     code, out, _ = cli("score", str(path), "--seed", "7", "--json")
     assert json.loads(out)["run_id"] == seeded and json.loads(out)["pass_at_k"] == printed["7"]["pass_at_k"]
+
+
+def test_a_score_run_records_the_platform_as_every_other_run_does(samples, cli):
+    from coderank.record import platform_info
+
+    code, out, _ = cli("score", str(samples), "--json")
+    code, out, _ = cli("show", json.loads(out)["run_id"], "--json")
+    assert json.loads(out)["manifest"]["platform"] == platform_info()
+    assert set(platform_info()) == {"python", "system", "machine"}

@@ -26,6 +26,7 @@ from coderank.execution.pool import Executor, Job, check_workers
 from coderank.execution.sandbox import Limits, check_data_unreadable
 from coderank.paths import check_output_file, require_file
 from coderank.pipeline import bootstrap_seed, recording, run_summary
+from coderank.record import platform_info
 from coderank.samples import BadLine, Sample, count_lines, read_samples
 from coderank.scoring import Estimate, ks_for, summary
 from coderank.store import Store
@@ -291,7 +292,7 @@ def _open_score_run(config: ScoreConfig, bench: Any) -> tuple[Store, str]:
                       **({"derivation": bench.derivation} if bench.derivation else {})},
         "template": {"name": "unknown (external samples)", "kind": None, "sha256": None},
         "params": {}, "seed": None, "n": None, "sandbox_limits": limits,
-        "platform": {"python": platform.python_version(), "system": platform.platform()},
+        "platform": platform_info(),
         **seeded,
     }
     run_id, _ = store.open_run(identity, manifest, kind="score", model=name, benchmark=bench.name)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import platform
 import signal
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -35,6 +33,7 @@ from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
+from coderank.record import platform_info
 from coderank.scoring import ks_for, summary
 from coderank.store import SCORED, RunInfo, Store
 from coderank.types import Problem, Status
@@ -352,8 +351,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
             "seed": config.seed,
             "n": config.n,
             "sandbox_limits": config.limits.resolved().as_dict(),
-            "platform": {"python": sys.version.split()[0], "system": platform.platform(),
-                         "machine": platform.machine()},
+            "platform": platform_info(),
         }
         run_id, resumed = open_eval_run(store, identity, manifest, config.limits, kind="eval", model=config.model,
                                         benchmark=bench.name)
@@ -649,8 +647,7 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str
             "coderank_version": coderank.__version__,
             "sandbox_limits": resolved,
             "rescored_from": {"run_id": source.run_id, "sandbox_limits": source.manifest["sandbox_limits"]},
-            "platform": {"python": sys.version.split()[0], "system": platform.platform(),
-                         "machine": platform.machine()},
+            "platform": platform_info(),
         })
         identity = {"rescored_from": source.run_id, "sandbox_limits": limits.with_wall().as_dict()}
         run_id, resumed = store.open_run(identity, manifest, kind=source.kind, model=source.model,

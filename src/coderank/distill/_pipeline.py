@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -49,6 +47,7 @@ from coderank.errors import InputError, UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions, check_decoding
 from coderank.paths import require_file, write_atomic
+from coderank.record import platform_info
 from coderank.store import Store
 from coderank.types import Status
 
@@ -441,7 +440,7 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
         manifest: dict[str, Any] = {
             "version": 1, "coderank_version": coderank.__version__, "model_spec": config.model, "model": ident,
             "benchmark": source, "template": template, "params": params, "seed": config.seed, "n": config.k,
-            "selftest": selftest, "sandbox_limits": config.limits.resolved().as_dict(), "platform": _platform(),
+            "selftest": selftest, "sandbox_limits": config.limits.resolved().as_dict(), "platform": platform_info(),
         }
         run_id, resumed = store.open_run(identity, manifest, kind="selftest", model=config.model,
                                          benchmark=str(config.instructions))
@@ -643,10 +642,6 @@ def _write_rows(out: Path, rows: list[dict[str, Any]]) -> str:
     return sha256_bytes(data)
 
 
-def _platform() -> dict[str, str]:
-    return {"python": sys.version.split()[0], "system": platform.platform(), "machine": platform.machine()}
-
-
 def _manifest(config: DistillConfig, samples: _Samples, match: dict[str, Any] | None, benches: list[Any],
               per_problem: dict[str, dict[str, int]], dropped: list[dict[str, Any]], lost: list[str],
               rows: list[dict[str, Any]],
@@ -672,7 +667,7 @@ def _manifest(config: DistillConfig, samples: _Samples, match: dict[str, Any] | 
         "sandbox_limits": config.limits.resolved().as_dict(),
         "sandbox_isolation": samples.summary.get("isolation") or {},
         "output": {"path": str(config.out), "rows": len(rows), "sha256": out_sha},
-        "platform": _platform(),
+        "platform": platform_info(),
     }
     if samples.selftest is not None:
         manifest["selftest"] = samples.selftest

@@ -24,9 +24,7 @@ atomically, at the end — nothing lost, nothing duplicated.
 from __future__ import annotations
 
 import json
-import platform
 import random
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -53,6 +51,7 @@ from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.paths import write_atomic
+from coderank.record import platform_info
 from coderank.store import Store
 from coderank.types import Problem, Status
 
@@ -213,8 +212,7 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
             "decontam": {"benchmarks": [{"name": b.name, "sha256": b.sha256} for b in benches],
                          "embeddings": identity["embeddings"]},
             "sandbox_limits": sandbox,
-            "platform": {"python": sys.version.split()[0], "system": platform.platform(),
-                         "machine": platform.machine()},
+            "platform": platform_info(),
         }
         run_id, resumed = store.open_run(identity, manifest, kind="evol", model=config.model, benchmark="evol")
         runner = _Runner(config, store, backend, run_id, methods, benches, embedder, progress)
