@@ -295,4 +295,21 @@ def test_a_score_run_records_the_platform_as_every_other_run_does(samples, cli):
     code, out, _ = cli("score", str(samples), "--json")
     code, out, _ = cli("show", json.loads(out)["run_id"], "--json")
     assert json.loads(out)["manifest"]["platform"] == platform_info()
-    assert set(platform_info()) == {"python", "system", "machine"}
+    assert {"python", "system", "machine"} <= set(platform_info())
+
+
+def test_a_manifest_names_the_commit_coderank_ran_from_and_the_llama_cpp_version():
+    # what users of EvalPlus and lm-eval reached for: which code and which llama.cpp made a number
+    import importlib.metadata
+    import subprocess
+    from pathlib import Path
+
+    from coderank.record import platform_info
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    info = platform_info()
+    assert info["coderank_commit"].removesuffix("-modified") == head
+    assert info["llama_cpp_python"] == importlib.metadata.version("llama_cpp_python")

@@ -112,12 +112,25 @@ def _print_score(r: api.ScoreResult) -> None:
               f"({r.samples_per_second:.0f}/s)", highlight=False)
 
 
-def doctor(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Show which sandbox isolation layers work on this machine, and the limits in force."""
+def doctor(
+    verify_models: Annotated[bool, typer.Option(
+        "--verify-models", help="Also assemble each installed embedded model and check its sha256 (a few seconds)."
+    )] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the sandbox isolation layers, the limits, the embedded models and the optional features installed.
+
+    A missing model or feature comes with the command that installs it.
+    """
+    from coderank import __version__
     from coderank.execution.pool import Executor
+    from coderank.record import feature_status, model_status, software_info
 
     with Executor(workers=1) as ex:
         report: dict[str, Any] = {"isolation": ex.isolation, "limits": ex.limits.as_dict()}
+    report["coderank"] = {"version": __version__, **software_info()}
+    report["models"] = model_status(verify=verify_models)
+    report["features"] = feature_status()
     if json_out:
         print(json.dumps(report, indent=2))
         return
@@ -125,3 +138,15 @@ def doctor(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         colour = "green" if state.startswith("active") else "yellow"
         out.print(f"{layer:>18}: [{colour}]{state}[/]", highlight=False)
     out.print("limits: " + ", ".join(f"{k}={v}" for k, v in report["limits"].items()), highlight=False)
+    out.print(escape("coderank " + ", ".join(f"{k} {v}" for k, v in report["coderank"].items())), highlight=False)
+    for m in report["models"]:
+        state = ("[green]installed[/]" if m["installed"] else "[yellow]not installed[/]") + (
+            f", sha256 {escape(str(m['sha256']))}" if "sha256" in m else "")
+        out.print(f"model {escape(str(m['model']))} ({escape(str(m['title']))}): {state}", highlight=False)
+        if "install" in m:
+            out.print(f"  install: {escape(str(m['install']))}", highlight=False)
+    for f in report["features"]:
+        state = "[green]ok[/]" if f["ok"] else f"[yellow]missing {escape(', '.join(f['missing']))}[/]"  # type: ignore[arg-type]
+        out.print(f"{escape(str(f['feature']))}: {state}", highlight=False)
+        if not f["ok"]:
+            out.print(f"  install: {escape(str(f['install']))}", highlight=False)
