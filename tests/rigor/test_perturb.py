@@ -209,3 +209,34 @@ def test_perturb_gap_cli_compares_stored_runs(cli, tmp_path):
     assert g["problems"] == 40 and g["diff"] == pytest.approx(0.375) and g["low"] > 0
     code, _, err = cli("perturb-gap", perturbed, original, "--store", str(db))
     assert code == 2 and "coderank perturb" in err
+
+
+def test_perturb_gap_warns_when_the_two_runs_were_asked_differently(cli, tmp_path):
+    # a chat-template run against a completion-template run measures the template too (issue 19)
+    from coderank.pipeline import run_summary
+    from coderank.store import Store
+
+    db = tmp_path / "db.sqlite"
+    store = Store(db)
+
+    def run(name, task_ids, template, temperature):
+        manifest = {"version": 1, "benchmark": {"name": name, "sha256": name}, "n": 1,
+                    "template": {"name": template, "sha256": f"sha256:{template}"},
+                    "params": {"temperature": temperature, "top_p": 1.0, "max_tokens": 512}}
+        run_id, _ = store.open_run({"name": name, "t": template}, manifest, kind="eval", model="m", benchmark=name)
+        for task_id in task_ids:
+            store.put_sample(run_id, task_id, 0, completion_key=None, program="x", extraction={}, status="passed",
+                             detail="", cpu_seconds=0, wall_seconds=0, output="", truncated=False)
+        store.finish_run(run_id, run_summary(store, run_id))
+        return run_id
+
+    ids = [f"HumanEval/{i}" for i in range(5)]
+    original = run("humaneval", ids, "chat", 0.0)
+    same = run("p.jsonl", [f"{t}#rename" for t in ids], "chat", 0.0)
+    other = run("q.jsonl", [f"{t}#rename" for t in ids], "completion", 0.8)
+    store.close()
+    code, _, err = cli("perturb-gap", original, same, "--store", str(db))
+    assert code == 0 and "asked differently" not in err
+    code, _, err = cli("perturb-gap", original, other, "--store", str(db))
+    err = " ".join(err.split())
+    assert code == 0 and "template chat vs completion" in err and "temperature 0.0 vs 0.8" in err

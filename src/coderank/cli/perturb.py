@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -91,6 +91,19 @@ def perturb(
     sys.stdout.flush()
 
 
+def setting_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """What differs between two runs' settings besides the problems: prompt template and decoding."""
+    found = []
+    ta, tb = (m.get("template") or {} for m in (a, b))
+    if ta.get("sha256") != tb.get("sha256"):
+        found.append(f"template {ta.get('name')} vs {tb.get('name')}")
+    pa, pb = (m.get("params") or {} for m in (a, b))
+    for key in sorted(set(pa) | set(pb)):
+        if pa.get(key) != pb.get(key):
+            found.append(f"{key} {pa.get(key)} vs {pb.get(key)}")
+    return found
+
+
 def perturb_gap(
     original: Annotated[str, typer.Argument(help="Run on the original benchmark (id or unique prefix).")],
     perturbed: Annotated[str, typer.Argument(help="Run on the file `coderank perturb` wrote.")],
@@ -116,6 +129,9 @@ def perturb_gap(
         if a.model != b.model:
             err.print(f"[yellow]warning: the runs name different models ({escape(a.model)} vs {escape(b.model)}); "
                       "the gap means something only for one model on both[/]", highlight=False)
+        for what in setting_differences(a.manifest, b.manifest):
+            err.print(f"[yellow]warning: the runs were asked differently ({escape(what)}); the gap then measures "
+                      "that difference too, not only the surface form of the problems[/]", highlight=False)
         try:
             gaps = gap(db.per_problem_counts(a.run_id), db.per_problem_counts(b.run_id), seed=seed)
         except ValueError as exc:
