@@ -239,4 +239,5 @@ def test_perturb_gap_warns_when_the_two_runs_were_asked_differently(cli, tmp_pat
     assert code == 0 and "asked differently" not in err
     code, _, err = cli("perturb-gap", original, other, "--store", str(db))
     err = " ".join(err.split())
-    assert code == 0 and "template chat vs completion" in err and "temperature 0.0 vs 0.8" in err
+    assert code == 0 and "template: chat vs completion" in err
+    assert "decoding: chat, greedy, max_tokens=512 vs completion, T=0.8, top_p=1.0, max_tokens=512" in err

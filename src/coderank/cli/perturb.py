@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -91,19 +91,6 @@ def perturb(
     sys.stdout.flush()
 
 
-def setting_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """What differs between two runs' settings besides the problems: prompt template and decoding."""
-    found = []
-    ta, tb = (m.get("template") or {} for m in (a, b))
-    if ta.get("sha256") != tb.get("sha256"):
-        found.append(f"template {ta.get('name')} vs {tb.get('name')}")
-    pa, pb = (m.get("params") or {} for m in (a, b))
-    for key in sorted(set(pa) | set(pb)):
-        if pa.get(key) != pb.get(key):
-            found.append(f"{key} {pa.get(key)} vs {pb.get(key)}")
-    return found
-
-
 def perturb_gap(
     original: Annotated[str, typer.Argument(help="Run on the original benchmark (id or unique prefix).")],
     perturbed: Annotated[str, typer.Argument(help="Run on the file `coderank perturb` wrote.")],
@@ -118,6 +105,7 @@ def perturb_gap(
     from dataclasses import asdict
 
     from coderank.errors import UsageError
+    from coderank.report.board import setting_differences
     from coderank.rigor.perturb import gap
     from coderank.store import SCORED, Store
 
@@ -129,7 +117,8 @@ def perturb_gap(
         if a.model != b.model:
             err.print(f"[yellow]warning: the runs name different models ({escape(a.model)} vs {escape(b.model)}); "
                       "the gap means something only for one model on both[/]", highlight=False)
-        for what in setting_differences(a.manifest, b.manifest):
+        # the problems differ by design (the variants); how they were asked must not
+        for what in setting_differences(a, b, skip=("benchmark data", "problems")):
             err.print(f"[yellow]warning: the runs were asked differently ({escape(what)}); the gap then measures "
                       "that difference too, not only the surface form of the problems[/]", highlight=False)
         try:

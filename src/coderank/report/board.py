@@ -126,7 +126,8 @@ def _limits_note(run: RunInfo) -> str:
     return "".join(", " + n for n in notes)
 
 
-def _differences(run: RunInfo, reference_run: RunInfo, skip: tuple[str, ...] = ()) -> tuple[str, ...]:
+def setting_differences(run: RunInfo, reference_run: RunInfo, skip: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """How ``run`` was set up differently from ``reference_run``: benchmark data, problems, template, decoding."""
     key, reference = _setting_key(run), _setting_key(reference_run)
     out = []
     m, r = run.manifest, reference_run.manifest
@@ -184,10 +185,10 @@ def reference_setting(runs: list[RunInfo]) -> RunInfo | None:
 
 def _compare(run: RunInfo, reference: RunInfo | None) -> tuple[str, ...]:
     if not is_partial(run):
-        return () if reference is None else _differences(run, reference)
+        return () if reference is None else setting_differences(run, reference)
     partial = (f"partial: {_problems(run)} of {_benchmark_size(run)} problems",)
     # the problem count is said already; the rest of the setting is compared as for a full run
-    return partial if reference is None else partial + _differences(run, reference, skip=("problems",))
+    return partial if reference is None else partial + setting_differences(run, reference, skip=("problems",))
 
 
 def _same_model(run: RunInfo) -> str:
