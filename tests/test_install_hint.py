@@ -3,10 +3,10 @@ fetches a release from PyPI instead of installing the extra into the checkout a 
 
 from pathlib import Path
 
-import coderank.errors as errors
+import coderank.paths as paths
 from coderank.errors import install_hint
 
-ROOT = Path(errors.__file__).resolve().parents[2]
+ROOT = Path(paths.__file__).resolve().parents[2]
 
 
 def test_in_a_checkout_the_hint_is_the_checkouts_own_setup_and_editable_install():
@@ -23,7 +23,7 @@ def test_extras_that_pull_torch_pin_the_cpu_build_first():
 
 
 def test_outside_a_checkout_the_hint_is_the_release_extra(monkeypatch, tmp_path):
-    monkeypatch.setattr(errors, "__file__", str(tmp_path / "site-packages" / "coderank" / "errors.py"))
+    monkeypatch.setattr(paths, "__file__", str(tmp_path / "site-packages" / "coderank" / "paths.py"))
     assert install_hint("embedded") == "pip install 'coderank[embedded]'"
     assert install_hint("rigor").startswith("pip install torch==2.13.0 'coderank[rigor]'")
 

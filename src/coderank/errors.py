@@ -53,12 +53,12 @@ def install_hint(extra: str) -> str:
     the checkout's own setup script and its ``pip install -e``, which work there; ``coderank[extra]`` would fetch
     a release from PyPI instead. Extras that pull torch get the pinned CPU build first.
     """
-    from pathlib import Path
+    from coderank.paths import source_checkout
 
     torch = "torch==2.13.0 " if extra in _NEEDS_TORCH else ""
     note = "  (the pinned torch is a CPU build; an unpinned one pulls GBs of CUDA)" if torch else ""
-    root = Path(__file__).resolve().parents[2]
-    if (root / "pyproject.toml").is_file() and (root / "scripts" / "setup.sh").is_file():
+    root = source_checkout()
+    if root is not None:
         pip = (f"pip install {torch}&& " if torch else "") + f"pip install -e '{root}[{extra}]'"
         return f"bash {root}/scripts/setup.sh {_SETUP_FLAG.get(extra, '')}".rstrip() + f"  (or: {pip}){note}"
     return f"pip install {torch}'coderank[{extra}]'{note}"

@@ -18,6 +18,16 @@ def data_home() -> Path:
     return Path(data) / "coderank"
 
 
+def source_checkout() -> Path | None:
+    """The root of the coderank source tree this coderank runs from (an editable install), or None.
+
+    A source tree has ``pyproject.toml`` and ``scripts/setup.sh`` two folders above the package; an installed
+    release has neither.
+    """
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "scripts" / "setup.sh").is_file() else None
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` so that readers see the old file or the new one, never half.
 

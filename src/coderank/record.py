@@ -48,10 +48,11 @@ def checkout_commit() -> str | None:
     checkout of coderank.
     """
     import subprocess
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    if not (root / ".git").exists() or not (root / "pyproject.toml").is_file():
+    from coderank.paths import source_checkout
+
+    root = source_checkout()
+    if root is None or not (root / ".git").exists():
         return None
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
