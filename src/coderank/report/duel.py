@@ -38,18 +38,17 @@ def few_problems_caution(problems: int, what: str) -> str | None:
     return f"only {problems} common problem(s): too few for {what} to mean much"
 
 
-def _check_same_benchmark(runs: list[RunInfo]) -> None:
-    hashes = {r.manifest.get("benchmark", {}).get("sha256") for r in runs}
-    if len(hashes) > 1:
-        raise UsageError(
-            "these runs used different benchmark data: " + ", ".join(
-                f"{r.run_id} ({r.benchmark}, {str(r.manifest.get('benchmark', {}).get('sha256'))[:19]})" for r in runs),
-            "compare runs of the same benchmark; `coderank board` lists runs per benchmark",
-        )
-
-
 def _bench_sha(run: RunInfo) -> str:
     return str(run.manifest.get("benchmark", {}).get("sha256"))
+
+
+def _check_same_benchmark(runs: list[RunInfo]) -> None:
+    if len(set(map(_bench_sha, runs))) > 1:
+        raise UsageError(
+            "these runs used different benchmark data: " + ", ".join(
+                f"{r.run_id} ({r.benchmark}, {_bench_sha(r)[:19]})" for r in runs),
+            "compare runs of the same benchmark; `coderank board` lists runs per benchmark",
+        )
 
 
 def _side(store: Store, ref: str) -> list[RunInfo]:
