@@ -54,6 +54,9 @@ MaxRetriesOpt = Annotated[int, typer.Option(help="Retries of a failed request (4
 ThreadsOpt = Annotated[int | None, typer.Option(help="CPU threads for a local GGUF model (default: all cores; 1 "
                                                 "keeps a background job usable on a busy machine).",
                                                 show_default=False)]
+WallTimeoutOpt = Annotated[float, typer.Option(help="Wall-clock backstop per program for programs that sleep or "
+                                               "block; 0 = max(10, 4 x timeout).")]
+MemoryMbOpt = Annotated[int, typer.Option(help="Address-space limit per program, MiB.")]
 
 
 def progress(enabled: bool, label: str, unit: str = "samples") -> Progress:

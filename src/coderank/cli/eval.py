@@ -18,8 +18,10 @@ from coderank.cli._common import (
     ConcurrencyOpt,
     JsonOpt,
     MaxRetriesOpt,
+    MemoryMbOpt,
     StoreOpt,
     ThreadsOpt,
+    WallTimeoutOpt,
     err,
     escape,
     out,
@@ -68,9 +70,8 @@ def eval_cmd(
     timeout: Annotated[float, typer.Option(help="Sandbox CPU seconds per program. Limits other than the defaults "
                                            "make another run (its own id); `coderank rescore RUN --timeout S` "
                                            "re-scores a stored run without the model.")] = 3.0,
-    wall_timeout: Annotated[float, typer.Option(help="Wall-clock backstop per program; 0 = max(10, 4 x "
-                                                "timeout).")] = 0.0,
-    memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.")] = 2048,
+    wall_timeout: WallTimeoutOpt = 0.0,
+    memory_mb: MemoryMbOpt = 2048,
     workers: Annotated[int | None, typer.Option(help="Sandbox workers (default: one per core).",
                                                 show_default=False)] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for the run, shown by runs, show and board "

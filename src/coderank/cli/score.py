@@ -11,7 +11,16 @@ from typing import Annotated, Any
 import typer
 
 from coderank import api
-from coderank.cli._common import err, escape, out, print_passk, print_unscorable, progress
+from coderank.cli._common import (
+    MemoryMbOpt,
+    WallTimeoutOpt,
+    err,
+    escape,
+    out,
+    print_passk,
+    print_unscorable,
+    progress,
+)
 from coderank.execution.sandbox import Limits
 
 
@@ -27,9 +36,8 @@ def score(
     timeout: Annotated[float, typer.Option(help="CPU seconds per program (loading it plus every test call). "
                                            "CPU time, not wall time, so a busy machine does not change "
                                            "the score.")] = 3.0,
-    wall_timeout: Annotated[float, typer.Option(help="Wall-clock backstop per program for programs that "
-                                                "sleep or block; 0 = max(10, 4 x timeout).")] = 0.0,
-    memory_mb: Annotated[int, typer.Option(help="Address-space limit per program, MiB.")] = 2048,
+    wall_timeout: WallTimeoutOpt = 0.0,
+    memory_mb: MemoryMbOpt = 2048,
     workers: Annotated[int | None, typer.Option(help="Sandbox worker processes (default: one per CPU core).",
                                                 show_default=False)] = None,
     allow_import: Annotated[list[str] | None, typer.Option(
