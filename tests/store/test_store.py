@@ -121,6 +121,17 @@ def test_a_stopped_run_says_why_until_it_is_resumed():
     assert (run.status, run.status_detail) == ("running", None)
 
 
+def test_a_running_run_left_without_an_owner_by_an_older_version_reads_as_interrupted():
+    store = Store(":memory:")
+    run_id, _ = _run(store)
+    assert store.get_run(run_id).status == "running"
+    store.db.execute("UPDATE runs SET owner = NULL WHERE run_id = ?", (run_id,))
+    run = store.get_run(run_id)
+    assert run.status == "interrupted" and "older than process tracking" in (run.status_detail or "")
+    assert _run(store) == (run_id, True)  # its command resumes it, now with this process as owner
+    assert store.get_run(run_id).status == "running"
+
+
 def test_names_label_runs_without_touching_their_record():
     store = Store(":memory:")
     run_id, _ = _run(store)
@@ -161,7 +172,8 @@ def test_a_store_made_before_run_names_opens_and_keeps_its_runs(tmp_path):
     raw.close()
     store = Store(path)
     run = store.get_run("run-0123456789ab")
-    assert (run.name, run.status, run.status_detail) == (None, "running", None)  # no process recorded: not judged
+    assert (run.name, run.status) == (None, "interrupted")  # running, but no process recorded: an older version's
+    assert "older than process tracking" in (run.status_detail or "")
 
 
 def test_a_run_another_live_process_works_on_is_neither_joined_nor_deleted():

@@ -425,7 +425,13 @@ class Store:
     @staticmethod
     def _run_info(row: sqlite3.Row) -> RunInfo:
         status, detail = row["status"], row["status_detail"]
-        if status == "running" and _owner_gone(row["owner"]):
+        if status == "running" and not row["owner"]:
+            # every coderank that records a run as running also records its process; a running run without one
+            # was left by a version that did not (before owners were tracked), so no process can be running it
+            status = "interrupted"
+            detail = ("recorded as running by a coderank older than process tracking (its samples are kept: "
+                      "running its command again resumes it)")
+        elif status == "running" and _owner_gone(row["owner"]):
             status = "interrupted"
             detail = f"the process that ran it (pid {row['owner'].split(':')[1]}) ended without finishing it"
         return RunInfo(
