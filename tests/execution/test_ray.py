@@ -1,0 +1,160 @@
+"""Sandboxed execution on Ray (issue 18): the local verdicts, from a cluster of simulated nodes in this process.
+
+One ``ray.cluster_utils.Cluster`` (a head and a second node, one CPU each: one sandbox worker per node) serves
+every test; the node-loss test adds a third node and removes it mid-run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from coderank.execution.pool import Executor, Job  # noqa: E402
+from coderank.execution.ray_pool import NodeExecutor, RayExecutor  # noqa: E402
+from coderank.execution.sandbox import Limits  # noqa: E402
+from coderank.types import Problem, Status  # noqa: E402
+
+LIMITS = Limits(cpu_seconds=1.0, wall_seconds=3.0)
+
+ADD = Problem("ray/add", "def add(a, b):\n", "add", "def check(candidate):\n    assert candidate(2, 3) == 5\n"
+              "    assert candidate(-1, 1) == 0\n")
+
+PROGRAMS = {
+    "passes": "def add(a, b):\n    return a + b\n",
+    "fails": "def add(a, b):\n    return a - b\n",
+    "raises": "def add(a, b):\n    raise ValueError('no')\n",
+    "syntax": "def add(a, b)\n    return a + b\n",
+    "loops": "def add(a, b):\n    while True:\n        pass\n",
+    "sleeps": "import time\ndef add(a, b):\n    time.sleep(60)\n",
+    "kills itself": "import os, signal\ndef add(a, b):\n    os.kill(os.getpid(), signal.SIGKILL)\n",
+    "exits": "import os\ndef add(a, b):\n    os._exit(3)\n",
+    "eats memory": "def add(a, b):\n    x = bytearray(4 << 30)\n    return a + b\n",
+}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    c = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "include_dashboard": False,
+        # a node that leaves is noticed within a second or two, not Ray's default half minute
+        "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 3},
+    })
+    c.add_node(num_cpus=1)
+    ray.init(address=c.address, log_to_driver=False, logging_level="warning")
+    # the fragile actor below is defined here, not in an importable module: ship it to the workers by value
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        yield c
+    finally:
+        ray.shutdown()
+        c.shutdown()
+
+
+def _verdicts(pool: Any, jobs: list[Job]) -> dict[Any, tuple[str, str]]:
+    seen: dict[Any, tuple[str, str]] = {}
+    for job, v in pool.map(jobs):
+        assert job.key not in seen, f"{job.key} yielded twice"
+        seen[job.key] = (v.status.value, v.detail)
+    return seen
+
+
+def test_the_nodes_give_the_local_verdicts(cluster):
+    jobs = [Job(name, ADD, program) for name, program in PROGRAMS.items()]
+    with Executor(workers=1, limits=LIMITS) as local:
+        expected = _verdicts(local, jobs)
+        local_layers = local.isolation
+    with RayExecutor("auto", limits=LIMITS) as pool:
+        got = _verdicts(pool, jobs)
+        engine = pool.engine
+        layers = pool.isolation
+    assert got == expected
+    assert {k: s for k, (s, _) in got.items()} == {
+        "passes": "passed", "fails": "failed", "raises": "error", "syntax": "error", "loops": "timeout",
+        "sleeps": "timeout", "kills itself": "crashed", "exits": "crashed", "eats memory": "oom"}
+    # every layer active here is active on each node (their texts differ only in the uid each node's pool took)
+    assert {k: v.startswith("active") for k, v in layers.items()} == {
+        k: v.startswith("active") for k, v in local_layers.items()}
+    assert engine["engine"] == "ray" and len(engine["nodes"]) == 2 and engine["workers"] == 2
+    assert engine["actor_deaths"] == 0
+
+
+def test_a_layer_missing_on_one_node_reads_as_missing():
+    pool = RayExecutor.__new__(RayExecutor)
+    pool._nodes = [{"host": "a", "isolation": {"landlock": "active (ABI 7)", "seccomp": "active"}},
+                   {"host": "b", "isolation": {"landlock": "active (ABI 6)", "seccomp": "unavailable (no filter)"}}]
+    assert pool.isolation == {"landlock": "active (ABI 7), and alike on 1 more node(s)",
+                              "seccomp": "unavailable (no filter) on b; active on 1 other node(s)"}
+
+
+def test_many_jobs_stream_through_both_nodes(cluster):
+    jobs = [Job(i, ADD, PROGRAMS["passes" if i % 3 else "fails"]) for i in range(120)]
+    with RayExecutor("auto", limits=LIMITS) as pool:
+        got = _verdicts(pool, jobs)
+    assert sorted(got) == list(range(120))
+    assert Counter(s for s, _ in got.values()) == {"passed": 80, "failed": 40}
+
+
+def test_a_node_that_leaves_mid_run_loses_and_duplicates_nothing(cluster):
+    third = cluster.add_node(num_cpus=1)
+    slow = "import time\ndef add(a, b):\n    t = time.process_time()\n    while time.process_time() - t < 0.05:\n" \
+           "        pass\n    return a + b\n"
+    jobs = [Job(i, ADD, slow if i % 2 else PROGRAMS["fails"]) for i in range(60)]
+    seen: list[int] = []
+    statuses: dict[int, str] = {}
+    with RayExecutor("auto", limits=LIMITS) as pool:
+        assert len(pool.engine["nodes"]) == 3
+        for job, v in pool.map(jobs):
+            seen.append(job.key)
+            statuses[job.key] = v.status.value
+            if len(seen) == 10:
+                cluster.remove_node(third)
+        engine = pool.engine
+    assert sorted(seen) == list(range(60)), "every job exactly once"
+    assert statuses == {i: "passed" if i % 2 else "failed" for i in range(60)}
+    assert engine["actor_deaths"] >= 1 and engine["jobs_retried"] >= 1
+
+
+class _Fragile(NodeExecutor):
+    """An executor actor that dies when it is handed a program that says so: a program that kills its actor."""
+
+    def submit(self, batch: list[tuple[int, str, str]], problems: dict[str, Any]) -> int:
+        if any("KILL-THE-ACTOR" in program for _, _, program in batch):
+            os._exit(1)
+        return super().submit(batch, problems)
+
+
+def test_a_program_that_kills_its_actor_ends_crashed_and_the_others_pass(cluster):
+    killer = textwrap.dedent("""\
+        # KILL-THE-ACTOR
+        def add(a, b):
+            return a + b
+        """)
+    jobs = [Job(i, ADD, killer if i == 5 else PROGRAMS["passes"]) for i in range(30)]
+    with RayExecutor("auto", limits=LIMITS, actor_class=_Fragile) as pool:
+        got = _verdicts(pool, jobs)
+        engine = pool.engine
+    assert sorted(got) == list(range(30))
+    status, detail = got.pop(5)
+    assert status == Status.CRASHED.value and "died 3 times" in detail, detail
+    assert {s for s, _ in got.values()} == {"passed"}, "its batch-mates ran again, alone, and passed"
+    assert engine["actor_deaths"] == 3
+
+
+def test_without_ray_the_option_names_the_install_command(monkeypatch):
+    from coderank.errors import CoderankError
+    from coderank.execution import ray_pool
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(CoderankError) as info:
+        ray_pool.check_address("auto")
+    assert "ray package" in info.value.message and "[ray]" in info.value.hint and "setup.sh --ray" in info.value.hint
