@@ -62,6 +62,9 @@ class Benchmark:
 
 
 _REGISTRY: dict[str, Callable[[], Benchmark]] = {}
+_SCHEMES: dict[str, Callable[[Path], Benchmark]] = {}
+_FORMATS: list[tuple[Callable[[Path], bool], Callable[[Path], Benchmark]]] = []
+_FALLBACK: list[Callable[[Path], Benchmark]] = []
 
 
 def register(name: str) -> Callable[[Callable[[], Benchmark]], Callable[[], Benchmark]]:
@@ -74,6 +77,23 @@ def register(name: str) -> Callable[[Callable[[], Benchmark]], Callable[[], Benc
     return deco
 
 
+def register_scheme(scheme: str, load: Callable[[Path], Benchmark]) -> None:
+    """Load ``SCHEME:PATH`` benchmark specs with ``load(PATH)`` (e.g. ``evalplus:HumanEvalPlus.jsonl``)."""
+    _SCHEMES[scheme] = load
+
+
+def register_format(detect: Callable[[Path], bool], load: Callable[[Path], Benchmark], *,
+                    fallback: bool = False) -> None:
+    """Load a benchmark file given by bare path with ``load`` when ``detect(path)`` holds.
+
+    Formats are tried in registration order; the ``fallback`` loader (the problem file) takes any other file.
+    """
+    if fallback:
+        _FALLBACK[:] = [load]
+    else:
+        _FORMATS.append((detect, load))
+
+
 def names() -> list[str]:
     """Names of the registered benchmarks."""
     return sorted(_REGISTRY)
@@ -84,7 +104,8 @@ def load_benchmark(spec: str) -> Benchmark:
 
     ``evalplus:PATH`` and ``evalplus-base:PATH`` load EvalPlus's HumanEval+/MBPP+ files with their plus or base
     tests (:mod:`coderank.benchmarks.evalplus`); a bare path to a ``.jsonl``/``.jsonl.gz`` file in EvalPlus's
-    format loads as ``evalplus:PATH``; any other path is a problem file.
+    format loads as ``evalplus:PATH``; any other path is a problem file. Schemes and file formats are registered
+    by the modules that read them (:func:`register_scheme`, :func:`register_format`).
 
     Raises:
         UsageError: unknown name (with suggestions) or missing file.
@@ -94,23 +115,16 @@ def load_benchmark(spec: str) -> Benchmark:
     if spec in _REGISTRY:
         return _REGISTRY[spec]()
     scheme, sep, rest = spec.partition(":")
-    if sep and scheme in ("evalplus", "evalplus-base"):
-        from coderank.benchmarks.evalplus import SCHEMES, load_evalplus
-
-        require_file(Path(rest), "EvalPlus file", "give the path of HumanEvalPlus.jsonl(.gz) or MbppPlus.jsonl(.gz) "
-                     "as released by EvalPlus (coderank downloads nothing)")
-        return load_evalplus(rest, SCHEMES[scheme])
+    if sep and scheme in _SCHEMES:
+        return _SCHEMES[scheme](Path(rest))
     path = Path(spec)
     if path.suffix in (".jsonl", ".json", ".yaml", ".yml", ".gz") or path.exists():
         require_file(path, "benchmark file", "give a problem file (.jsonl), or a benchmark name: "
                      + ", ".join(names()))
-        from coderank.benchmarks.evalplus import is_evalplus_file, load_evalplus
-
-        if path.name.endswith((".jsonl", ".jsonl.gz")) and is_evalplus_file(path):
-            return load_evalplus(path, "plus")
-        from coderank.benchmarks.problemfile import load_problem_file
-
-        return load_problem_file(path)
+        for detect, load in _FORMATS:
+            if detect(path):
+                return load(path)
+        return _FALLBACK[0](path)
     close = difflib.get_close_matches(spec, names(), n=3)
     hint = f"did you mean {', '.join(close)}?" if close else f"known benchmarks: {', '.join(names())}"
     raise UsageError(f"unknown benchmark {spec!r}", hint + " (or give the path of a problem file, .jsonl, or "

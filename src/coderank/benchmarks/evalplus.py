@@ -37,13 +37,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from coderank.benchmarks._benchmark import Benchmark
+from coderank.benchmarks._benchmark import Benchmark, register_format, register_scheme
 from coderank.benchmarks._reference import RUNNER_VERSION, Outcome, RunRequest, cases_test_code, contains_opaque
 from coderank.digest import sha256_bytes
 from coderank.errors import InputError
 from coderank.execution import _codec
 from coderank.jsonl import json_lines
-from coderank.paths import data_home, write_atomic
+from coderank.paths import data_home, require_file, write_atomic
 from coderank.types import Problem
 
 __all__ = ["SCHEMES", "is_evalplus_file", "load_evalplus", "read_contracts"]
@@ -338,3 +338,18 @@ def load_evalplus(path: str | Path, tests: str = "plus", *, executor: Any = None
                      source=str(path.resolve()),
                      derivation={"kind": "evalplus", "tests": "plus", "file": str(path), "file_sha256": file_sha256,
                                  "base": base_bench.name, "base_sha256": base_bench.sha256})
+
+
+def _scheme_loader(tests: str) -> Callable[[Path], Benchmark]:
+    def load(path: Path) -> Benchmark:
+        require_file(path, "EvalPlus file", "give the path of HumanEvalPlus.jsonl(.gz) or MbppPlus.jsonl(.gz) "
+                     "as released by EvalPlus (coderank downloads nothing)")
+        return load_evalplus(path, tests)
+
+    return load
+
+
+for _scheme, _tests in SCHEMES.items():
+    register_scheme(_scheme, _scheme_loader(_tests))
+register_format(lambda path: path.name.endswith((".jsonl", ".jsonl.gz")) and is_evalplus_file(path),
+                lambda path: load_evalplus(path, "plus"))

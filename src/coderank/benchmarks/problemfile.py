@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from coderank.benchmarks._benchmark import Benchmark
+from coderank.benchmarks._benchmark import Benchmark, register_format
 from coderank.errors import InputError
 from coderank.jsonl import json_lines, open_lines
 from coderank.types import Problem
@@ -252,3 +252,6 @@ def derivation_of(problems: Iterable[Problem]) -> dict[str, Any] | None:
     if not base or not base_sha256:
         return None
     return {"kind": kind, "base": base, "base_sha256": base_sha256, "seed": seed, "generator": generator}
+
+
+register_format(lambda path: True, load_problem_file, fallback=True)
