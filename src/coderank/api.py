@@ -22,10 +22,11 @@ import coderank
 from coderank.benchmarks import load_benchmark
 from coderank.digest import sha256_file
 from coderank.errors import InputError, UsageError
-from coderank.execution.pool import Executor, Job, check_workers
+from coderank.execution.pool import Job, check_workers, open_pool
+from coderank.execution.ray_pool import check_address
 from coderank.execution.sandbox import Limits, check_data_unreadable
 from coderank.paths import check_output_file, require_file
-from coderank.pipeline import bootstrap_seed, recording, run_summary
+from coderank.pipeline import bootstrap_seed, record_engine, recording, run_summary
 from coderank.record import platform_info
 from coderank.samples import BadLine, Sample, count_lines, read_samples
 from coderank.scoring import Estimate, ks_for, summary
@@ -52,6 +53,9 @@ class ScoreConfig:
         model_name: Name of the run on the board (default: the samples file's name).
         send_ahead: Send each problem's previous test calls ahead (see :class:`Executor`): faster for tests
             with many calls, same verdicts, but the program sees later arguments early.
+        ray: Run the programs on this Ray cluster (``HOST:PORT``, ``auto`` or ``local``; ``workers`` is then per
+            node); None: on this machine. Where programs ran is recorded (manifest ``execution``), but it is no
+            part of the run's identity: the same file scored on a cluster is the same run.
     """
 
     samples: Path
@@ -66,6 +70,7 @@ class ScoreConfig:
     save: bool = True
     model_name: str | None = None
     send_ahead: bool = False
+    ray: str | None = None
 
 
 @dataclass
@@ -91,6 +96,8 @@ class ScoreResult:
     unscorable: dict[str, str] = field(default_factory=dict)
     coderank_version: str = coderank.__version__
     platform: str = field(default_factory=platform.platform)
+    # Where the programs ran: {"engine": "local", "workers"} or, on Ray, the nodes (see RayExecutor.engine)
+    engine: dict[str, Any] = field(default_factory=dict)
 
     @property
     def samples_per_second(self) -> float:
@@ -104,7 +111,8 @@ class ScoreResult:
         ``samples``, ``problems`` (scored), ``problems_in_benchmark``, ``status_counts``, ``bad_lines``
         (``[{"line", "message"}]``), ``empty_completions``, ``unscorable_problems`` (task id -> why the
         sandbox could not run its tests), ``benchmark`` (name, version, sha256, source),
-        ``limits``, ``isolation``, ``wall_seconds``, ``samples_per_second``, ``coderank_version``,
+        ``limits``, ``isolation``, ``engine`` (``{"engine": "local", "workers"}``, or on Ray the address, nodes,
+        actor deaths and retried jobs), ``wall_seconds``, ``samples_per_second``, ``coderank_version``,
         ``platform``, ``samples_file``.
         """
         return {
@@ -119,6 +127,7 @@ class ScoreResult:
             "benchmark": self.benchmark,
             "limits": self.limits,
             "isolation": self.isolation,
+            "engine": self.engine,
             "wall_seconds": round(self.wall_seconds, 3),
             "samples_per_second": round(self.samples_per_second, 1),
             "coderank_version": self.coderank_version,
@@ -150,6 +159,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
     if config.out is not None:
         check_output_file(config.out, [config.samples])
     check_workers(config.workers)
+    check_address(config.ray)
     if config.model_name is not None and not config.model_name.strip():
         raise UsageError("--name is blank", "give the model's name as the board should show it, or leave --name out")
     bench = load_benchmark(config.benchmark)
@@ -187,10 +197,11 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
     out_fh = config.out.open("w", encoding="utf-8") if config.out else None
     start = time.monotonic()
     completed = False
+    engine: dict[str, Any] = {}
     recorder = recording(store, run_id) if store is not None and run_id is not None else contextlib.nullcontext()
     try:
-        with recorder, Executor(workers=config.workers, limits=config.limits,
-                                allow_imports=config.allow_imports, send_ahead=config.send_ahead) as ex:
+        with recorder, open_pool(workers=config.workers, limits=config.limits, allow_imports=config.allow_imports,
+                                 send_ahead=config.send_ahead, ray=config.ray) as ex:
             isolation = ex.isolation
             limits = ex.limits
             for job, verdict in ex.map(jobs()):
@@ -221,6 +232,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
                         pending.clear()
                 if progress:
                     progress(len(bad) + sum(statuses.values()), total)
+            engine = ex.engine
         completed = True
     finally:
         if out_fh:
@@ -234,6 +246,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
                 # The problems the file has samples for, not the benchmark's size: the board marks a run that
                 # covers fewer problems than the others as not comparable.
                 manifest["benchmark"]["problems"] = done["problems"]
+                record_engine(manifest, engine)
                 store.finish_run(run_id, done, manifest)
             elif completed and run_id is not None:
                 store.stop_run(run_id, "failed", f"no sample of {config.samples} could be scored")
@@ -267,6 +280,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
         wall_seconds=wall,
         run_id=run_id,
         unscorable=unscorable,
+        engine=engine,
     )
 
 

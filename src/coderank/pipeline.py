@@ -27,7 +27,8 @@ from typing import Any
 import coderank
 from coderank.benchmarks import Benchmark, load_benchmark
 from coderank.errors import CoderankError, Terminated, UsageError
-from coderank.execution.pool import Executor, Job, check_workers
+from coderank.execution.pool import Job, check_workers, open_pool
+from coderank.execution.ray_pool import check_address
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
@@ -70,6 +71,9 @@ class EvalConfig:
         store: Database path (None: the default).
         out: Also write the run to this folder (manifest.json, summary.json, samples.jsonl).
         name: Display name of the run (in ``runs``, ``show``, ``board``); no part of its identity.
+        ray: Run the programs on this Ray cluster (``HOST:PORT``, ``auto``, ``local``; ``workers`` is then per
+            node); generation and the store stay here. Recorded in the manifest (``execution``), no part of the
+            run's identity.
     """
 
     model: str = "default"
@@ -88,6 +92,7 @@ class EvalConfig:
     store: Path | None = None
     out: Path | None = None
     name: str | None = None
+    ray: str | None = None
 
 
 def check_name(name: str | None) -> None:
@@ -98,6 +103,17 @@ def check_name(name: str | None) -> None:
     """
     if name is not None and not name.strip():
         raise UsageError("--name is blank", "give the run a name with a visible character, or leave --name out")
+
+
+def record_engine(manifest: dict[str, Any], engine: dict[str, Any]) -> None:
+    """Put where the programs ran into a run's manifest: ``execution`` on a Ray cluster, nothing for this machine.
+
+    ``execution`` is ``{"engine": "ray", "ray_version", "address", "workers", "nodes": [{"node_id", "host", "ip",
+    "workers"}], "actor_deaths", "jobs_retried"}``; a manifest without it ran on the machine in ``platform``. It is
+    a record of the execution that finished the run, never part of the run's identity.
+    """
+    if engine.get("engine", "local") != "local":
+        manifest["execution"] = engine
 
 
 @contextlib.contextmanager
@@ -316,6 +332,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         raise UsageError(f"--max-tokens must be at least 1, got {config.max_tokens}")
     check_decoding(config.temperature, config.top_p)
     check_workers(config.workers)
+    check_address(config.ray)
     if config.out is not None:
         check_output_folder(config.out, "the run is written to a folder (manifest, summary, samples)")
     if config.temperature == 0 and config.n > 1:
@@ -384,8 +401,8 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
     done = store.done_keys(run_id)
     todo = [(p, i) for p in problems for i in range(config.n) if (p.task_id, i) not in done]
     gen_stats = _generate(store, backend, template, todo, config, max_tokens, progress)
-    isolation = _execute(store, run_id, todo, gen_stats["completions"], template.extract, config.limits,
-                         config.workers, extract_program, progress)
+    isolation, engine = _execute(store, run_id, todo, gen_stats["completions"], template.extract, config.limits,
+                                 config.workers, extract_program, progress, config.ray)
     result = run_summary(store, run_id, problems)
     result.update({
         "run_id": run_id, "resumed": resumed, "already_finished": False,
@@ -401,6 +418,7 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
     })
     if isolation and "sandbox_isolation" not in manifest:
         manifest["sandbox_isolation"] = isolation  # known once the sandbox has started
+    record_engine(manifest, engine)
     store.finish_run(run_id, result, manifest)
     result["manifest"] = manifest
     return result
@@ -444,8 +462,9 @@ def _generate(store: Store, backend: Backend, template: Any, todo: list[tuple[Pr
 
 def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
              completions: dict[tuple[str, int], tuple[str, dict[str, Any]]], kind: str, limits: Limits,
-             workers: int | None, extract_program: Any, progress: Progress | None) -> dict[str, str]:
-    """Extract and execute every sample; return the isolation layers that were active."""
+             workers: int | None, extract_program: Any, progress: Progress | None,
+             ray: str | None = None) -> tuple[dict[str, str], dict[str, Any]]:
+    """Extract and execute every sample; return the isolation layers that were active and where programs ran."""
     jobs = []
     for problem, i in todo:
         key, comp = completions[(problem.task_id, i)]
@@ -465,8 +484,8 @@ def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
     if progress:
         progress("executing", 0, len(jobs))
     if not jobs:
-        return {}
-    with Executor(workers=workers, limits=limits) as executor:
+        return {}, {}
+    with open_pool(workers=workers, limits=limits, ray=ray) as executor:
         isolation = executor.isolation
         for n_done, (job, verdict) in enumerate(executor.map(jobs), start=1):
             task_id, i, key, meta, truncated = job.key
@@ -475,7 +494,8 @@ def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
                              wall_seconds=verdict.wall_seconds, output=verdict.output, truncated=truncated)
             if progress:
                 progress("executing", n_done, len(jobs))
-    return isolation
+        engine = executor.engine
+    return isolation, engine
 
 
 def bootstrap_seed(manifest: dict[str, Any] | None) -> int:
@@ -526,13 +546,16 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
 
 
 def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None = None,
-               progress: Progress | None = None) -> dict[str, Any]:
+               progress: Progress | None = None, ray: str | None = None) -> dict[str, Any]:
     """Re-execute a stored run's programs and compare every verdict and the score with what was stored.
+
+    ``ray`` runs the programs on that Ray cluster (see :class:`EvalConfig`); the result's ``engine`` says where.
 
     Raises:
         UsageError: no such run.
     """
     check_workers(workers)
+    check_address(ray)
     store = Store(store_path)
     run = store.get_run(run_ref, kinds=SCORED)
     bench = load_benchmark(run.manifest["benchmark"]["name"])
@@ -545,7 +568,8 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
     mismatches = []
     if progress:
         progress("verifying", 0, len(jobs))
-    with Executor(workers=workers, limits=limits) as executor:
+    engine: dict[str, Any] = {}
+    with open_pool(workers=workers, limits=limits, ray=ray) as executor:
         for n_done, (job, verdict) in enumerate(executor.map(jobs), start=1):
             row = job.key
             if verdict.status.value != row.status:
@@ -553,6 +577,7 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
                                    "stored": row.status, "now": verdict.status.value, "detail": verdict.detail})
             if progress:
                 progress("verifying", n_done, len(jobs))
+        engine = executor.engine
     hash_problems = store.verify_hashes()
     stored = run.summary or {}
     now = run_summary(store, run.run_id, list(bench), seed=bootstrap_seed(run.manifest))
@@ -561,7 +586,7 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
     return {
         "run_id": run.run_id, "samples": len(rows), "re_executed": len(jobs), "mismatches": mismatches,
         "hash_problems": hash_problems, "score_problems": score_problems, "pass_at_k": stored.get("pass_at_k", {}),
-        "ok": not mismatches and not hash_problems and not score_problems,
+        "ok": not mismatches and not hash_problems and not score_problems, "engine": engine,
     }
 
 
@@ -597,6 +622,7 @@ class RescoreConfig:
         store: Database path (None: the default).
         out: Also write the new run to this folder (manifest.json, summary.json, samples.jsonl).
         name: Display name of the new run.
+        ray: Run the programs on this Ray cluster (see :class:`EvalConfig`); no part of the new run's identity.
     """
 
     run: str
@@ -607,6 +633,7 @@ class RescoreConfig:
     store: Path | None = None
     out: Path | None = None
     name: str | None = None
+    ray: str | None = None
 
 
 def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str, Any]:
@@ -622,6 +649,7 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str
             the run already has.
     """
     check_workers(config.workers)
+    check_address(config.ray)
     check_name(config.name)
     if config.out is not None:
         check_output_folder(config.out, "the run is written to a folder (manifest, summary, samples)")
@@ -642,7 +670,7 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str
             raise UsageError(f"these are the limits {source.run_id} was scored under",
                              "give --timeout, --wall-timeout or --memory-mb another value; `coderank verify "
                              f"{source.run_id}` re-checks a run under its own limits")
-        manifest = {k: v for k, v in source.manifest.items() if k != "sandbox_isolation"}
+        manifest = {k: v for k, v in source.manifest.items() if k not in ("sandbox_isolation", "execution")}
         manifest.update({
             "coderank_version": coderank.__version__,
             "sandbox_limits": resolved,
@@ -700,10 +728,11 @@ def _run_rescore(store: Store, run_id: str, resumed: bool, source: RunInfo, benc
         else:
             jobs.append(Job(row, bench.problems[row.task_id], row.program))
     isolation: dict[str, str] = {}
+    engine: dict[str, Any] = {}
     if progress:
         progress("executing", 0, len(jobs))
     if jobs:
-        with Executor(workers=config.workers, limits=limits) as executor:
+        with open_pool(workers=config.workers, limits=limits, ray=config.ray) as executor:
             isolation = executor.isolation
             for n_done, (job, verdict) in enumerate(executor.map(jobs), start=1):
                 row = job.key
@@ -713,6 +742,7 @@ def _run_rescore(store: Store, run_id: str, resumed: bool, source: RunInfo, benc
                                  wall_seconds=verdict.wall_seconds, output=verdict.output, truncated=row.truncated)
                 if progress:
                     progress("executing", n_done, len(jobs))
+            engine = executor.engine
     result = run_summary(store, run_id, problems, seed=bootstrap_seed(manifest))
     kept = source.summary or {}
     tokens: dict[str, Any] = {k: kept[k] for k in ("max_tokens", "max_tokens_from") if k in kept}
@@ -724,6 +754,7 @@ def _run_rescore(store: Store, run_id: str, resumed: bool, source: RunInfo, benc
     })
     if isolation and "sandbox_isolation" not in manifest:
         manifest["sandbox_isolation"] = isolation
+    record_engine(manifest, engine)
     store.finish_run(run_id, result, manifest)
     result["manifest"] = manifest
     return result

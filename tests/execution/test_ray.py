@@ -6,11 +6,15 @@ every test; the node-loss test adds a third node and removes it mid-run.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +23,11 @@ ray = pytest.importorskip("ray")
 
 from ray.cluster_utils import Cluster  # noqa: E402
 
+from coderank.benchmarks import load_benchmark  # noqa: E402
 from coderank.execution.pool import Executor, Job  # noqa: E402
 from coderank.execution.ray_pool import NodeExecutor, RayExecutor  # noqa: E402
 from coderank.execution.sandbox import Limits  # noqa: E402
+from coderank.store import Store  # noqa: E402
 from coderank.types import Problem, Status  # noqa: E402
 
 LIMITS = Limits(cpu_seconds=1.0, wall_seconds=3.0)
@@ -148,6 +154,89 @@ def test_a_program_that_kills_its_actor_ends_crashed_and_the_others_pass(cluster
     assert status == Status.CRASHED.value and "died 3 times" in detail, detail
     assert {s for s, _ in got.values()} == {"passed"}, "its batch-mates ran again, alone, and passed"
     assert engine["actor_deaths"] == 3
+
+
+def _samples(tmp_path: Path) -> Path:
+    rows = []
+    for i, p in enumerate(list(load_benchmark("humaneval"))[:6]):
+        rows.append({"task_id": p.task_id, "completion": p.canonical_solution if i % 3 else "    return None\n"})
+    path = tmp_path / "samples.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_score_verify_rescore_on_ray_give_the_local_run_and_name_the_nodes(cluster, cli, tmp_path):
+    samples = _samples(tmp_path)
+    code, out, _ = cli("score", str(samples), "--json", "--no-results", "--store", str(tmp_path / "ray.db"),
+                       "--ray", "auto")
+    assert code == 0, out
+    on_ray = json.loads(out)
+    code, out, _ = cli("score", str(samples), "--json", "--no-results", "--store", str(tmp_path / "local.db"))
+    local = json.loads(out)
+    assert on_ray["run_id"] == local["run_id"], "where programs run is no part of what is measured"
+    assert on_ray["status_counts"] == local["status_counts"] == {"passed": 4, "failed": 2}
+    assert on_ray["engine"]["engine"] == "ray" and local["engine"]["engine"] == "local"
+    with Store(tmp_path / "ray.db") as db:
+        execution = db.get_run(on_ray["run_id"]).manifest["execution"]
+    with Store(tmp_path / "local.db") as db:
+        assert "execution" not in db.get_run(local["run_id"]).manifest
+    assert execution["engine"] == "ray" and len(execution["nodes"]) == 2
+    assert {"node_id", "host", "ip", "workers"} <= set(execution["nodes"][0])
+
+    store = ("--store", str(tmp_path / "ray.db"))
+    code, out, _ = cli("verify", on_ray["run_id"], *store, "--ray", "auto", "--json")
+    verified = json.loads(out)
+    assert code == 0 and verified["ok"] and verified["engine"]["engine"] == "ray"
+    code, out, _ = cli("rescore", on_ray["run_id"], "--timeout", "5", *store, "--ray", "auto", "--json")
+    rescored = json.loads(out)
+    assert code == 0 and rescored["status_counts"] == {"passed": 4, "failed": 2}
+    assert len(rescored["manifest"]["execution"]["nodes"]) == 2
+
+
+CLASSIC = ("reverse_words", "max_vowels", "remove_stars")
+
+
+def _answering_server() -> ThreadingHTTPServer:
+    """An OpenAI-compatible server that answers every chat request with the same small program."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            # defines the entry points of classic's first problems: wrong answers, but programs that run
+            text = "```python\n" + "".join(f"def {name}(*args):\n    return 0\n" for name in CLASSIC) + "```"
+            reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                     "choices": [{"index": 0, "finish_reason": "stop",
+                                  "message": {"role": "assistant", "content": text}}],
+                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_eval_on_ray_is_the_same_run_and_records_the_cluster(cluster, cli, tmp_path):
+    pytest.importorskip("openai")
+    server = _answering_server()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        args = ("eval", "-m", "openai:m", "--base-url", url, "-b", "classic", "--limit", "3", "--json")
+        code, out, _ = cli(*args, "--store", str(tmp_path / "ray.db"), "--ray", "auto")
+        assert code == 0, out
+        on_ray = json.loads(out)
+        local = json.loads(cli(*args, "--store", str(tmp_path / "local.db"))[1])
+    finally:
+        server.shutdown()
+    assert on_ray["run_id"] == local["run_id"]
+    assert on_ray["status_counts"] == local["status_counts"] == {"failed": 3}
+    assert on_ray["manifest"]["execution"]["engine"] == "ray" and "execution" not in local["manifest"]
 
 
 def test_without_ray_the_option_names_the_install_command(monkeypatch):

@@ -57,6 +57,14 @@ ThreadsOpt = Annotated[int | None, typer.Option(help="CPU threads for a local GG
 WallTimeoutOpt = Annotated[float, typer.Option(help="Wall-clock backstop per program for programs that sleep or "
                                                "block; 0 = max(10, 4 x timeout).")]
 MemoryMbOpt = Annotated[int, typer.Option(help="Address-space limit per program, MiB.")]
+# Where the sandboxed programs run: score, eval, verify, rescore.
+RayOpt = Annotated[str | None, typer.Option(
+    "--ray", metavar="ADDRESS", show_default=False,
+    help="Run the programs on a Ray cluster: one executor per node, each with every sandbox layer and the "
+    "same limits, so verdicts and the run id are those of a local run. ADDRESS: HOST:6379 (the head's `ray "
+    "start --head`), auto (the cluster this machine joined) or local (a one-node Ray here, to try it). This "
+    "machine reads the samples (and generates, for eval) and writes the store; --workers is then per node "
+    "(default: the node's Ray CPUs). Needs the ray extra on every node; see README, Scale out.")]
 
 
 def progress(enabled: bool, label: str, unit: str = "samples") -> Progress:
@@ -117,3 +125,15 @@ def print_unscorable(unscorable: dict[str, str]) -> None:
         out.print(f"[yellow]  {escape(tid)}: {escape(why)}[/]", highlight=False)
     if len(unscorable) > 10:
         out.print(f"[yellow]  ... and {len(unscorable) - 10} more[/]", highlight=False)
+
+
+def engine_text(engine: dict[str, Any] | None) -> str:
+    """`` on Ray (HOST:6379): 3 node(s), 48 workers`` for a Ray run, with its executor deaths; empty for a local one."""
+    if not engine or engine.get("engine") != "ray":
+        return ""
+    nodes = engine.get("nodes") or []
+    text = f" on Ray ({escape(str(engine.get('address')))}): {len(nodes)} node(s), {engine.get('workers')} workers"
+    if engine.get("actor_deaths"):
+        text += (f"; {engine['actor_deaths']} executor(s) died, {engine.get('jobs_retried', 0)} job(s) ran again "
+                 "elsewhere")
+    return text

@@ -19,9 +19,11 @@ from coderank.cli._common import (
     JsonOpt,
     MaxRetriesOpt,
     MemoryMbOpt,
+    RayOpt,
     StoreOpt,
     ThreadsOpt,
     WallTimeoutOpt,
+    engine_text,
     err,
     escape,
     out,
@@ -82,6 +84,7 @@ def eval_cmd(
                                                  "verdicts).", show_default=False)] = None,
     store: StoreOpt = None,
     json_out: JsonOpt = False,
+    ray: RayOpt = None,
 ) -> None:
     """Evaluate a model on a benchmark: generate, extract code, run it in the sandbox, score.
 
@@ -97,7 +100,7 @@ def eval_cmd(
         backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads,
                                max_retries=max_retries),
         limits=Limits(cpu_seconds=timeout, wall_seconds=wall_timeout, memory_bytes=memory_mb << 20), workers=workers,
-        store=store, out=out_dir, name=name,
+        store=store, out=out_dir, name=name, ray=ray,
     )
     with progress(sys.stderr.isatty(), "eval") as bar:
         result = evaluate(config, progress=phase_progress(bar))
@@ -133,11 +136,12 @@ def print_result(r: dict[str, Any]) -> None:
     if r.get("rescored_from"):
         copied = f", {r['copied']} without a program copied" if r.get("copied") else ""
         out.print(f"rescored from {r['rescored_from']} under {limits_text(r['manifest'].get('sandbox_limits'))}: "
-                  f"{r['re_executed']} programs re-executed{copied}; {r['wall_seconds']} s in all", highlight=False)
+                  f"{r['re_executed']} programs re-executed{copied}; {r['wall_seconds']} s in all"
+                  + engine_text((r.get("manifest") or {}).get("execution")), highlight=False)
         return
     tps = f", {r['tokens_per_second']} tokens/s" if r.get("tokens_per_second") else ""
-    out.print(f"generated {r['generated']}, from cache {r['cached']}; {r['wall_seconds']} s in all{tps}",
-              highlight=False)
+    out.print(f"generated {r['generated']}, from cache {r['cached']}; {r['wall_seconds']} s in all{tps}"
+              + engine_text((r.get("manifest") or {}).get("execution")), highlight=False)
 
 
 def limits_text(limits: dict[str, Any] | None) -> str:
@@ -160,12 +164,12 @@ def print_echoes(summary: dict[str, Any]) -> None:
 
 def verify(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")], store: StoreOpt = None,
            workers: Annotated[int | None, typer.Option(help="Sandbox workers.", show_default=False)] = None,
-           json_out: JsonOpt = False) -> None:
+           json_out: JsonOpt = False, ray: RayOpt = None) -> None:
     """Re-execute a stored run's programs and confirm every verdict, the score, and every stored hash."""
     from coderank.pipeline import verify_run
 
     with progress(sys.stderr.isatty(), "verify") as bar:
-        result = verify_run(run, store, workers, progress=phase_progress(bar))
+        result = verify_run(run, store, workers, progress=phase_progress(bar), ray=ray)
     if json_out:
         print(json.dumps(result, indent=2))
     elif result["ok"]:
@@ -234,6 +238,7 @@ def rescore(
                                                  show_default=False)] = None,
     store: StoreOpt = None,
     json_out: JsonOpt = False,
+    ray: RayOpt = None,
 ) -> None:
     """Score a stored run's programs again under other sandbox limits, as a new run (nothing is generated).
 
@@ -245,7 +250,7 @@ def rescore(
     from coderank.pipeline import rescore as rescore_run
 
     config = RescoreConfig(run=run, cpu_seconds=timeout, wall_seconds=wall_timeout, memory_mb=memory_mb,
-                           workers=workers, store=store, out=out_dir, name=name)
+                           workers=workers, store=store, out=out_dir, name=name, ray=ray)
     with progress(sys.stderr.isatty(), "rescore") as bar:
         result = rescore_run(config, progress=phase_progress(bar))
     if json_out:

@@ -13,7 +13,9 @@ import typer
 from coderank import api
 from coderank.cli._common import (
     MemoryMbOpt,
+    RayOpt,
     WallTimeoutOpt,
+    engine_text,
     err,
     escape,
     out,
@@ -65,6 +67,7 @@ def score(
                                              "with many calls (EvalPlus), same verdicts; but a program can then "
                                              "read the tests' later arguments before answering earlier ones, so "
                                              "use it only for outputs you do not expect to game the tests.")] = False,
+    ray: RayOpt = None,
 ) -> None:
     """Score a file of model samples against a benchmark, in the sandbox.
 
@@ -87,7 +90,7 @@ def score(
             out_path = None
     config = api.ScoreConfig(samples=samples, benchmark=benchmark, workers=workers, limits=limits,
                              out=out_path, allow_imports=tuple(allow_import or ()), seed=seed, store=store,
-                             save=save, model_name=name, send_ahead=send_ahead)
+                             save=save, model_name=name, send_ahead=send_ahead, ray=ray)
     with progress(sys.stderr.isatty(), "scoring") as bar:
         task = bar.add_task("score", total=None)
 
@@ -134,7 +137,8 @@ def _print_score(r: api.ScoreResult) -> None:
     iso = "all layers active" if not inactive else "[yellow]missing: " + ", ".join(
         f"{k} ({r.isolation[k]})" for k in inactive) + "[/]"
     out.print(f"sandbox: {iso}; {r.samples} samples in {r.wall_seconds:.1f} s "
-              f"({r.samples_per_second:.0f}/s)", highlight=False)
+              f"({r.samples_per_second:.0f}/s){engine_text(r.engine)}", highlight=False)
+
 
 
 def doctor(
