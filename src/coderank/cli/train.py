@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,7 +23,56 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def _forwarded_args(ctx: Any, leave_out: str) -> list[str]:
+    """The options the user gave (``ctx``'s parsed values) as a command line again, without ``leave_out``.
+
+    Defaults are left out, so the launched processes work them out as this one would have.
+    """
+    args: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        source = ctx.get_parameter_source(param.name)
+        if (param.name == leave_out or value is None
+                or getattr(source, "name", "") in ("DEFAULT", "DEFAULT_MAP")):
+            continue
+        if param.param_type_name == "argument":
+            args.append(str(value))
+        elif getattr(param, "is_flag", False):
+            if value:
+                args.append(param.opts[0])
+            elif param.secondary_opts:
+                args.append(param.secondary_opts[0])
+        else:
+            args += [param.opts[0], str(value)]
+    return args
+
+
+def _launch(ctx: Any, processes: int, threads: int | None) -> None:
+    """Run this same command under ``accelerate launch`` on ``processes`` processes; exit with its status."""
+    from coderank.train import _dist
+
+    _dist.check_launchable(processes)
+    try:
+        import torch
+
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:  # the launched processes say what is missing
+        gpus = 0
+    command = _dist.launch_command(processes, _forwarded_args(ctx, "num_processes"), gpus)
+    # Each process takes its share of the machine's threads; torchrun would otherwise set 1 and say so.
+    env = {**os.environ, "OMP_NUM_THREADS": str(_dist.threads_per_process(threads, processes))}
+    shown = ["accelerate", "launch", *command[3:]]  # what a user would type for the same
+    err.print(f"[dim]launching:[/] {escape(' '.join(shown))}", highlight=False)
+    sys.stdout.flush()
+    rc = subprocess.call(command, env=env)
+    if rc:
+        err.print(f"[red]error:[/] training on {processes} processes failed (exit status {rc}): the first error "
+                  "above says why; torchrun's report of the processes follows it", highlight=False)
+        raise typer.Exit(rc)
+
+
 def train(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Argument(help="JSONL training data: {instruction, output} rows (what coderank evol "
                                          "writes), Alpaca {instruction, input, output}, or {messages: [...]}.",
                                          show_default=False)],
@@ -37,7 +89,8 @@ def train(
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 2e-4 LoRA, 2e-5 full); cosine "
                                              "schedule, 3% warmup.", show_default=False)] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass (above 2 does not help on a CPU).")] = 2,
-    grad_accum: Annotated[int, typer.Option(help="Forward passes per optimizer step.")] = 4,
+    grad_accum: Annotated[int, typer.Option(help="Forward passes per optimizer step. batch-size x grad-accum is the "
+                                            "global batch, shared by the processes of --num-processes.")] = 4,
     max_len: Annotated[int, typer.Option(help="Tokens per sequence; longer answers are cut (counted in the "
                                          "manifest).")] = 512,
     lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
@@ -64,7 +117,13 @@ def train(
     select_max_tokens: Annotated[int, typer.Option(help="Token limit per dev problem.")] = 512,
     gguf: Annotated[bool, typer.Option("--gguf/--no-gguf", help="Convert the result to GGUF for the llama.cpp fast "
                                        "path (lora:DIR).")] = True,
-    threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).", show_default=False)] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores), shared by the processes of "
+                                                "--num-processes.", show_default=False)] = None,
+    num_processes: Annotated[int | None, typer.Option(
+        "--num-processes", help="Train data-parallel on N processes: runs this command under accelerate launch "
+        "(torchrun; gloo on a CPU, one process per GPU). The global batch stays --batch-size x --grad-accum; only "
+        "the main process writes. The same as accelerate launch --multi_gpu --num_processes N -m coderank train ...",
+        show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the summary.")] = False,
 ) -> None:
     """Fine-tune a code model with TRL + PEFT: LoRA by default, loss on the response tokens only.
@@ -73,7 +132,8 @@ def train(
 
     Example: coderank train evol.jsonl --out runs/lora1 --max-steps 200 --select-on classic, then coderank eval -m lora:runs/lora1
     """  # noqa: E501
-    from coderank.train import TrainConfig, TrainEvent, default_prompt_format
+    from coderank.errors import InputError, UsageError
+    from coderank.train import TrainConfig, TrainEvent, _dist, default_prompt_format
     from coderank.train import train as run_training
 
     config = TrainConfig(
@@ -83,6 +143,14 @@ def train(
         seed=seed, dtype=dtype, resume=resume, select_on=select_on, allow_test_selection=allow_test_selection,
         select_max_tokens=select_max_tokens, gguf=gguf, threads=threads,
     )
+    if num_processes is not None:
+        if num_processes < 1:
+            raise UsageError("--num-processes must be at least 1")
+        if num_processes > 1:
+            config.validate()  # refuse what every process would refuse, before starting them
+            _dist.split_global_batch(batch_size, grad_accum, num_processes)
+            _launch(ctx, num_processes, threads)
+            return
 
     def on_event(e: TrainEvent) -> None:
         if e.phase == "training" and e.loss is not None:
@@ -93,7 +161,17 @@ def train(
         elif e.message:
             err.print(f"[dim]{e.phase}:[/] {escape(e.message)}", highlight=False)
 
-    result = run_training(config, progress=on_event)
+    try:
+        result = run_training(config, progress=on_event)
+    except (UsageError, InputError) as exc:
+        if _dist.env_rank() != 0:
+            # Every process refuses alike and the main one says why; torchrun stops the others as soon as one
+            # exits with an error, so give the main process time to print it first.
+            time.sleep(_dist.QUIET_EXIT_DELAY_S)
+            raise typer.Exit(exc.exit_code) from exc
+        raise
+    if not result.is_main:  # another process of a data-parallel run: the main one reports
+        return
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if json_out:

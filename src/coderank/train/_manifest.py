@@ -45,7 +45,8 @@ class TrainConfig:
         max_steps: Optimizer steps to run (None: from ``epochs``).
         lr: Peak learning rate (None: 2e-4 for LoRA, 2e-5 for full fine-tuning).
         batch_size: Sequences per forward pass (on 2 CPU cores more than 2 does not help).
-        grad_accum: Forward passes per optimizer step.
+        grad_accum: Forward passes per optimizer step. ``batch_size * grad_accum`` is the global batch: under a
+            launcher with N processes each process takes 1/N of it (see :mod:`coderank.train._dist`).
         max_len: Tokens per sequence; longer examples lose the end of their answer, and one whose prompt
             alone fills it is dropped (both counted in the manifest).
         lora_r: LoRA rank.
@@ -64,7 +65,7 @@ class TrainConfig:
         allow_test_selection: Permit a dev set that is (or overlaps) a reported benchmark.
         select_max_tokens: Generation limit per dev problem.
         gguf: Convert the result to GGUF for the llama.cpp fast path (``lora:DIR``).
-        threads: CPU threads (default: all cores).
+        threads: CPU threads (default: all cores); several processes on one machine share them.
     """
 
     data: Path
@@ -158,12 +159,17 @@ class TrainManifest:
         prompt_format: ``name`` (``chat`` or ``alpaca``) and ``eval_template`` (the ``coderank eval
             --prompt-template`` that asks in the same format).
         libraries: Versions of Python, torch, transformers, trl, peft and the rest, and the platform.
-        device: ``kind`` (cpu or cuda), ``name``, ``threads``, ``dtype``.
+        device: ``kind`` (cpu or cuda), ``name``, ``threads`` (per process), ``dtype``.
+        distributed: The processes of the latest run of the command: ``world_size``, ``processes_per_machine``,
+            ``backend`` (gloo, nccl; null for one process), ``global_batch`` (sequences per optimizer step over all
+            processes), ``per_device_batch_size`` and ``grad_accum_per_process`` (how each process gets its share),
+            ``threads_per_process``. Empty in manifests written before coderank recorded it.
         progress: ``steps_done``, ``steps_planned``, ``tokens_seen`` (input tokens, padding excluded),
             ``train_seconds``, ``step_seconds`` (``mean``, ``median``, ``min``, ``max``, ``n`` over this folder's
             steps), ``tokens_per_second`` and ``peak_rss_bytes`` (largest of the runs).
         sessions: One entry per run of the command: ``started_at``, ``resumed_from`` (a checkpoint or null),
-            ``first_step``, ``last_step``, ``seconds``, ``tokens_per_second``, ``peak_rss_bytes``.
+            ``first_step``, ``last_step``, ``world_size`` (processes), ``seconds``, ``tokens_per_second``,
+            ``peak_rss_bytes`` (of the main process).
         loss: ``[step, training loss]`` pairs (averaged over the step's accumulated batches).
         checkpoints: Checkpoint folders under ``checkpoints/``, oldest first.
         selection: ``rule``; where a dev set was used also ``dev_set`` (what, its hash, test overlap and whether
@@ -185,6 +191,7 @@ class TrainManifest:
     prompt_format: dict[str, Any] = field(default_factory=dict)
     libraries: dict[str, Any] = field(default_factory=dict)
     device: dict[str, Any] = field(default_factory=dict)
+    distributed: dict[str, Any] = field(default_factory=dict)
     progress: dict[str, Any] = field(default_factory=dict)
     sessions: list[dict[str, Any]] = field(default_factory=list)
     loss: list[list[float]] = field(default_factory=list)

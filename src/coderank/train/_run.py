@@ -18,6 +18,10 @@ Design choices:
   adapter through transformers) and converted to ``DIR/adapter.gguf`` (``lora:DIR``: llama.cpp, the base GGUF
   plus the adapter — as fast as the base). A full fine-tune is a model directory (``hf:DIR``) and
   ``DIR/model.gguf`` (``gguf:DIR/model.gguf``, q8_0).
+- **Data-parallel** under ``accelerate launch`` (or ``coderank train --num-processes N``, which runs it): the
+  Trainer runs DDP; each process takes its share of the global batch ``batch_size * grad_accum``, and only the
+  main process writes (manifest, base config, NOTICE, GGUF, selection, loss chart; the Trainer saves checkpoints
+  from it too). See :mod:`coderank.train._dist`.
 - **Speed** (2 CPU cores, AVX-512 bf16): LoRA r=16 on q/k/v/o of the 0.5B model runs about 2.5 s per 256-token
   sequence in bf16 and 4.6 s in fp32, so ``auto`` picks bf16 where torch reports CPU bf16 support (fp32 for full
   fine-tuning, whose small updates bf16 weights would round away). Batches above 2 do not help on a CPU. On a
@@ -44,7 +48,7 @@ from typing import Any
 from coderank.digest import sha256_file
 from coderank.errors import CoderankError, UsageError, install_hint
 from coderank.models.backends import ADAPTER_BASE_FILE, BaseModel, resolve_base
-from coderank.train import _convert, _select
+from coderank.train import _convert, _dist, _select
 from coderank.train._data import EVAL_TEMPLATE, EncodedSet, Example, data_sha256, encode_all, read_examples
 from coderank.train._manifest import TrainConfig, TrainManifest, compatibility_problems, library_versions
 from coderank.train._plot import plot_loss
@@ -97,6 +101,9 @@ class TrainResult:
         manifest: Its manifest, as written.
         resumed_from: The checkpoint this run continued from (None: started fresh).
         steps_this_run: Optimizer steps run by this call.
+        warnings: What the CLI shows after the summary.
+        is_main: False in the processes of a data-parallel run other than the main one: they trained but wrote
+            nothing, and their manifest is not the final one (the CLI prints nothing for them).
     """
 
     out: Path
@@ -104,6 +111,7 @@ class TrainResult:
     resumed_from: str | None = None
     steps_this_run: int = 0
     warnings: list[str] = field(default_factory=list)
+    is_main: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The document ``coderank train --json`` prints.
@@ -301,6 +309,8 @@ def _make_callback(transformers: Any, ctx: dict[str, Any]) -> Any:
                 eta_seconds=per_step * (state.max_steps - state.global_step) if per_step else None))
 
         def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if not state.is_world_process_zero:  # the Trainer saved the checkpoint from rank 0 as well
+                return
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if folder.is_dir():
                 _write_json(folder / ADAPTER_BASE_FILE, ctx["base_record"])
@@ -342,7 +352,6 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
         CoderankError: missing libraries (naming the extra), a base model that does not load, or a failed
             GGUF conversion.
     """
-    emit: ProgressFn = progress or (lambda e: None)
     config.validate()
     examples = read_examples(config.data)
     data_sha = data_sha256(config.data)
@@ -352,9 +361,30 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
     cuda = bool(torch.cuda.is_available())
     dtype, autocast = resolve_dtype(config.dtype, config.full, cuda, torch)
     hp = config.hyperparameters(dtype + ("+bf16-autocast" if autocast else ""))
-    old, latest = _prepare_out(config, data_sha, base, hp)
-    config.out.mkdir(parents=True, exist_ok=True)
-    threads = config.threads or os.cpu_count() or 1
+    world = _dist.World.join(cuda)
+    try:
+        return _train_in(world, config, progress, examples, data_sha, dev, base,
+                         (torch, transformers, trl, peft, datasets), cuda, dtype, autocast, hp)
+    finally:
+        world.close()
+
+
+def _train_in(world: _dist.World, config: TrainConfig, progress: ProgressFn | None, examples: list[Example],
+              data_sha: str, dev: _select.DevSet | None, base: BaseModel, libs: tuple[Any, ...], cuda: bool,
+              dtype: str, autocast: bool, hp: dict[str, Any]) -> TrainResult:
+    """:func:`train` from the output folder's checks on, in one process of ``world`` (the only one, or one of many)."""
+    torch, transformers, datasets = libs[0], libs[1], libs[4]
+    emit: ProgressFn = (progress or (lambda e: None)) if world.is_main else (lambda e: None)
+    warns = [w for w in (_dist.lone_cpu_launch_warning(),) if w and world.is_main]
+    split = _dist.split_global_batch(config.batch_size, config.grad_accum, world.size)
+    old, latest = _prepare_out(config, data_sha, base, hp)  # every process checks, before any of them writes
+    seen = world.gather(latest.name if latest else None)
+    if len(set(seen)) > 1:
+        raise CoderankError(f"the processes see different checkpoints in {config.out} ({', '.join(map(str, seen))})",
+                            "--out must be a folder that every process (every machine) sees, on a shared filesystem")
+    if world.is_main:
+        config.out.mkdir(parents=True, exist_ok=True)
+    threads = _dist.threads_per_process(config.threads, world.local_size)
     torch.set_num_threads(threads)
     # transformers' and datasets' own bars and notices would interleave with our progress on stderr; quieten them
     # for the duration of the run and restore the caller's settings afterwards.
@@ -364,8 +394,10 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
     transformers.utils.logging.disable_progress_bar()
     datasets.disable_progress_bars()
     try:
-        return _train(config, emit, examples, data_sha, dev, base, (torch, transformers, trl, peft, datasets), cuda,
-                      dtype, autocast, hp, old, latest, threads)
+        result = _train(config, emit, examples, data_sha, dev, base, libs, cuda, dtype, autocast, hp, old, latest,
+                        threads, world, split)
+        result.warnings[:0] = warns
+        return result
     finally:
         transformers.logging.set_verbosity(verbosity)
         if bars:
@@ -376,9 +408,11 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
 
 def _train(config: TrainConfig, emit: ProgressFn, examples: list[Example], data_sha: str, dev: _select.DevSet | None,
            base: BaseModel, libs: tuple[Any, ...], cuda: bool, dtype: str, autocast: bool, hp: dict[str, Any],
-           old: TrainManifest | None, latest: Path | None, threads: int) -> TrainResult:
+           old: TrainManifest | None, latest: Path | None, threads: int, world: _dist.World,
+           split: tuple[int, int]) -> TrainResult:
     torch, transformers = libs[0], libs[1]
     out = config.out
+    main = world.is_main
     emit(TrainEvent("loading", f"tokenizer of {config.base}"))
     gguf_kw = {"gguf_file": base.gguf_file} if base.gguf_file else {}
     tokenizer = transformers.AutoTokenizer.from_pretrained(base.model_dir, **gguf_kw)
@@ -391,7 +425,7 @@ def _train(config: TrainConfig, emit: ProgressFn, examples: list[Example], data_
     base_gguf = base.gguf
     if base_gguf is None and config.gguf and not config.full:
         base_gguf = out / "base" / "model.gguf"
-        if not base_gguf.is_file():
+        if main and not base_gguf.is_file():
             emit(TrainEvent("converting", f"base model {base.model_dir} to GGUF (q8_0) for the llama.cpp fast path"))
             (out / "base").mkdir(exist_ok=True)
             try:
@@ -402,26 +436,34 @@ def _train(config: TrainConfig, emit: ProgressFn, examples: list[Example], data_
     manifest = old or TrainManifest()
     _fill_manifest(manifest, config, data_sha, encoded, len(examples), base, base_gguf, hp, dtype, cuda, threads,
                    torch)
+    manifest.distributed = world.record(split[0], split[1], config.batch_size * config.grad_accum, threads)
     session: dict[str, Any] = {"started_at": time.time(), "resumed_from": latest.name if latest else None,
-                               "first_step": int(latest.name.split("-")[1]) if latest else 0}
+                               "first_step": int(latest.name.split("-")[1]) if latest else 0,
+                               "world_size": world.size}
     manifest.sessions.append(session)
     manifest.status = "training"
-    (out / "base").mkdir(exist_ok=True)
-    _write_notice(config.base, out)
-    manifest.write(out)
+    base_record: dict[str, Any] = {}
+    if main:
+        (out / "base").mkdir(exist_ok=True)
+        _write_notice(config.base, out)
+        manifest.write(out)
+        base_record = _base_record(base, base_gguf)
+    world.barrier()  # the others wait while the main process prepares the folder (and converts the base)
 
-    base_record = _base_record(base, base_gguf)
     if latest is not None and _is_last_step(latest):
         emit(TrainEvent("training", f"{latest.name} is the last step: nothing left to train"))
         session["last_step"] = session["first_step"]
         steps_this_run = 0
     else:
         steps_this_run = _train_steps(config, libs, base, dtype, autocast, cuda, tokenizer, encoded, hp, save_steps,
-                                      manifest, session, base_record, latest, emit)
+                                      manifest, session, base_record, latest, emit, main, split)
         gc.collect()  # free the torch weights before llama.cpp loads the base for the dev-set evaluations
 
-    result = TrainResult(out, manifest, latest.name if latest else None, steps_this_run)
-    _finish(config, manifest, out, dev, base_record, emit, result)
+    result = TrainResult(out, manifest, latest.name if latest else None, steps_this_run, is_main=main)
+    world.barrier()  # every process has written its part of the last checkpoint
+    world.close()
+    if main:  # choosing, converting and the final manifest: the main process alone
+        _finish(config, manifest, out, dev, base_record, emit, result)
     return result
 
 
@@ -437,8 +479,13 @@ def _is_last_step(checkpoint: Path) -> bool:
 
 def _train_steps(config: TrainConfig, libs: tuple[Any, ...], base: BaseModel, dtype: str, autocast: bool, cuda: bool,
                  tokenizer: Any, encoded: EncodedSet, hp: dict[str, Any], save_steps: int, manifest: TrainManifest,
-                 session: dict[str, Any], base_record: dict[str, Any], latest: Path | None, emit: ProgressFn) -> int:
-    """Load the base, train (or resume) to the last step, saving checkpoints; return the steps run."""
+                 session: dict[str, Any], base_record: dict[str, Any], latest: Path | None, emit: ProgressFn,
+                 main: bool = True, split: tuple[int, int] | None = None) -> int:
+    """Load the base, train (or resume) to the last step, saving checkpoints; return the steps run.
+
+    ``main``: this process writes (the only one, or rank 0 of several); ``split``: sequences per forward pass and
+    passes per step of this process (default: the config's, for one process).
+    """
     torch, transformers, trl, peft, datasets = libs
     out = config.out
     note = " (a GGUF is dequantized: ~45 s for 0.5B)" if base.gguf_file else ""
@@ -446,7 +493,8 @@ def _train_steps(config: TrainConfig, libs: tuple[Any, ...], base: BaseModel, dt
     model = _load_model(transformers, torch, base, dtype)
     if not getattr(model.config, "architectures", None):  # a GGUF-loaded config lacks it; the converters need it
         model.config.architectures = [type(model).__name__]
-    model.config.save_pretrained(out / "base")  # what the converters read: config only, no weights
+    if main:
+        model.config.save_pretrained(out / "base")  # what the converters read: config only, no weights
     # PEFT records this as the adapter's base; point it at that config rather than at the GGUF's cache folder.
     model.name_or_path = str((out / "base").resolve())
     ctx: dict[str, Any] = {"manifest": manifest, "out": out, "emit": emit, "step_seconds": [], "session": session,
@@ -456,13 +504,14 @@ def _train_steps(config: TrainConfig, libs: tuple[Any, ...], base: BaseModel, dt
     with warnings.catch_warnings():  # deprecation notices about options TRL itself sets
         warnings.simplefilter("ignore", FutureWarning)
         trainer = _make_trainer(config, trl, peft, datasets, transformers, model, tokenizer, encoded, hp,
-                                save_steps, cuda, autocast, ctx)
+                                save_steps, cuda, autocast, ctx, split or (config.batch_size, config.grad_accum))
     if latest is not None:
         emit(TrainEvent("training", f"resuming from {latest.name}"))
     try:
         trainer.train(resume_from_checkpoint=str(latest) if latest else None)
     except KeyboardInterrupt:
-        manifest.write(out)  # the last checkpoint stays resumable
+        if main:
+            manifest.write(out)  # the last checkpoint stays resumable
         raise
     _update_progress(ctx, trainer.state)
     return int(trainer.state.global_step - ctx.get("first_step", 0))
@@ -520,12 +569,17 @@ def _load_model(transformers: Any, torch: Any, base: BaseModel, dtype: str) -> A
 
 def _make_trainer(config: TrainConfig, trl: Any, peft: Any, datasets: Any, transformers: Any, model: Any,
                   tokenizer: Any, encoded: EncodedSet, hp: dict[str, Any], save_steps: int, cuda: bool,
-                  autocast: bool, ctx: dict[str, Any]) -> Any:
+                  autocast: bool, ctx: dict[str, Any], split: tuple[int, int]) -> Any:
+    # ``split``: this process's sequences per forward pass and passes per step; over all processes they make the
+    # global batch the user asked for (:func:`coderank.train._dist.split_global_batch`). Every LoRA parameter gets
+    # a gradient, so DDP need not look for unused ones (it would warn that it found none); a full fine-tune keeps
+    # the Trainer's default, as a model may hold weights its forward pass does not use.
     args = trl.SFTConfig(
         output_dir=str(config.out / CHECKPOINTS), num_train_epochs=config.epochs,
-        max_steps=config.max_steps or -1, per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum, learning_rate=hp["learning_rate"],
-        lr_scheduler_type=hp["lr_scheduler"], warmup_steps=hp["warmup_ratio"], weight_decay=hp["weight_decay"],
+        max_steps=config.max_steps or -1, per_device_train_batch_size=split[0],
+        gradient_accumulation_steps=split[1], ddp_find_unused_parameters=None if config.full else False,
+        learning_rate=hp["learning_rate"], lr_scheduler_type=hp["lr_scheduler"], warmup_steps=hp["warmup_ratio"],
+        weight_decay=hp["weight_decay"],
         optim=hp["optimizer"], logging_steps=1, save_strategy="steps", save_steps=save_steps, seed=config.seed,
         data_seed=config.seed, report_to="none", disable_tqdm=True, gradient_checkpointing=False,
         bf16=autocast, fp16=False, use_cpu=not cuda, dataloader_num_workers=0, dataloader_pin_memory=cuda,
