@@ -5,6 +5,6 @@ from coderank.benchmarks._benchmark import Benchmark, load_benchmark, names, reg
 
 __all__ = ["Benchmark", "load_benchmark", "names", "register"]
 from coderank.benchmarks import classic as _classic  # noqa: F401,E402  (registers "classic")
-from coderank.benchmarks import mbpp as _mbpp  # noqa: F401,E402  (registers "mbpp", "mbpp-valid", "mbpp-train")
 from coderank.benchmarks import evalplus as _evalplus  # noqa: F401,E402  (registers evalplus:, evalplus-base:, files)
+from coderank.benchmarks import mbpp as _mbpp  # noqa: F401,E402  (registers "mbpp", "mbpp-valid", "mbpp-train")
 from coderank.benchmarks import problemfile as _problemfile  # noqa: F401,E402  (registers problem files)
