@@ -58,6 +58,12 @@ ATTEMPTS = 3
 """Actor deaths a job may be in flight for; at the last one it is scored ``crashed`` (the issue's cap)."""
 
 _COLLECT_WAIT = 0.5  # seconds an idle actor holds a collect call open: verdicts come back as soon as one is ready
+# Once one verdict is ready, a collect waits this long for more (or for a batch's worth), so that a node finishing
+# a thousand short programs a second answers in tens of calls, not a thousand; the jobs in flight cover the wait.
+_LINGER = 0.02
+_BATCH_PER_WORKER = 8  # jobs per batch, per sandbox worker of the node (at least _MIN_BATCH)
+_MIN_BATCH = 8
+_BATCHES = 3  # batches in flight per node: one running, two waiting in the node's inbox
 _START_TIMEOUT = 180.0  # an actor starts a Python process and its sandbox workers; a busy node is slow at it
 _STALL = 120.0  # seconds past the wall backstop before a silent actor (alive to Ray, but not answering) is given up
 _REPLACEMENTS = 10  # replacements of actors that died on a live node; past this the node is dropped
@@ -134,8 +140,12 @@ class NodeExecutor:
         self._inbox.extend(Job(jid, self._problems[sha], program) for jid, sha, program in batch)
         return len(batch)
 
-    def collect(self, wait: float) -> list[tuple[int, tuple[str, str, float, float, str]]]:
-        """The verdicts finished since the last call, waiting up to ``wait`` seconds for the first one.
+    def collect(self, wait: float, linger: float = 0.0,
+                enough: int = 1) -> list[tuple[int, tuple[str, str, float, float, str]]]:
+        """The verdicts finished since the last call.
+
+        Waits up to ``wait`` seconds for the first one, then up to ``linger`` seconds more until there are
+        ``enough``.
 
         Raises:
             BaseException: what stopped the sandbox on this node (a :class:`SandboxError`, say).
@@ -143,6 +153,12 @@ class NodeExecutor:
         with self._cond:
             if not self._outbox and self._error is None:
                 self._cond.wait(wait)
+            deadline = time.monotonic() + linger
+            while self._outbox and len(self._outbox) < enough and self._error is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
             if self._error is not None:
                 raise self._error
             out, self._outbox = self._outbox, []
@@ -441,7 +457,7 @@ class _Run:
                                    "verdict is kept, a rerun runs only the rest")
             for a in live:
                 if a.collecting is None:
-                    a.collecting = a.handle.collect.remote(_COLLECT_WAIT)
+                    a.collecting = a.handle.collect.remote(_COLLECT_WAIT, _LINGER, self._batch_size(a))
                     a.collect_since = time.monotonic()
             waiting = {a.collecting: a for a in live}
             refs = [*waiting, *self.submits, *self.starting]
@@ -487,22 +503,27 @@ class _Run:
                 self._send(quarantined, [self.suspects.popleft()])
             else:
                 quarantined.quarantine = False
-        for a in live:
-            if a.quarantine:
-                continue
-            workers = a.info["workers"]
-            batch_size = max(4, 2 * workers)
-            cap = 3 * batch_size  # one batch running, two waiting in the node's inbox
-            while len(a.inflight) < cap:
+        sent = True
+        while sent:  # a batch to each node in turn, so that a short run is spread over the nodes too
+            sent = False
+            for a in live:
+                size = self._batch_size(a)
+                room = _BATCHES * size - len(a.inflight)
+                if a.quarantine or room <= 0:
+                    continue
                 batch: list[int] = []
-                while len(batch) < batch_size and len(a.inflight) + len(batch) < cap:
+                while len(batch) < min(size, room):
                     jid = self._take()
                     if jid is None:
                         break
                     batch.append(jid)
-                if not batch:
-                    break
-                self._send(a, batch)
+                if batch:
+                    self._send(a, batch)
+                    sent = True
+
+    @staticmethod
+    def _batch_size(a: _Actor) -> int:
+        return max(_MIN_BATCH, _BATCH_PER_WORKER * int(a.info["workers"]))
 
     def _send(self, a: _Actor, ids: list[int]) -> None:
         refs = {}
