@@ -247,3 +247,14 @@ def test_without_ray_the_option_names_the_install_command(monkeypatch):
     with pytest.raises(CoderankError) as info:
         ray_pool.check_address("auto")
     assert "ray package" in info.value.message and "[ray]" in info.value.hint and "setup.sh --ray" in info.value.hint
+
+
+def test_an_address_where_nothing_listens_is_refused_at_once(cli, tmp_path):
+    from coderank.errors import SandboxError
+    from coderank.execution import ray_pool
+
+    with pytest.raises(SandboxError) as info:
+        ray_pool._probe("127.0.0.1:1")  # Ray would retry it for minutes
+    assert "no Ray cluster answers at 127.0.0.1:1" in info.value.message and "ray start --head" in info.value.hint
+    code, _, err = cli("score", str(_samples(tmp_path)), "--ray", " ")
+    assert code == 2 and "--ray needs an address" in err and "Traceback" not in err

@@ -270,6 +270,8 @@ class RayExecutor:
                                       "configure_logging": False}
             if self.address == "local":
                 kwargs["include_dashboard"] = False
+            else:
+                _probe(self.address)  # Ray itself retries an address where nothing listens for minutes
             try:
                 ray.init(address=self.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -415,6 +417,28 @@ class RayExecutor:
         """
         self.start()
         return _Run(self, iter(jobs)).run()
+
+
+_PROBE_TIMEOUT = 10.0
+
+
+def _probe(address: str) -> None:
+    """Refuse at once a ``HOST:PORT`` where nothing listens (``auto`` and ``ray://`` addresses are Ray's to check).
+
+    Raises:
+        SandboxError: the connection is refused or times out.
+    """
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        host, port = address, "6379"
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=_PROBE_TIMEOUT).close()
+    except OSError as exc:
+        raise SandboxError(f"no Ray cluster answers at {host}:{port} ({exc.strerror or exc})",
+                           "start one with `ray start --head` on the head node and give its HOST:6379, or try "
+                           "--ray local") from exc
 
 
 def _cause(exc: BaseException) -> str:
