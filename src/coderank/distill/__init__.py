@@ -1,7 +1,8 @@
 """Distillation (``coderank distill``): SFT data from a teacher, each row kept for what its execution showed.
 
-The supported API: :func:`distill` with a :class:`DistillConfig`; :func:`manifest_path`; the self-test pieces
-(:func:`split_answer`, :func:`mutant`, :data:`MUTANTS`) for inspecting how an answer was judged.
+The supported API: :func:`distill` with a :class:`DistillConfig`; :func:`manifest_path` and the typed
+:class:`DistillManifest`; the self-test pieces (:func:`split_answer`, :func:`mutant`, :data:`MUTANTS`) for
+inspecting how an answer was judged.
 
 The package is also the function: ``from coderank import distill`` (or ``coderank.distill``) gives this module, and
 calling it calls :func:`distill`, so ``distill(DistillConfig(...))`` works whichever was imported first.
@@ -17,14 +18,15 @@ from coderank.distill._pipeline import (
     OUTPUT_FORMS,
     SELECTIONS,
     DistillConfig,
+    DistillManifest,
     distill,
     manifest_path,
     rank,
 )
 from coderank.distill._selftest import MUTANTS, Split, mutant, split_answer
 
-__all__ = ["DECONTAM_DEFAULT", "MANIFEST_FIELDS", "MUTANTS", "OUTPUT_FORMS", "SELECTIONS", "DistillConfig", "Split",
-           "distill", "manifest_path", "mutant", "rank", "split_answer"]
+__all__ = ["DECONTAM_DEFAULT", "MANIFEST_FIELDS", "MUTANTS", "OUTPUT_FORMS", "SELECTIONS", "DistillConfig",
+           "DistillManifest", "Split", "distill", "manifest_path", "mutant", "rank", "split_answer"]
 
 
 class _CallableModule(types.ModuleType):

@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import coderank
 from coderank.digest import sha256_bytes, sha256_text
@@ -47,7 +47,7 @@ from coderank.errors import InputError, UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions, check_decoding
 from coderank.paths import require_file, write_atomic
-from coderank.record import platform_info
+from coderank.record import BenchmarkRef, Record, platform_info
 from coderank.store import Store
 from coderank.types import Status
 
@@ -91,6 +91,42 @@ MANIFEST_FIELDS = {
     "platform": "python, system, machine",
 }
 """Every key of the manifest and what it holds (its stable, documented layout)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistillManifest(Record):
+    """The manifest of a distill run, in the store and beside the data: its keys are :data:`MANIFEST_FIELDS`.
+
+    Unknown keys stay in ``extra`` and everything comes back exactly with ``to_dict()`` (see
+    :class:`~coderank.record.Record`). ``run_id`` is null until the run is in the store, ``keep`` null with
+    ``match``, and ``match`` null without.
+    """
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"selftest"})
+
+    version: int | None = None
+    kind: str | None = None
+    coderank_version: str | None = None
+    run_id: str | None = None
+    label: str | None = None
+    select: str | None = None
+    keep: int | None = None
+    match: dict[str, Any] | None = None
+    output_form: str | None = None
+    tests: str | None = None
+    teacher: dict[str, Any] = field(default_factory=dict)
+    source: BenchmarkRef = field(default_factory=BenchmarkRef)
+    k: int | None = None
+    seed: int | None = None
+    decoding: dict[str, Any] = field(default_factory=dict)
+    samples: dict[str, Any] = field(default_factory=dict)
+    per_problem: dict[str, dict[str, int]] = field(default_factory=dict)
+    decontam: dict[str, Any] = field(default_factory=dict)
+    sandbox_limits: dict[str, Any] = field(default_factory=dict)
+    sandbox_isolation: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
+    platform: dict[str, Any] = field(default_factory=dict)
+    selftest: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import coderank
 from coderank.digest import sha256_bytes, sha256_text
@@ -51,7 +51,7 @@ from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.paths import write_atomic
-from coderank.record import platform_info
+from coderank.record import Record, platform_info
 from coderank.store import Store
 from coderank.types import Problem, Status
 
@@ -63,6 +63,54 @@ DECONTAM_DEFAULT = ("humaneval", "mbpp")
 _ENTRY = "_coderank_program_loaded"
 _CHECK = "def check(candidate):\n    assert candidate() is True\n"
 _SUFFIX = f"\n\n\ndef {_ENTRY}():\n    return True\n"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvolManifest(Record):
+    """The manifest of an evol run: in the store and beside the data (``DATA.manifest.json``).
+
+    Unknown keys stay in ``extra`` and everything comes back exactly with ``to_dict()`` (see
+    :class:`~coderank.record.Record`).
+
+    Attributes:
+        version: Layout version (:data:`MANIFEST_VERSION`).
+        coderank_version: coderank that made the run.
+        model_spec: The model as asked for.
+        model: The model's identity.
+        seeds: ``source`` (a file, or ``bundled``), ``count``, ``sha256``.
+        methods: ``version``, ``sha256``, ``names``, ``weights`` of the evolution methods.
+        rounds: Evolution rounds.
+        include_seeds: Whether the seeds' own answers are rows too.
+        seed: The run seed.
+        params: Decoding of the evolution and answer calls, ``max_chars``.
+        decontam: ``benchmarks`` (name, sha256) checked against, ``embeddings`` (whether that detector ran).
+        sandbox_limits: The limits the answers' code ran under.
+        platform: Python, system, machine, coderank's commit, llama-cpp-python's version.
+        run_id: The run (once it has finished).
+        output: ``path``, ``rows``, ``sha256`` of the data file (once written).
+        report: ``attempts``, ``rounds``, ``dropped``, ``leaked`` (once finished).
+        sandbox_isolation: The isolation layers that were active (once finished).
+    """
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"run_id", "output", "report", "sandbox_isolation"})
+
+    version: int | None = None
+    coderank_version: str | None = None
+    model_spec: str | None = None
+    model: dict[str, Any] = field(default_factory=dict)
+    seeds: dict[str, Any] = field(default_factory=dict)
+    methods: dict[str, Any] = field(default_factory=dict)
+    rounds: int | None = None
+    include_seeds: bool | None = None
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    decontam: dict[str, Any] = field(default_factory=dict)
+    sandbox_limits: dict[str, Any] = field(default_factory=dict)
+    platform: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+    output: dict[str, Any] | None = None
+    report: dict[str, Any] | None = None
+    sandbox_isolation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
