@@ -10,10 +10,8 @@ import json
 import os
 import sys
 import textwrap
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -196,44 +194,19 @@ def test_score_verify_rescore_on_ray_give_the_local_run_and_name_the_nodes(clust
 CLASSIC = ("reverse_words", "max_vowels", "remove_stars")
 
 
-def _answering_server() -> ThreadingHTTPServer:
-    """An OpenAI-compatible server that answers every chat request with the same small program."""
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            # defines the entry points of classic's first problems: wrong answers, but programs that run
-            text = "```python\n" + "".join(f"def {name}(*args):\n    return 0\n" for name in CLASSIC) + "```"
-            reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                     "choices": [{"index": 0, "finish_reason": "stop",
-                                  "message": {"role": "assistant", "content": text}}],
-                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-            data = json.dumps(reply).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+def _answer(body):
+    """Defines the entry points of classic's first problems: wrong answers, but programs that run."""
+    return "```python\n" + "".join(f"def {name}(*args):\n    return 0\n" for name in CLASSIC) + "```"
 
 
-def test_eval_on_ray_is_the_same_run_and_records_the_cluster(cluster, cli, tmp_path):
+def test_eval_on_ray_is_the_same_run_and_records_the_cluster(cluster, cli, tmp_path, chat_server):
     pytest.importorskip("openai")
-    server = _answering_server()
-    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
-        args = ("eval", "-m", "openai:m", "--base-url", url, "-b", "classic", "--limit", "3", "--json")
-        code, out, _ = cli(*args, "--store", str(tmp_path / "ray.db"), "--ray", "auto")
-        assert code == 0, out
-        on_ray = json.loads(out)
-        local = json.loads(cli(*args, "--store", str(tmp_path / "local.db"))[1])
-    finally:
-        server.shutdown()
+    url = chat_server(_answer)
+    args = ("eval", "-m", "openai:m", "--base-url", url, "-b", "classic", "--limit", "3", "--json")
+    code, out, _ = cli(*args, "--store", str(tmp_path / "ray.db"), "--ray", "auto")
+    assert code == 0, out
+    on_ray = json.loads(out)
+    local = json.loads(cli(*args, "--store", str(tmp_path / "local.db"))[1])
     assert on_ray["run_id"] == local["run_id"]
     assert on_ray["status_counts"] == local["status_counts"] == {"failed": 3}
     assert on_ray["manifest"]["execution"]["engine"] == "ray" and "execution" not in local["manifest"]
