@@ -14,7 +14,7 @@ import platform
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,8 @@ from coderank.execution.pool import Job, check_workers, open_pool
 from coderank.execution.ray_pool import check_address
 from coderank.execution.sandbox import Limits, check_data_unreadable
 from coderank.paths import check_output_file, require_file
-from coderank.pipeline import bootstrap_seed, record_engine, recording, run_summary
-from coderank.record import platform_info
+from coderank.pipeline import recording, run_summary
+from coderank.record import BenchmarkRef, PassAtK, RunManifest, TemplateRef
 from coderank.samples import BadLine, Sample, count_lines, read_samples
 from coderank.scoring import Estimate, ks_for, summary
 from coderank.store import Store
@@ -116,7 +116,7 @@ class ScoreResult:
         ``platform``, ``samples_file``.
         """
         return {
-            "pass_at_k": {f"pass@{e.k}": asdict(e) for e in self.estimates},
+            "pass_at_k": {f"pass@{e.k}": PassAtK.of(e).to_dict() for e in self.estimates},
             "samples": self.samples,
             "problems": self.problems_scored,
             "problems_in_benchmark": self.problems_in_benchmark,
@@ -241,13 +241,12 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
             if pending:  # kept even when interrupted (recorded as such) until a rerun completes it
                 store.put_samples(pending)
             if completed and run_id is not None and counts:
-                manifest = store.get_run(run_id).manifest
-                done = run_summary(store, run_id, list(bench), seed=bootstrap_seed(manifest))
+                manifest = store.get_run(run_id).run_manifest
+                done = run_summary(store, run_id, list(bench), seed=manifest.interval_seed)
                 # The problems the file has samples for, not the benchmark's size: the board marks a run that
                 # covers fewer problems than the others as not comparable.
-                manifest["benchmark"]["problems"] = done["problems"]
-                record_engine(manifest, engine)
-                store.finish_run(run_id, done, manifest)
+                manifest = replace(manifest, benchmark=replace(manifest.benchmark, problems=done["problems"]))
+                store.finish_run(run_id, done, manifest.finished({}, engine))
             elif completed and run_id is not None:
                 store.stop_run(run_id, "failed", f"no sample of {config.samples} could be scored")
             store.close()
@@ -298,16 +297,11 @@ def _open_score_run(config: ScoreConfig, bench: Any) -> tuple[Store, str]:
     seeded = {"bootstrap_seed": config.seed} if config.seed else {}
     identity = {"kind": "score", "samples": digest, "benchmark": bench.sha256, "limits": limits, "name": name,
                 **seeded}
-    manifest = {
-        "version": 1, "kind": "score", "coderank_version": coderank.__version__, "model_spec": name,
-        "model": {"backend": "external samples", "file": str(config.samples), "sha256": digest},
-        "benchmark": {"name": bench.name, "version": bench.version, "sha256": bench.sha256, "source": bench.source,
-                      "problems": len(bench), "of": len(bench),
-                      **({"derivation": bench.derivation} if bench.derivation else {})},
-        "template": {"name": "unknown (external samples)", "kind": None, "sha256": None},
-        "params": {}, "seed": None, "n": None, "sandbox_limits": limits,
-        "platform": platform_info(),
-        **seeded,
-    }
+    manifest = RunManifest.create(
+        kind="score", model_spec=name,
+        model={"backend": "external samples", "file": str(config.samples), "sha256": digest},
+        benchmark=BenchmarkRef.of_benchmark(bench, len(bench)),
+        template=TemplateRef(name="unknown (external samples)", kind=None, sha256=None),
+        params={}, seed=None, n=None, sandbox_limits=limits, bootstrap_seed=config.seed or None)
     run_id, _ = store.open_run(identity, manifest, kind="score", model=name, benchmark=bench.name)
     return store, run_id

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,7 @@ from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
-from coderank.record import platform_info
-from coderank.scoring import ks_for, summary
+from coderank.record import BenchmarkRef, RescoredFrom, RunManifest, TemplateRef, pass_at_k, platform_info
 from coderank.store import SCORED, RunInfo, Store
 from coderank.types import Problem, Status
 
@@ -105,17 +104,6 @@ def check_name(name: str | None) -> None:
         raise UsageError("--name is blank", "give the run a name with a visible character, or leave --name out")
 
 
-def record_engine(manifest: dict[str, Any], engine: dict[str, Any]) -> None:
-    """Put where the programs ran into a run's manifest: ``execution`` on a Ray cluster, nothing for this machine.
-
-    ``execution`` is ``{"engine": "ray", "ray_version", "address", "workers", "nodes": [{"node_id", "host", "ip",
-    "workers"}], "actor_deaths", "jobs_retried"}``; a manifest without it ran on the machine in ``platform``. It is
-    a record of the execution that finished the run, never part of the run's identity.
-    """
-    if engine.get("engine", "local") != "local":
-        manifest["execution"] = engine
-
-
 @contextlib.contextmanager
 def recording(store: Store, run_id: str) -> Iterator[None]:
     """Record in the store why an unfinished run stops, if it stops: ``interrupted`` or ``failed``, and why.
@@ -149,7 +137,7 @@ def recording(store: Store, run_id: str) -> Iterator[None]:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-def open_eval_run(store: Store, identity: dict[str, Any], manifest: dict[str, Any], limits: Limits, *,
+def open_eval_run(store: Store, identity: dict[str, Any], manifest: RunManifest, limits: Limits, *,
                   kind: str, model: str, benchmark: str) -> tuple[str, bool]:
     """Open (create or find again) the run of ``identity`` under sandbox ``limits``.
 
@@ -167,8 +155,8 @@ def open_eval_run(store: Store, identity: dict[str, Any], manifest: dict[str, An
     default = Limits().with_wall()
     old = store.find_run(plain)
     if old is not None:
-        kept = old.manifest.get("sandbox_limits") or {}
-        now = manifest["sandbox_limits"]
+        kept = old.run_manifest.sandbox_limits
+        now = manifest.sandbox_limits
         same_time = all(kept.get(k) == now[k] for k in ("cpu_seconds", "wall_seconds"))
         rest_default = replace(asked, cpu_seconds=default.cpu_seconds, wall_seconds=default.wall_seconds) == default
         if same_time and rest_default:
@@ -184,7 +172,7 @@ def _finished_result(store: Store, run: RunInfo, problems: list[Problem], starte
     times); only the returned copy says what this call did.
     """
     result = dict(run.summary) if run.summary else run_summary(store, run.run_id, problems,
-                                                               seed=bootstrap_seed(run.manifest))
+                                                               seed=run.run_manifest.interval_seed)
     result.update({"run_id": run.run_id, "resumed": False, "already_finished": True, "manifest": run.manifest,
                    "generated": 0, "cached": 0, "generation_seconds": 0.0, "tokens_per_second": None,
                    "wall_seconds": round(time.monotonic() - started, 2)})
@@ -354,22 +342,12 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
             "model": backend.identity(), "benchmark": bench.sha256, "tasks": [p.task_id for p in problems],
             "template": template.sha256, "params": params, "seed": config.seed, "n": config.n,
         }
-        manifest = {
-            "version": 1,
-            "coderank_version": coderank.__version__,
-            "model_spec": config.model,
-            "model": backend.identity(),
-            "benchmark": {"name": bench.name, "version": bench.version, "sha256": bench.sha256,
-                          "source": bench.source, "problems": len(problems), "of": len(bench),
-                          **({"derivation": bench.derivation} if bench.derivation else {})},
-            "template": {"name": template.name, "kind": template.kind, "sha256": template.sha256},
-            "params": params,
-            "max_tokens_from": max_tokens_from,
-            "seed": config.seed,
-            "n": config.n,
-            "sandbox_limits": config.limits.resolved().as_dict(),
-            "platform": platform_info(),
-        }
+        manifest = RunManifest.create(
+            model_spec=config.model, model=backend.identity(),
+            benchmark=BenchmarkRef.of_benchmark(bench, len(problems)),
+            template=TemplateRef(name=template.name, kind=template.kind, sha256=template.sha256),
+            params=params, max_tokens_from=max_tokens_from, seed=config.seed, n=config.n,
+            sandbox_limits=config.limits.resolved().as_dict())
         run_id, resumed = open_eval_run(store, identity, manifest, config.limits, kind="eval", model=config.model,
                                         benchmark=bench.name)
         if config.name is not None:
@@ -381,7 +359,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         else:
             with recording(store, run_id):
                 result = _run_eval(store, run_id, resumed, backend, template, problems, config, max_tokens,
-                                   max_tokens_from, run.manifest, started, progress)
+                                   max_tokens_from, run.run_manifest, started, progress)
         if config.name or run.name:
             result["name"] = config.name or run.name
     finally:
@@ -393,7 +371,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
 
 
 def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, template: Any, problems: list[Problem],
-              config: EvalConfig, max_tokens: int, max_tokens_from: str, manifest: dict[str, Any], started: float,
+              config: EvalConfig, max_tokens: int, max_tokens_from: str, manifest: RunManifest, started: float,
               progress: Progress | None) -> dict[str, Any]:
     """Generate what is missing, execute it, and finish the run; return its summary (with its stored manifest)."""
     from coderank.models.extract import extract_program
@@ -406,7 +384,7 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
     result = run_summary(store, run_id, problems)
     result.update({
         "run_id": run_id, "resumed": resumed, "already_finished": False,
-        "model": config.model, "benchmark": manifest["benchmark"]["name"],
+        "model": config.model, "benchmark": manifest.benchmark.name,
         "generated": gen_stats["generated"], "cached": gen_stats["cached"],
         "generation_seconds": round(gen_stats["seconds"], 2),
         "tokens_per_second": round(gen_stats["tokens"] / gen_stats["seconds"], 1) if gen_stats["seconds"] else None,
@@ -416,11 +394,9 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
         "max_tokens_from": max_tokens_from,
         **({"token_limit_note": note} if (note := _token_limit_note(result, max_tokens, max_tokens_from)) else {}),
     })
-    if isolation and "sandbox_isolation" not in manifest:
-        manifest["sandbox_isolation"] = isolation  # known once the sandbox has started
-    record_engine(manifest, engine)
+    manifest = manifest.finished(isolation, engine)  # the isolation is known once the sandbox has started
     store.finish_run(run_id, result, manifest)
-    result["manifest"] = manifest
+    result["manifest"] = manifest.to_dict()
     return result
 
 
@@ -498,16 +474,12 @@ def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
     return isolation, engine
 
 
-def bootstrap_seed(manifest: dict[str, Any] | None) -> int:
-    """The seed of a run's bootstrap intervals: its manifest's ``bootstrap_seed``, else 0 (every run before it)."""
-    return int((manifest or {}).get("bootstrap_seed", 0))
-
-
 def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None, *, seed: int = 0) -> dict[str, Any]:
     """pass@k with intervals, status counts, truncations and echoes, computed from the stored samples.
 
-    ``seed`` seeds the bootstrap intervals: the run's own (:func:`bootstrap_seed`), so that what is stored, shown
-    and verified is the interval the run printed.
+    ``seed`` seeds the bootstrap intervals: the run's own (:attr:`~coderank.record.RunManifest.interval_seed`), so
+    that what is stored, shown and verified is the interval the run printed. The dict is a
+    :class:`~coderank.record.RunSummary`'s (``RunSummary.from_dict`` reads it).
 
     ``echoes`` counts the samples whose answer repeats at least :data:`~coderank.models.extract.ECHO_SHARE` of
     the problem's statement (``samples``), and how many of those hit the token limit (``truncated``) or gave no
@@ -531,9 +503,8 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
             unscorable.setdefault(row.task_id, row.detail)
     order = [p.task_id for p in problems] if problems else sorted(counts)
     nc = [(counts[t][0], counts[t][1]) for t in order if t in counts]
-    estimates = summary(nc, ks=ks_for(n for n, _ in nc), seed=seed) if nc else []
     return {
-        "pass_at_k": {f"pass@{e.k}": asdict(e) for e in estimates},
+        "pass_at_k": {k: e.to_dict() for k, e in pass_at_k(nc, seed=seed).items()},
         "samples": sum(statuses.values()),
         "problems": len(nc),
         "status_counts": dict(statuses),
@@ -558,11 +529,12 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
     check_address(ray)
     store = Store(store_path)
     run = store.get_run(run_ref, kinds=SCORED)
-    bench = load_benchmark(run.manifest["benchmark"]["name"])
-    if bench.sha256 != run.manifest["benchmark"]["sha256"]:
+    manifest = run.run_manifest
+    bench = load_benchmark(str(manifest.benchmark.name))
+    if bench.sha256 != manifest.benchmark.sha256:
         raise UsageError(f"benchmark {bench.name} changed since run {run.run_id} (hash differs)",
                          "verify needs the exact benchmark data the run used")
-    limits = Limits(**run.manifest["sandbox_limits"])
+    limits = Limits(**manifest.sandbox_limits)
     rows = list(store.samples(run.run_id))
     jobs = [Job(row, bench.problems[row.task_id], row.program) for row in rows if row.program is not None]
     mismatches = []
@@ -580,7 +552,7 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
         engine = executor.engine
     hash_problems = store.verify_hashes()
     stored = run.summary or {}
-    now = run_summary(store, run.run_id, list(bench), seed=bootstrap_seed(run.manifest))
+    now = run_summary(store, run.run_id, list(bench), seed=manifest.interval_seed)
     score_problems = _score_problems(run, stored, now)
     store.close()
     return {
@@ -660,23 +632,23 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str
         if source.status != "finished":
             raise UsageError(f"{source.run_id} is {source.status}, not finished: only a finished run can be rescored",
                              "run the command that made it again to finish it, then rescore it")
-        bench = load_benchmark(source.manifest["benchmark"]["name"])
-        if bench.sha256 != source.manifest["benchmark"]["sha256"]:
+        kept = source.run_manifest
+        bench = load_benchmark(str(kept.benchmark.name))
+        if bench.sha256 != kept.benchmark.sha256:
             raise UsageError(f"benchmark {bench.name} changed since run {source.run_id} (hash differs)",
                              "rescoring needs the exact benchmark data the run used")
         limits = _rescore_limits(source, config)
         resolved = limits.resolved().as_dict()
-        if resolved == source.manifest["sandbox_limits"]:
+        if resolved == kept.sandbox_limits:
             raise UsageError(f"these are the limits {source.run_id} was scored under",
                              "give --timeout, --wall-timeout or --memory-mb another value; `coderank verify "
                              f"{source.run_id}` re-checks a run under its own limits")
-        manifest = {k: v for k, v in source.manifest.items() if k not in ("sandbox_isolation", "execution")}
-        manifest.update({
-            "coderank_version": coderank.__version__,
-            "sandbox_limits": resolved,
-            "rescored_from": {"run_id": source.run_id, "sandbox_limits": source.manifest["sandbox_limits"]},
-            "platform": platform_info(),
-        })
+        # the source's manifest, less where its programs ran, with this coderank, these limits and this platform
+        manifest = replace(
+            kept, extra={k: v for k, v in kept.extra.items() if k not in ("sandbox_isolation", "execution")},
+            sandbox_isolation=None, execution=None, coderank_version=coderank.__version__, sandbox_limits=resolved,
+            rescored_from=RescoredFrom(run_id=source.run_id, sandbox_limits=kept.sandbox_limits),
+            platform=platform_info())
         identity = {"rescored_from": source.run_id, "sandbox_limits": limits.with_wall().as_dict()}
         run_id, resumed = store.open_run(identity, manifest, kind=source.kind, model=source.model,
                                          benchmark=source.benchmark)
@@ -690,8 +662,8 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str
             result = _finished_result(store, run, problems, started)
         else:
             with recording(store, run_id):
-                result = _run_rescore(store, run_id, resumed, source, bench, problems, limits, run.manifest, config,
-                                      started, progress)
+                result = _run_rescore(store, run_id, resumed, source, bench, problems, limits, run.run_manifest,
+                                      config, started, progress)
         if config.name or run.name:
             result["name"] = config.name or run.name
     finally:
@@ -703,7 +675,7 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str
 
 def _rescore_limits(source: RunInfo, config: RescoreConfig) -> Limits:
     """The source run's limits with the options given put in."""
-    kept = Limits(**source.manifest["sandbox_limits"])
+    kept = Limits(**source.run_manifest.sandbox_limits)
     wall = config.wall_seconds
     if wall is None:
         wall = 0.0 if config.cpu_seconds is not None else kept.wall_seconds  # the backstop follows --timeout
@@ -713,7 +685,7 @@ def _rescore_limits(source: RunInfo, config: RescoreConfig) -> Limits:
 
 
 def _run_rescore(store: Store, run_id: str, resumed: bool, source: RunInfo, bench: Benchmark, problems: list[Problem],
-                 limits: Limits, manifest: dict[str, Any], config: RescoreConfig, started: float,
+                 limits: Limits, manifest: RunManifest, config: RescoreConfig, started: float,
                  progress: Progress | None) -> dict[str, Any]:
     done = store.done_keys(run_id)
     rows = [r for r in store.samples(source.run_id) if (r.task_id, r.sample_index) not in done]
@@ -743,7 +715,7 @@ def _run_rescore(store: Store, run_id: str, resumed: bool, source: RunInfo, benc
                 if progress:
                     progress("executing", n_done, len(jobs))
             engine = executor.engine
-    result = run_summary(store, run_id, problems, seed=bootstrap_seed(manifest))
+    result = run_summary(store, run_id, problems, seed=manifest.interval_seed)
     kept = source.summary or {}
     tokens: dict[str, Any] = {k: kept[k] for k in ("max_tokens", "max_tokens_from") if k in kept}
     result.update({
@@ -752,9 +724,7 @@ def _run_rescore(store: Store, run_id: str, resumed: bool, source: RunInfo, benc
         "generated": 0, "cached": 0, "wall_seconds": round(time.monotonic() - started, 2), "isolation": isolation,
         **tokens,
     })
-    if isolation and "sandbox_isolation" not in manifest:
-        manifest["sandbox_isolation"] = isolation
-    record_engine(manifest, engine)
+    manifest = manifest.finished(isolation, engine)
     store.finish_run(run_id, result, manifest)
-    result["manifest"] = manifest
+    result["manifest"] = manifest.to_dict()
     return result

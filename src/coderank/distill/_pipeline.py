@@ -36,7 +36,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,7 +47,7 @@ from coderank.errors import InputError, UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions, check_decoding
 from coderank.paths import require_file, write_atomic
-from coderank.record import BenchmarkRef, Record, platform_info
+from coderank.record import BenchmarkRef, Record, RunManifest, TemplateRef, platform_info
 from coderank.store import Store
 from coderank.types import Status
 
@@ -304,16 +304,17 @@ def distill(config: DistillConfig, progress: Progress | None = None) -> dict[str
     with Store(config.store) as store:
         manifest = _manifest(config, samples, match, benches, per_problem, dropped, lost, rows, out_sha)
         identity = {"kind": "distill", "samples_run": samples.run_id, "select": config.select,
-                    "keep": manifest["keep"], "match": match and match["sha256"], "output_form": config.output_form,
+                    "keep": manifest.keep, "match": match and match["sha256"], "output_form": config.output_form,
                     "decontam": [(b.name, b.sha256) for b in benches],
                     "embeddings": bool(benches) and config.embeddings}
         run_id, resumed = store.open_run(identity, manifest, kind="distill", model=config.model,
                                          benchmark=samples.source["name"])
-        manifest["run_id"] = run_id
+        manifest = replace(manifest, run_id=run_id)
         summary = _summary(config, samples, manifest, run_id, resumed, started)
         store.finish_run(run_id, summary, manifest)
-    write_atomic(manifest_path(config.out), json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    summary["manifest"] = manifest
+    doc = manifest.to_dict()
+    write_atomic(manifest_path(config.out), json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    summary["manifest"] = doc
     return summary
 
 
@@ -460,9 +461,10 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
 
     params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
     selftest = {"version": _selftest.VERSION, "sha256": _selftest.SHA256, "mutants": dict(_selftest.MUTANTS)}
-    template = {"name": "selftest", "kind": "chat", "sha256": _selftest.SHA256}
-    source = {"name": str(config.instructions), "version": "instructions", "sha256": source_sha,
-              "problems": len(seeds), "of": total}
+    template = TemplateRef(name="selftest", kind="chat", sha256=_selftest.SHA256)
+    instructions = BenchmarkRef(name=str(config.instructions), version="instructions", sha256=source_sha,
+                                problems=len(seeds), of=total)
+    source = instructions.to_dict()
     stats = GenStats()
     backend = load_backend(config.model, config.backend)
     try:
@@ -473,11 +475,9 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
         identity = {"kind": "selftest", "model": ident, "instructions": source_sha, "ids": [s.id for s in seeds],
                     "selftest": _selftest.SHA256, "params": params, "seed": config.seed, "k": config.k,
                     "sandbox": config.limits.resolved().as_dict()}
-        manifest: dict[str, Any] = {
-            "version": 1, "coderank_version": coderank.__version__, "model_spec": config.model, "model": ident,
-            "benchmark": source, "template": template, "params": params, "seed": config.seed, "n": config.k,
-            "selftest": selftest, "sandbox_limits": config.limits.resolved().as_dict(), "platform": platform_info(),
-        }
+        manifest = RunManifest.create(model_spec=config.model, model=ident, benchmark=instructions,
+                                      template=template, params=params, seed=config.seed, n=config.k,
+                                      selftest=selftest, sandbox_limits=config.limits.resolved().as_dict())
         run_id, resumed = store.open_run(identity, manifest, kind="selftest", model=config.model,
                                          benchmark=str(config.instructions))
         was_finished = resumed and store.get_run(run_id).status == "finished"
@@ -497,9 +497,7 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
                     "generation_seconds": round(stats.seconds, 2),
                     "tokens_per_second": round(stats.tokens / stats.seconds, 1) if stats.seconds else None,
                     "resumed": resumed and not was_finished, "isolation": isolation})
-    if isolation:
-        manifest["sandbox_isolation"] = isolation
-    store.finish_run(run_id, summary, manifest)
+    store.finish_run(run_id, summary, manifest.finished(isolation, {}))
     by_id = {s.id: s for s in seeds}
     candidates = []
     for row in store.samples(run_id):
@@ -511,7 +509,7 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
                          "tests_sha256": sha256_text(meta["tests"]) if meta.get("tests") else None,
                          "mutants": meta.get("mutants", {})}))
     return _Samples(run_id=run_id, kind="selftest", tests="self-written", label="self-verified", source=source,
-                    teacher={"spec": config.model, "identity": ident, "template": template},
+                    teacher={"spec": config.model, "identity": ident, "template": template.to_dict()},
                     order=[s.id for s in seeds], candidates=candidates, selftest=selftest,
                     summary={k: summary.get(k) for k in ("pass_at_k", "status_counts", "truncated", "generated",
                                                          "cached", "generation_seconds", "tokens_per_second",
@@ -681,51 +679,48 @@ def _write_rows(out: Path, rows: list[dict[str, Any]]) -> str:
 def _manifest(config: DistillConfig, samples: _Samples, match: dict[str, Any] | None, benches: list[Any],
               per_problem: dict[str, dict[str, int]], dropped: list[dict[str, Any]], lost: list[str],
               rows: list[dict[str, Any]],
-              out_sha: str) -> dict[str, Any]:
+              out_sha: str) -> DistillManifest:
     statuses = samples.summary.get("status_counts") or {}
     n_samples = sum(statuses.values())
     n_passed = statuses.get(Status.PASSED.value, 0)
     label = samples.label if config.select == "verified" else "unverified"
-    manifest: dict[str, Any] = {
-        "version": MANIFEST_VERSION, "kind": "distill", "coderank_version": coderank.__version__, "run_id": None,
-        "label": label, "select": config.select, "keep": None if match else (config.keep or 1),
-        "match": {"path": match["path"], "sha256": match["sha256"], "select": match["select"]} if match else None,
-        "output_form": config.output_form, "tests": samples.tests, "teacher": samples.teacher,
-        "source": samples.source, "k": config.k, "seed": config.seed,
-        "decoding": {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens},
-        "samples": {"run_id": samples.run_id, "kind": samples.kind, "samples": n_samples, "passed": n_passed,
-                    "pass_rate": round(n_passed / n_samples, 4) if n_samples else None, "status_counts": statuses,
-                    "pass_at_k": samples.summary.get("pass_at_k") or {}},
-        "per_problem": per_problem,
-        "decontam": {"benchmarks": [{"name": b.name, "sha256": b.sha256} for b in benches],
-                     "embeddings": bool(benches) and config.embeddings, "dropped": dropped,
-                     "problems_lost": lost},
-        "sandbox_limits": config.limits.resolved().as_dict(),
-        "sandbox_isolation": samples.summary.get("isolation") or {},
-        "output": {"path": str(config.out), "rows": len(rows), "sha256": out_sha},
-        "platform": platform_info(),
-    }
-    if samples.selftest is not None:
-        manifest["selftest"] = samples.selftest
-    return manifest
+    return DistillManifest(
+        version=MANIFEST_VERSION, kind="distill", coderank_version=coderank.__version__, run_id=None,
+        label=label, select=config.select, keep=None if match else (config.keep or 1),
+        match={"path": match["path"], "sha256": match["sha256"], "select": match["select"]} if match else None,
+        output_form=config.output_form, tests=samples.tests, teacher=samples.teacher,
+        source=BenchmarkRef.from_dict(samples.source), k=config.k, seed=config.seed,
+        decoding={"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens},
+        samples={"run_id": samples.run_id, "kind": samples.kind, "samples": n_samples, "passed": n_passed,
+                 "pass_rate": round(n_passed / n_samples, 4) if n_samples else None, "status_counts": statuses,
+                 "pass_at_k": samples.summary.get("pass_at_k") or {}},
+        per_problem=per_problem,
+        decontam={"benchmarks": [{"name": b.name, "sha256": b.sha256} for b in benches],
+                  "embeddings": bool(benches) and config.embeddings, "dropped": dropped, "problems_lost": lost},
+        sandbox_limits=config.limits.resolved().as_dict(),
+        sandbox_isolation=samples.summary.get("isolation") or {},
+        output={"path": str(config.out), "rows": len(rows), "sha256": out_sha},
+        platform=platform_info(),
+        selftest=samples.selftest,
+    )
 
 
-def _summary(config: DistillConfig, samples: _Samples, manifest: dict[str, Any], run_id: str, resumed: bool,
+def _summary(config: DistillConfig, samples: _Samples, manifest: DistillManifest, run_id: str, resumed: bool,
              started: float) -> dict[str, Any]:
-    per = manifest["per_problem"]
+    per = manifest.per_problem
     s = samples.summary
     return {
         "run_id": run_id, "samples_run": samples.run_id, "resumed": bool(s.get("resumed")),
-        "model": config.model, "source": samples.source["name"], "tests": samples.tests, "label": manifest["label"],
-        "select": config.select, "keep": manifest["keep"], "out": str(config.out),
-        "manifest_path": str(manifest_path(config.out)), "rows": manifest["output"]["rows"],
-        "out_sha256": manifest["output"]["sha256"], "problems": len(per),
-        "samples": manifest["samples"]["samples"], "passed": manifest["samples"]["passed"],
-        "pass_rate": manifest["samples"]["pass_rate"], "status_counts": manifest["samples"]["status_counts"],
-        "pass_at_k": manifest["samples"]["pass_at_k"],
+        "model": config.model, "source": samples.source["name"], "tests": samples.tests, "label": manifest.label,
+        "select": config.select, "keep": manifest.keep, "out": str(config.out),
+        "manifest_path": str(manifest_path(config.out)), "rows": manifest.output["rows"],
+        "out_sha256": manifest.output["sha256"], "problems": len(per),
+        "samples": manifest.samples["samples"], "passed": manifest.samples["passed"],
+        "pass_rate": manifest.samples["pass_rate"], "status_counts": manifest.samples["status_counts"],
+        "pass_at_k": manifest.samples["pass_at_k"],
         "problems_with_pass": sum(1 for p in per.values() if p["passed"]),
         "problems_with_rows": sum(1 for p in per.values() if p["rows"]),
-        "leaked": len(manifest["decontam"]["dropped"]), "truncated": s.get("truncated") or 0,
+        "leaked": len(manifest.decontam["dropped"]), "truncated": s.get("truncated") or 0,
         "generated": s.get("generated") or 0, "cached": s.get("cached") or 0,
         "generation_seconds": s.get("generation_seconds") or 0.0, "tokens_per_second": s.get("tokens_per_second"),
         "wall_seconds": round(time.monotonic() - started, 2), "isolation": s.get("isolation") or {},

@@ -28,7 +28,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -244,24 +244,24 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
             "decontam": [(b.name, b.sha256) for b in benches], "embeddings": bool(benches) and config.embeddings,
             "sandbox": sandbox,
         }
-        manifest: dict[str, Any] = {
-            "version": MANIFEST_VERSION,
-            "coderank_version": coderank.__version__,
-            "model_spec": config.model,
-            "model": model_id,
-            "seeds": {"source": str(config.seeds) if config.seeds else "bundled", "count": len(seeds),
-                      "sha256": seeds_sha},
-            "methods": {"version": METHODS_VERSION, "sha256": methods_hash,
-                        "names": [m.name for m in methods], "weights": {m.name: m.weight for m in methods}},
-            "rounds": config.rounds,
-            "include_seeds": config.include_seeds,
-            "seed": config.seed,
-            "params": params,
-            "decontam": {"benchmarks": [{"name": b.name, "sha256": b.sha256} for b in benches],
-                         "embeddings": identity["embeddings"]},
-            "sandbox_limits": sandbox,
-            "platform": platform_info(),
-        }
+        manifest = EvolManifest(
+            version=MANIFEST_VERSION,
+            coderank_version=coderank.__version__,
+            model_spec=config.model,
+            model=model_id,
+            seeds={"source": str(config.seeds) if config.seeds else "bundled", "count": len(seeds),
+                   "sha256": seeds_sha},
+            methods={"version": METHODS_VERSION, "sha256": methods_hash,
+                     "names": [m.name for m in methods], "weights": {m.name: m.weight for m in methods}},
+            rounds=config.rounds,
+            include_seeds=config.include_seeds,
+            seed=config.seed,
+            params=params,
+            decontam={"benchmarks": [{"name": b.name, "sha256": b.sha256} for b in benches],
+                      "embeddings": identity["embeddings"]},
+            sandbox_limits=sandbox,
+            platform=platform_info(),
+        )
         run_id, resumed = store.open_run(identity, manifest, kind="evol", model=config.model, benchmark="evol")
         runner = _Runner(config, store, backend, run_id, methods, benches, embedder, progress)
         pool = [_Item(s.id, s.text, s.id, 0, s.source) for s in seeds]
@@ -286,13 +286,15 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
         "wall_seconds": round(time.monotonic() - started, 2),
         "isolation": runner.isolation,
     }
-    manifest.update({"run_id": run_id, "output": {"path": str(config.out), "rows": len(kept), "sha256": out_sha},
-                     "report": {k: summary[k] for k in ("attempts", "rounds", "dropped", "leaked")},
-                     "sandbox_isolation": runner.isolation})
+    manifest = replace(manifest, run_id=run_id,
+                       output={"path": str(config.out), "rows": len(kept), "sha256": out_sha},
+                       report={k: summary[k] for k in ("attempts", "rounds", "dropped", "leaked")},
+                       sandbox_isolation=runner.isolation)
     store.finish_run(run_id, summary, manifest)
     store.close()
-    _write_json(manifest_path(config.out), manifest)
-    summary["manifest"] = manifest
+    doc = manifest.to_dict()
+    _write_json(manifest_path(config.out), doc)
+    summary["manifest"] = doc
     return summary
 
 

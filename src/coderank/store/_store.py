@@ -30,12 +30,14 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from coderank.digest import canonical_json, sha256_text
 from coderank.errors import UsageError
 from coderank.paths import data_home
+from coderank.record import Record, RunManifest, RunSummary, plain
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -183,6 +185,16 @@ class RunInfo:
         """What to call the run in tables: its name, else its model."""
         return self.name or self.model
 
+    @cached_property
+    def run_manifest(self) -> RunManifest:
+        """The manifest, typed (an evol or distill run's own keys are in its ``extra``); ``manifest`` is the dict."""
+        return RunManifest.from_dict(self.manifest)
+
+    @cached_property
+    def run_summary(self) -> RunSummary | None:
+        """The summary, typed (None for an unfinished run); ``summary`` is the dict."""
+        return RunSummary.from_dict(self.summary) if self.summary is not None else None
+
 
 @dataclass(frozen=True)
 class SampleRow:
@@ -264,7 +276,7 @@ class Store:
         """The run id of an identity: ``run-`` and 12 hex digits of the sha256 of its canonical JSON."""
         return "run-" + hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:12]
 
-    def open_run(self, identity: dict[str, Any], manifest: dict[str, Any], *, kind: str, model: str,
+    def open_run(self, identity: dict[str, Any], manifest: dict[str, Any] | Record, *, kind: str, model: str,
                  benchmark: str, run_id: str | None = None) -> tuple[str, bool]:
         """Create the run for ``identity``, or find it again to resume it.
 
@@ -273,7 +285,7 @@ class Store:
 
         Args:
             identity: What makes the run this run; its hash is the run id.
-            manifest: The run's record (stored when the run is created).
+            manifest: The run's record (stored when the run is created): a typed record or its dict.
             kind: ``eval``, ``score``, ``evol``, ...
             model: Model spec (or samples name) shown in tables.
             benchmark: Benchmark name.
@@ -286,7 +298,7 @@ class Store:
             UsageError: another process on this machine is working on the same run now.
         """
         run_id = run_id or self.run_id_of(identity)
-        text = canonical_json(manifest)
+        text = canonical_json(plain(manifest))
         me = _this_process()
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -318,7 +330,8 @@ class Store:
             (run_id,)).fetchone()
         return self._run_info(row) if row else None
 
-    def finish_run(self, run_id: str, summary: dict[str, Any], manifest: dict[str, Any] | None = None) -> bool:
+    def finish_run(self, run_id: str, summary: dict[str, Any] | Record,
+                   manifest: dict[str, Any] | Record | None = None) -> bool:
         """Mark a run finished and store its summary (and its completed manifest, re-hashed).
 
         A run that is already finished is left exactly as it is: its record never changes.
@@ -333,12 +346,12 @@ class Store:
                 self.db.execute("COMMIT")
                 return False
             if manifest is not None:
-                text = canonical_json(manifest)
+                text = canonical_json(plain(manifest))
                 self.db.execute("UPDATE runs SET manifest = ?, manifest_sha256 = ? WHERE run_id = ?",
                                 (text, sha256_text(text), run_id))
             self.db.execute(
                 "UPDATE runs SET status = 'finished', finished_at = ?, summary = ?, status_detail = NULL, owner = NULL"
-                " WHERE run_id = ?", (time.time(), canonical_json(summary), run_id),
+                " WHERE run_id = ?", (time.time(), canonical_json(plain(summary)), run_id),
             )
             self.db.execute("COMMIT")
         except BaseException:
