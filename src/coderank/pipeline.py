@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import coderank
 from coderank.benchmarks import Benchmark, load_benchmark
 from coderank.errors import CoderankError, Terminated, UsageError
 from coderank.execution.pool import Job, check_workers, open_pool
@@ -34,7 +33,7 @@ from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
-from coderank.record import BenchmarkRef, RescoredFrom, RunManifest, TemplateRef, pass_at_k, platform_info
+from coderank.record import BenchmarkRef, RunManifest, TemplateRef, pass_at_k
 from coderank.store import SCORED, RunInfo, Store
 from coderank.types import Problem, Status
 
@@ -643,12 +642,7 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str
             raise UsageError(f"these are the limits {source.run_id} was scored under",
                              "give --timeout, --wall-timeout or --memory-mb another value; `coderank verify "
                              f"{source.run_id}` re-checks a run under its own limits")
-        # the source's manifest, less where its programs ran, with this coderank, these limits and this platform
-        manifest = replace(
-            kept, extra={k: v for k, v in kept.extra.items() if k not in ("sandbox_isolation", "execution")},
-            sandbox_isolation=None, execution=None, coderank_version=coderank.__version__, sandbox_limits=resolved,
-            rescored_from=RescoredFrom(run_id=source.run_id, sandbox_limits=kept.sandbox_limits),
-            platform=platform_info())
+        manifest = kept.rescored(source.run_id, resolved)
         identity = {"rescored_from": source.run_id, "sandbox_limits": limits.with_wall().as_dict()}
         run_id, resumed = store.open_run(identity, manifest, kind=source.kind, model=source.model,
                                          benchmark=source.benchmark)

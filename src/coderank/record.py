@@ -444,6 +444,20 @@ class RunManifest(Record):
                    max_tokens_from=max_tokens_from, seed=seed, n=n, selftest=selftest, sandbox_limits=sandbox_limits,
                    platform=platform_info(), bootstrap_seed=bootstrap_seed)
 
+    def rescored(self, run_id: str, sandbox_limits: dict[str, Any]) -> RunManifest:
+        """The manifest of a rescore of this run (``run_id``) under ``sandbox_limits``.
+
+        This manifest less where its programs ran (``sandbox_isolation``, ``execution``), with this coderank's
+        version, the new limits, ``rescored_from`` (the run and the limits it was scored under) and this platform.
+        """
+        import coderank
+
+        return dataclasses.replace(
+            self, extra={k: v for k, v in self.extra.items() if k not in ("sandbox_isolation", "execution")},
+            sandbox_isolation=None, execution=None, coderank_version=coderank.__version__,
+            sandbox_limits=sandbox_limits,
+            rescored_from=RescoredFrom(run_id=run_id, sandbox_limits=self.sandbox_limits), platform=platform_info())
+
     @property
     def interval_seed(self) -> int:
         """The seed of the run's bootstrap intervals: ``bootstrap_seed``, else 0 (every run before it)."""
