@@ -33,7 +33,7 @@ from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
-from coderank.record import BenchmarkRef, RunManifest, TemplateRef, pass_at_k
+from coderank.record import BenchmarkRef, RunManifest, RunSummary, TemplateRef, pass_at_k
 from coderank.store import SCORED, RunInfo, Store
 from coderank.types import Problem, Status
 
@@ -478,7 +478,7 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
 
     ``seed`` seeds the bootstrap intervals: the run's own (:attr:`~coderank.record.RunManifest.interval_seed`), so
     that what is stored, shown and verified is the interval the run printed. The dict is a
-    :class:`~coderank.record.RunSummary`'s (``RunSummary.from_dict`` reads it).
+    :class:`~coderank.record.RunSummary`'s; eval and rescore add what the call did before storing it.
 
     ``echoes`` counts the samples whose answer repeats at least :data:`~coderank.models.extract.ECHO_SHARE` of
     the problem's statement (``samples``), and how many of those hit the token limit (``truncated``) or gave no
@@ -502,17 +502,17 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
             unscorable.setdefault(row.task_id, row.detail)
     order = [p.task_id for p in problems] if problems else sorted(counts)
     nc = [(counts[t][0], counts[t][1]) for t in order if t in counts]
-    return {
-        "pass_at_k": {k: e.to_dict() for k, e in pass_at_k(nc, seed=seed).items()},
-        "samples": sum(statuses.values()),
-        "problems": len(nc),
-        "status_counts": dict(statuses),
-        "truncated": truncated,
-        "echoes": dict(echoes),
+    return RunSummary(
+        pass_at_k=pass_at_k(nc, seed=seed),
+        samples=sum(statuses.values()),
+        problems=len(nc),
+        status_counts=dict(statuses),
+        truncated=truncated,
+        echoes=dict(echoes),
         # Problems the sandbox could not run (their tests pass the program an object, say): task id -> why.
-        **({"unscorable_problems": unscorable} if unscorable else {}),
-        "per_problem": {t: {"n": counts[t][0], "c": counts[t][1]} for t in order if t in counts},
-    }
+        unscorable_problems=unscorable or None,
+        per_problem={t: {"n": counts[t][0], "c": counts[t][1]} for t in order if t in counts},
+    ).to_dict()
 
 
 def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None = None,

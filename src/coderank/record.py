@@ -527,8 +527,8 @@ class RunSummary(Record):
     """A finished run's stored summary: its score, computed from its stored verdicts.
 
     Eval and rescore runs also store what the call that finished them did (``run_id``, ``generated``, ``cached``,
-    times, ``isolation``, ``max_tokens``, ...), and evol and distill runs their own report (``rows``, ...): those
-    keys are in ``extra``.
+    times, ``isolation``, ``max_tokens``, ...), and evol and distill runs their own report (``rows``, ``rounds``,
+    ...): those keys are in ``extra``, but for ``rows``.
 
     Attributes:
         pass_at_k: ``pass@K`` -> :class:`PassAtK` (empty for evol runs).
@@ -540,9 +540,10 @@ class RunSummary(Record):
             were truncated (``truncated``) or gave no code (``no_code``).
         unscorable_problems: Task id -> why the sandbox could not run its tests (None: none).
         per_problem: Task id -> ``{"n", "c"}`` (samples, passed).
+        rows: The rows an evol or distill run wrote (None for the others).
     """
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"unscorable_problems"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"unscorable_problems", "rows"})
 
     pass_at_k: dict[str, PassAtK] = field(default_factory=dict)
     samples: int | None = None
@@ -552,6 +553,7 @@ class RunSummary(Record):
     echoes: dict[str, int] = field(default_factory=dict)
     unscorable_problems: dict[str, str] | None = None
     per_problem: dict[str, dict[str, int]] = field(default_factory=dict)
+    rows: int | None = None
 
     @property
     def pass_at_1(self) -> PassAtK | None:

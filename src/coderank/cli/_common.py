@@ -10,6 +10,7 @@ import datetime as _dt
 import re
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,8 @@ from rich.console import Console
 from rich.markup import escape as _markup_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from coderank.record import plain
 
 err = Console(stderr=True, soft_wrap=True)
 """Progress, warnings and errors (stderr)."""
@@ -104,12 +107,16 @@ def when(ts: float | None) -> str:
     return _dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
 
-def print_passk(passk: dict[str, Any]) -> None:
-    """The pass@k table: ``{"pass@1": {"value", "low", "high", "problems", "samples"}, ...}``."""
+def print_passk(passk: Mapping[str, Any]) -> None:
+    """The pass@k table: ``{"pass@1": {"value", "low", "high", "problems", "samples"}, ...}``.
+
+    Its lines may be :class:`~coderank.record.PassAtK` records (a :class:`~coderank.record.RunSummary`'s).
+    """
     table = Table(show_edge=False, header_style="bold")
     for col in ("metric", "score", "95% interval", "problems", "samples"):
         table.add_column(col, justify="left" if col == "metric" else "right")
-    for name, e in passk.items():
+    for name, line in passk.items():
+        e = plain(line)
         table.add_row(name, f"{e['value']:.3f}", f"[{e['low']:.3f}, {e['high']:.3f}]", str(e["problems"]),
                       str(e["samples"]))
     out.print(table)

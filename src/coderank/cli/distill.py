@@ -152,9 +152,11 @@ def show_run(info: Any, json_out: bool) -> None:
                           "summary": info.summary}, indent=2, ensure_ascii=False))
         return
     out.print(f"[bold]{info.run_id}[/] (distill, {info.status}, created {when(info.created_at)})", highlight=False)
-    m = info.manifest
-    out.print(escape(f"teacher: {m['teacher']['spec']}  {json.dumps(m['teacher']['identity'])}"), highlight=False)
-    out.print(f"source: {escape(m['source']['name'])} ({m['source']['problems']} of {m['source']['of']}, "
-              f"{m['source']['sha256']})  decoding: {json.dumps(m['decoding'])}  seed: {m['seed']}", highlight=False)
+    from coderank.distill import DistillManifest
+
+    m = DistillManifest.from_dict(info.manifest)
+    out.print(escape(f"teacher: {m.teacher['spec']}  {json.dumps(m.teacher['identity'])}"), highlight=False)
+    out.print(f"source: {escape(str(m.source.name))} ({m.source.problems} of {m.source.of}, {m.source.sha256})  "
+              f"decoding: {json.dumps(m.decoding)}  seed: {m.seed}", highlight=False)
     if info.summary:
-        print_report(info.summary, m)
+        print_report(info.summary, info.manifest)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +37,7 @@ from coderank.errors import UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
 from coderank.paths import check_output_file
+from coderank.record import RunManifest
 
 
 def eval_cmd(
@@ -110,17 +112,18 @@ def eval_cmd(
     print_result(result)
 
 
-def template_words(manifest: dict[str, Any] | None) -> str:
+def template_words(manifest: RunManifest | None) -> str:
     """``, template chat`` for a run's headline (empty where the manifest names none)."""
-    name = ((manifest or {}).get("template") or {}).get("name")
+    name = manifest.template.name if manifest is not None else None
     return f", template {escape(str(name))}" if name else ""
 
 
 def print_result(r: dict[str, Any]) -> None:
     """The human output of an eval or rescore result (or a finished run found again)."""
+    m = RunManifest.from_dict(r["manifest"]) if r.get("manifest") else None
     named = f" \"{escape(r['name'])}\"" if r.get("name") else ""
     out.print(f"[bold]{r['run_id']}[/]{named}  {escape(r['model'])} on {escape(r['benchmark'])}"
-              + template_words(r.get("manifest"))
+              + template_words(m)
               + ("  (resumed)" if r.get("resumed") else "")
               + ("  (already finished: the same run, from the store)" if r.get("already_finished") else ""),
               highlight=False)
@@ -130,18 +133,18 @@ def print_result(r: dict[str, Any]) -> None:
     if r.get("truncated"):
         out.print(f"[yellow]{r['truncated']} sample(s) hit the token limit of {r.get('max_tokens')} (truncated)[/]",
                   highlight=False)
-    print_echoes(r)
+    print_echoes(r.get("echoes"))
     if r.get("token_limit_note"):
         out.print(f"[yellow]{escape(r['token_limit_note'])}[/]", highlight=False)
     if r.get("rescored_from"):
         copied = f", {r['copied']} without a program copied" if r.get("copied") else ""
-        out.print(f"rescored from {r['rescored_from']} under {limits_text(r['manifest'].get('sandbox_limits'))}: "
+        out.print(f"rescored from {r['rescored_from']} under {limits_text(m.sandbox_limits if m else None)}: "
                   f"{r['re_executed']} programs re-executed{copied}; {r['wall_seconds']} s in all"
-                  + engine_text((r.get("manifest") or {}).get("execution")), highlight=False)
+                  + engine_text(m.execution if m else None), highlight=False)
         return
     tps = f", {r['tokens_per_second']} tokens/s" if r.get("tokens_per_second") else ""
     out.print(f"generated {r['generated']}, from cache {r['cached']}; {r['wall_seconds']} s in all{tps}"
-              + engine_text((r.get("manifest") or {}).get("execution")), highlight=False)
+              + engine_text(m.execution if m else None), highlight=False)
 
 
 def limits_text(limits: dict[str, Any] | None) -> str:
@@ -152,9 +155,12 @@ def limits_text(limits: dict[str, Any] | None) -> str:
             f"{int(limits.get('memory_bytes', 0)) >> 20} MiB")
 
 
-def print_echoes(summary: dict[str, Any]) -> None:
-    """Say how many answers repeated the statement, when that explains truncated or empty answers."""
-    echoes = summary.get("echoes") or {}
+def print_echoes(echoes: Mapping[str, int] | None) -> None:
+    """Say how many answers repeated the statement, when that explains truncated or empty answers.
+
+    ``echoes`` is a summary's (:attr:`~coderank.record.RunSummary.echoes`; None or empty for runs before it).
+    """
+    echoes = echoes or {}
     # Only these: a chat prompt that shows the problem as code asks for its docstring back, so most complete
     # answers repeat the statement, and saying so of all of them would only alarm.
     if echoes.get("truncated") or echoes.get("no_code"):
@@ -201,7 +207,7 @@ def export(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).
     with Store(store) as db:
         check_output_file(output, [db.path])
         info = db.get_run(run, kinds=SCORED)
-        bench = load_benchmark(info.manifest["benchmark"]["name"])
+        bench = load_benchmark(str(info.run_manifest.benchmark.name))
         n = 0
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("w", encoding="utf-8") as fh:

@@ -111,7 +111,7 @@ def perturb_gap(
 
     with Store(store) as db:
         a, b = db.get_run(original, kinds=SCORED), db.get_run(perturbed, kinds=SCORED)
-        if a.kind == b.kind == "eval" and a.manifest.get("model") != b.manifest.get("model"):
+        if a.kind == b.kind == "eval" and a.run_manifest.model != b.run_manifest.model:
             raise UsageError(f"{a.run_id} and {b.run_id} are runs of different models ({a.model} vs {b.model})",
                              "the gap compares one model with itself: evaluate the same model on both benchmarks")
         if a.model != b.model:

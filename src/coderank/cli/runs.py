@@ -34,7 +34,7 @@ def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
         print(json.dumps([{"run_id": r.run_id, "name": r.name, "kind": r.kind, "model": r.model,
                            "benchmark": r.benchmark, "status": r.status, "status_detail": r.status_detail,
                            "created_at": r.created_at, "samples": r.samples,
-                           "pass_at_k": (r.summary or {}).get("pass_at_k", {})} for r in rows], indent=2))
+                           "pass_at_k": _pass_at_k(r)} for r in rows], indent=2))
         return
     if not rows:
         out.print("no runs yet: try `coderank eval --limit 10`")
@@ -43,16 +43,23 @@ def runs(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     table = IdTable("run", *(("name",) if named else ()), "model", "benchmark", "pass@1", "samples", "status",
                     "created")
     for r in rows:
-        p1 = (r.summary or {}).get("pass_at_k", {}).get("pass@1")
-        n = (r.summary or {}).get("rows", 0) if r.kind in ("evol", "distill") else r.samples
+        s = r.run_summary
+        p1 = s.pass_at_1 if s is not None else None
+        n = ((s.rows if s is not None else None) or 0) if r.kind in ("evol", "distill") else r.samples
         table.add_row(r.run_id, *((escape(r.name or ""),) if named else ()), escape(r.model), escape(r.benchmark),
-                      f"{p1['value']:.3f}" if p1 else "-", str(n), r.status, when(r.created_at))
+                      f"{p1.value:.3f}" if p1 else "-", str(n), r.status, when(r.created_at))
     out.print(table)
     stopped = [r for r in rows if r.status_detail]
     for r in stopped[:5]:
         out.print(f"[yellow]{r.run_id} {escape(status_text(r))}[/] (the same command resumes it)", highlight=False)
     if len(stopped) > 5:
         out.print(f"[yellow]... and {len(stopped) - 5} more stopped runs[/]", highlight=False)
+
+
+def _pass_at_k(info: Any) -> dict[str, Any]:
+    """A run's pass@k table as plain data (empty for evol runs and unfinished ones)."""
+    s = info.run_summary
+    return {k: e.to_dict() for k, e in s.pass_at_k.items()} if s is not None else {}
 
 
 def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")], store: StoreOpt = None,
@@ -100,26 +107,27 @@ def show(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")
         return
     named = f" \"{escape(info.name)}\"" if info.name else ""
     out.print(f"[bold]{info.run_id}[/]{named}  {escape(info.model)} on {escape(info.benchmark)}"
-              f"{template_words(info.manifest)} ({escape(status_text(info))}, created {when(info.created_at)})",
+              f"{template_words(info.run_manifest)} ({escape(status_text(info))}, created {when(info.created_at)})",
               highlight=False)
-    m = info.manifest
-    out.print(escape(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}"), highlight=False)
-    b = m.get("benchmark", {})
-    out.print(f"benchmark: {b.get('name')} {b.get('version')} {b.get('sha256')} "
-              f"({b.get('problems')} of {b.get('of')} problems)", highlight=False)
-    t = m.get("template", {})
-    out.print(f"template: {t.get('name')} ({t.get('kind')}, {t.get('sha256')})  params: {json.dumps(m.get('params'))}"
-              f"  seed: {m.get('seed')}  n: {m.get('n')}", highlight=False)
-    was = m.get("rescored_from") or {}
-    out.print(f"sandbox: {limits_text(m.get('sandbox_limits'))}"
-              + (f"  (rescored from {was.get('run_id')}, scored under {limits_text(was.get('sandbox_limits'))})"
-                 if was else ""), highlight=False)
+    m = info.run_manifest
+    out.print(escape(f"model: {m.model_spec}  {json.dumps(m.model)}"), highlight=False)
+    b = m.benchmark
+    out.print(f"benchmark: {b.name} {b.version} {b.sha256} ({b.problems} of {b.of} problems)", highlight=False)
+    t = m.template
+    out.print(f"template: {t.name} ({t.kind}, {t.sha256})  params: {json.dumps(m.params)}  seed: {m.seed}  n: {m.n}",
+              highlight=False)
+    was = m.rescored_from
+    out.print(f"sandbox: {limits_text(m.sandbox_limits)}"
+              + (f"  (rescored from {was.run_id}, scored under {limits_text(was.sandbox_limits)})"
+                 if was is not None else ""), highlight=False)
     if info.summary:
-        print_passk(info.summary.get("pass_at_k", {}))
-        counts = info.summary.get("status_counts", {})
-        out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), highlight=False)
-        print_unscorable(info.summary.get("unscorable_problems", {}))
-        print_echoes(info.summary)
+        scored = info.run_summary
+        assert scored is not None
+        print_passk(scored.pass_at_k)
+        out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(scored.status_counts.items())),
+                  highlight=False)
+        print_unscorable(scored.unscorable_problems or {})
+        print_echoes(scored.echoes)
     for s in rows:
         if not code:
             out.print(f"{escape(s.task_id)} #{s.sample_index}: {s.status} {escape(s.detail[:100])}", highlight=False)
@@ -160,13 +168,14 @@ def _show_evol(info: Any, rows: list[dict[str, Any]], json_out: bool) -> None:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     out.print(f"[bold]{info.run_id}[/] (evol, {info.status}, created {when(info.created_at)})", highlight=False)
-    m = info.manifest
-    out.print(escape(f"model: {m.get('model_spec')}  {json.dumps(m.get('model'))}"), highlight=False)
-    out.print(f"seeds: {m['seeds']['source']} ({m['seeds']['count']}, {m['seeds']['sha256']})  methods v"
-              f"{m['methods']['version']} {m['methods']['sha256']}  seed: {m.get('seed')}  rounds: {m.get('rounds')}",
-              highlight=False)
+    from coderank.evol.pipeline import EvolManifest
+
+    m = EvolManifest.from_dict(info.manifest)
+    out.print(escape(f"model: {m.model_spec}  {json.dumps(m.model)}"), highlight=False)
+    out.print(f"seeds: {m.seeds['source']} ({m.seeds['count']}, {m.seeds['sha256']})  methods v"
+              f"{m.methods['version']} {m.methods['sha256']}  seed: {m.seed}  rounds: {m.rounds}", highlight=False)
     if info.summary:
-        evol.print_report(info.summary, m)
+        evol.print_report(info.summary, info.manifest)
     for r in rows:
         verdict = "kept" if r["kept"] else f"{r['reason']}: {r['detail']}"
         out.print(f"{escape(r['id'])} ({r['method']}, parent {escape(r['parent_id'])}): {escape(verdict[:120])}",

@@ -89,24 +89,23 @@ class BoardRow:
 
 
 def _setting_key(run: RunInfo) -> dict[str, Any]:
-    m = run.manifest
+    m = run.run_manifest
     return {
-        "benchmark data": m.get("benchmark", {}).get("sha256"),
-        "problems": m.get("benchmark", {}).get("problems"),
-        "template": m.get("template", {}).get("sha256"),
-        "decoding": tuple(sorted((m.get("params") or {}).items())),
+        "benchmark data": m.benchmark.sha256,
+        "problems": m.benchmark.problems,
+        "template": m.template.sha256,
+        "decoding": tuple(sorted(m.params.items())),
     }
 
 
 def _template_name(run: RunInfo) -> str | None:
-    return None if run.kind == "score" else run.manifest.get("template", {}).get("name")
+    return None if run.kind == "score" else run.run_manifest.template.name
 
 
 def _describe(run: RunInfo) -> str:
-    m = run.manifest
     if run.kind == "score":
         return "external samples (scored with coderank score)"
-    p = m.get("params") or {}
+    p = run.run_manifest.params
     temp = p.get("temperature")
     decoding = "greedy" if temp == 0 else f"T={temp}, top_p={p.get('top_p')}"
     return f"{_template_name(run)}, {decoding}, max_tokens={p.get('max_tokens')}"
@@ -114,15 +113,15 @@ def _describe(run: RunInfo) -> str:
 
 def _limits_note(run: RunInfo) -> str:
     """``, 10 s CPU, rescored from RUN`` for a run whose sandbox limits are not the defaults (they decide timeouts)."""
-    m = run.manifest
-    limits, default = m.get("sandbox_limits") or {}, Limits()
+    m = run.run_manifest
+    limits, default = m.sandbox_limits, Limits()
     notes = []
     if limits.get("cpu_seconds", default.cpu_seconds) != default.cpu_seconds:
         notes.append(f"{limits['cpu_seconds']:g} s CPU")
     if limits.get("memory_bytes", default.memory_bytes) < default.memory_bytes:
         notes.append(f"{limits['memory_bytes'] >> 20} MiB")
-    if isinstance(m.get("rescored_from"), dict):
-        notes.append(f"rescored from {m['rescored_from'].get('run_id')}")
+    if m.rescored_from is not None:
+        notes.append(f"rescored from {m.rescored_from.run_id}")
     return "".join(", " + n for n in notes)
 
 
@@ -130,14 +129,14 @@ def setting_differences(run: RunInfo, reference_run: RunInfo, skip: tuple[str, .
     """How ``run`` was set up differently from ``reference_run``: benchmark data, problems, template, decoding."""
     key, reference = _setting_key(run), _setting_key(reference_run)
     out = []
-    m, r = run.manifest, reference_run.manifest
+    m, r = run.run_manifest, reference_run.run_manifest
     for name, value in key.items():
         if value == reference[name] or name in skip:
             continue
         if name == "problems":
             out.append(f"problems: {value} vs {reference[name]}")
         elif name == "template":
-            out.append(f"template: {m.get('template', {}).get('name')} vs {r.get('template', {}).get('name')}")
+            out.append(f"template: {m.template.name} vs {r.template.name}")
         elif name == "decoding":
             out.append(f"decoding: {_describe(run)} vs {_describe(reference_run)}")
         else:
@@ -147,13 +146,12 @@ def setting_differences(run: RunInfo, reference_run: RunInfo, skip: tuple[str, .
 
 def _benchmark_size(run: RunInfo) -> int | None:
     """How many problems the run's benchmark has (``of`` in the manifest); None for old runs that do not say."""
-    of = run.manifest.get("benchmark", {}).get("of")
-    return of if isinstance(of, int) else None
+    return run.run_manifest.benchmark.of
 
 
 def _problems(run: RunInfo) -> int | None:
-    scored = (run.summary or {}).get("problems")
-    return scored if isinstance(scored, int) else run.manifest.get("benchmark", {}).get("problems")
+    scored = run.run_summary.problems if run.run_summary is not None else None
+    return scored if scored is not None else run.run_manifest.benchmark.problems
 
 
 def is_partial(run: RunInfo) -> bool:
@@ -177,10 +175,16 @@ def reference_setting(runs: list[RunInfo]) -> RunInfo | None:
         groups.setdefault(repr(_setting_key(r)), []).append(r)
 
     def weight(group: list[RunInfo]) -> tuple[int, int, float, float]:
-        best = max((r.summary or {}).get("pass_at_k", {}).get("pass@1", {}).get("value", 0.0) for r in group)
+        best = max(_pass_at_1(r) for r in group)
         return len(group), len({r.model for r in group}), best, -group[0].created_at
 
     return max(groups.values(), key=weight)[0]
+
+
+def _pass_at_1(run: RunInfo) -> float:
+    """The run's pass@1 (0 where it has none)."""
+    p1 = run.run_summary.pass_at_1 if run.run_summary is not None else None
+    return p1.value if p1 is not None else 0.0
 
 
 def _compare(run: RunInfo, reference: RunInfo | None) -> tuple[str, ...]:
@@ -192,18 +196,16 @@ def _compare(run: RunInfo, reference: RunInfo | None) -> tuple[str, ...]:
 
 
 def _same_model(run: RunInfo) -> str:
-    m = run.manifest
-    return repr((canonical_json(m.get("model")), m.get("template", {}).get("sha256"),
-                 sorted((m.get("params") or {}).items())))
+    m = run.run_manifest
+    return repr((canonical_json(m.model), m.template.sha256, sorted(m.params.items())))
 
 
 def _drop(store: Store, run: RunInfo, runs: list[RunInfo]) -> dict[str, Any] | None:
-    derivation = run.manifest.get("benchmark", {}).get("derivation") or {}
-    base_sha = derivation.get("base_sha256")
+    base_sha = (run.run_manifest.benchmark.derivation or {}).get("base_sha256")
     if not base_sha:
         return None
     identity = _same_model(run)
-    bases = [r for r in runs if r.run_id != run.run_id and r.manifest.get("benchmark", {}).get("sha256") == base_sha
+    bases = [r for r in runs if r.run_id != run.run_id and r.run_manifest.benchmark.sha256 == base_sha
              and _same_model(r) == identity]
     if not bases:
         return None
@@ -233,7 +235,7 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
         reported: Include reported numbers.
         reported_paths: Extra files of reported numbers.
     """
-    runs = [r for r in store.runs() if r.status == "finished" and r.summary and r.summary.get("pass_at_k")]
+    runs = [r for r in store.runs() if r.status == "finished" and r.run_summary and r.run_summary.pass_at_k]
     runs_all = runs
     if benchmark:
         runs = [r for r in runs if r.benchmark == benchmark]
@@ -244,14 +246,14 @@ def leaderboard(store: Store, benchmark: str | None = None, *, reported: bool = 
         reference_key = repr(_setting_key(reference)) if reference is not None else None
         rows = []
         for r in group:
-            assert r.summary is not None
-            p1 = r.summary["pass_at_k"].get("pass@1", {})
+            s = r.run_summary
+            assert s is not None
+            p1 = s.pass_at_1
             rows.append(BoardRow(
-                kind="measured", model=r.model, value=p1.get("value", 0.0), low=p1.get("low"), high=p1.get("high"),
-                pass_at_k=r.summary["pass_at_k"],
-                samples_per_problem=r.manifest.get("n") or min(
-                    (v["n"] for v in (r.summary.get("per_problem") or {}).values()), default=None),
-                problems=r.summary.get("problems"),
+                kind="measured", model=r.model, value=p1.value if p1 else 0.0, low=p1.low if p1 else None,
+                high=p1.high if p1 else None, pass_at_k={k: e.to_dict() for k, e in s.pass_at_k.items()},
+                samples_per_problem=r.run_manifest.n or min((v["n"] for v in s.per_problem.values()), default=None),
+                problems=s.problems,
                 date=_dt.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d"), run_id=r.run_id,
                 setting=_describe(r) + _limits_note(r), template=_template_name(r), differs=_compare(r, reference),
                 drop=_drop(store, r, runs_all), partial=is_partial(r), benchmark_problems=_benchmark_size(r),

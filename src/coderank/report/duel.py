@@ -39,7 +39,7 @@ def few_problems_caution(problems: int, what: str) -> str | None:
 
 
 def _bench_sha(run: RunInfo) -> str:
-    return str(run.manifest.get("benchmark", {}).get("sha256"))
+    return str(run.run_manifest.benchmark.sha256)
 
 
 def _check_same_benchmark(runs: list[RunInfo]) -> None:
@@ -112,9 +112,9 @@ def duel(store: Store, ref_a: str, ref_b: str, *, seed: int = 0) -> dict[str, An
     greedy = all(ca[t][0] == 1 and cb[t][0] == 1 for t in common)
     result: dict[str, Any] = {
         "a": {"run_id": "+".join(r.run_id for r in side_a), "model": a.model,
-              "template": a.manifest.get("template", {}).get("name"), "pass@1": float(va.mean())},
+              "template": a.run_manifest.template.name, "pass@1": float(va.mean())},
         "b": {"run_id": "+".join(r.run_id for r in side_b), "model": b.model,
-              "template": b.manifest.get("template", {}).get("name"), "pass@1": float(vb.mean())},
+              "template": b.run_manifest.template.name, "pass@1": float(vb.mean())},
         "benchmark": "+".join(r.benchmark for r in side_a),
         "problems": len(common),
         "diff": {"value": diff[0], "low": diff[1], "high": diff[2], "confidence": 0.95, "metric": "pass@1"},

@@ -159,7 +159,7 @@ def _duel_group(store: Store, runs: list[RunInfo], labels: dict[str, str], seed:
                                "caution": result.get("caution", "")}
     group: dict[str, Any] = {
         "runs": [{"label": labels[r.run_id], "run_id": r.run_id} for r in runs],
-        "sha": str(runs[0].manifest.get("benchmark", {}).get("sha256", "")),
+        "sha": runs[0].run_manifest.benchmark.sha256 or "",
         "cells": [[None if c is None else {
             "text": f"{c['diff']:+.3f}", "interval": _interval(c["low"], c["high"], signed=True),
             "significant": c["significant"], "sign": "pos" if c["diff"] > 0 else "neg" if c["diff"] < 0 else "zero",
@@ -246,7 +246,7 @@ def _section(store: Store, name: str, rows: list[BoardRow], out_dir: Path, seed:
 
     by_data: dict[str, list[RunInfo]] = {}
     for run in runs:
-        by_data.setdefault(str(run.manifest.get("benchmark", {}).get("sha256", "")), []).append(run)
+        by_data.setdefault(run.run_manifest.benchmark.sha256 or "", []).append(run)
     for number, (sha, group_runs) in enumerate(by_data.items(), start=1):
         if len(group_runs) < 2:
             continue
