@@ -191,6 +191,16 @@ def test_score_verify_rescore_on_ray_give_the_local_run_and_name_the_nodes(clust
     assert len(rescored["manifest"]["execution"]["nodes"]) == 2
 
 
+def test_augment_on_ray_derives_the_local_tests(cluster, cli, tmp_path):
+    args = ("augment", "classic", "--limit", "6", "--per-problem", "20", "--mutants", "10", "--json")
+    code, out, _ = cli(*args, "--out", str(tmp_path / "ray.jsonl"), "--ray", "auto")
+    assert code == 0, out
+    assert json.loads(out)["totals"]["kept"] >= 1  # a new test was derived: the comparison below means something
+    code, out, _ = cli(*args, "--out", str(tmp_path / "local.jsonl"))
+    assert code == 0, out
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+
+
 CLASSIC = ("reverse_words", "max_vowels", "remove_stars")
 
 

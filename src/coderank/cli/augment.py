@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from coderank.cli._common import JsonOpt, err, escape, out, phase_progress, progress
+from coderank.cli._common import JsonOpt, RayOpt, err, escape, out, phase_progress, progress
 from coderank.cli._tables import IdTable
 
 
@@ -43,6 +43,7 @@ def augment(
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", help="Keep this task as it is (repeatable): e.g. a problem whose docstring leaves ties open, "
         "where the canonical solution's choice is only one right answer.", show_default=False)] = None,
+    ray: RayOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Derive harder tests: generated inputs whose expected outputs come from the canonical solution.
@@ -66,7 +67,7 @@ def augment(
         result = augment_benchmark(bench, seed=seed, per_problem=per_problem, mutants=mutants, workers=workers,
                                    cpu_seconds=timeout, mutant_cpu_seconds=mutant_timeout, limit=limit,
                                    contracts=contract_map, skip=tuple(skip or ()), reduce=not full_suite,
-                                   progress=phase_progress(bar))
+                                   progress=phase_progress(bar), ray=ray)
     write_problem_file(result.benchmark, out_path)
     if json_out:
         doc = result.to_json()

@@ -331,6 +331,7 @@ def augment_benchmark(
     reduce: bool = True,
     progress: Progress | None = None,
     executor: Any = None,
+    ray: str | None = None,
 ) -> AugmentResult:
     """Derive the augmented benchmark (see the module docstring for the stages).
 
@@ -357,12 +358,14 @@ def augment_benchmark(
             original tests), ``survivors`` (the mutants the originals miss, on the new inputs), ``check``.
         executor: A started :class:`~coderank.execution.pool.Executor` to use (give it
             :func:`~coderank.benchmarks._reference.reference_limits`), instead of a new one.
+        ray: Run the programs on this Ray cluster (``HOST:PORT``, ``auto`` or ``local``) instead of this
+            machine; the verdicts, and so the derived tests, are the same.
 
     Raises:
         UsageError: a budget is not positive.
         SandboxError: the sandbox cannot start.
     """
-    from coderank.execution.pool import Executor, Job
+    from coderank.execution.pool import Job, open_pool
 
     if per_problem < 1 or mutants < 1 or limit is not None and limit < 1:
         raise UsageError("--per-problem, --mutants and --limit must be at least 1",
@@ -380,7 +383,7 @@ def augment_benchmark(
              _Work(p, status="unchanged", reason="skipped (--skip)") for p in list(benchmark)[:limit]]
     live = [w for w in works if w.status == "pending"]
     own = executor is None
-    ex = Executor(workers=workers, limits=reference_limits(cpu_seconds)) if own else executor
+    ex = open_pool(workers=workers, limits=reference_limits(cpu_seconds), ray=ray) if own else executor
     mex = ex
     isolation: dict[str, str] = {}
     try:
@@ -397,7 +400,7 @@ def augment_benchmark(
         # never so small that a mutant as fast as the slowest canonical solution runs out of it).
         mutant_cpu_seconds = round(max(mutant_cpu_seconds, 5 * slowest), 3)
         if own:
-            mex = Executor(workers=workers, limits=reference_limits(mutant_cpu_seconds))
+            mex = open_pool(workers=workers, limits=reference_limits(mutant_cpu_seconds), ray=ray)
 
         # Stage 1: the canonical solution's outputs on the original and generated inputs.
         contracts = contracts or {}
