@@ -90,7 +90,10 @@ class SandboxPool(Protocol):
         """Where the programs run (``{"engine": "local" | "ray", ...}``); never part of a run's identity."""
 
     def map(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Verdict]]:
-        """Run jobs, yielding ``(job, verdict)`` as each finishes, each job exactly once."""
+        """Run jobs, yielding ``(job, verdict)`` as each finishes, each job exactly once (starting the pool)."""
+
+    def close(self) -> None:
+        """Stop the pool's workers (what ``__exit__`` does)."""
 
 
 def open_pool(workers: int | None = None, limits: Limits | None = None, allow_imports: tuple[str, ...] = (),
