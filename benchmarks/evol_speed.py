@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from coderank.evol.pipeline import EvolConfig, evolve
+from coderank.evol.evolution import EvolConfig, evolve
 from coderank.models.backends import BackendOptions
 from coderank.models.embedded import default_model_path
 

@@ -243,7 +243,7 @@ def test_a_terminated_eval_says_so(cli, scripted):
 
 
 def test_a_failed_eval_says_why(scripted, tmp_path):
-    from coderank.pipeline import EvalConfig, evaluate
+    from coderank.evaluation import EvalConfig, evaluate
 
     def broken(i):
         if i == 1:

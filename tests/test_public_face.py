@@ -15,22 +15,22 @@ def _fresh(code: str) -> subprocess.CompletedProcess[str]:
 
 def test_import_coderank_pulls_in_no_heavy_library():
     heavy = ["numpy", "torch", "llama_cpp", "transformers", "typer", "rich", "jinja2", "matplotlib", "datasketch",
-             "coderank.api", "coderank.pipeline"]
+             "coderank.api", "coderank.evaluation"]
     proc = _fresh(f"import sys, coderank\nprint([m for m in {heavy!r} if m in sys.modules])")
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
 
 
 def test_every_public_name_is_what_its_module_defines():
-    from coderank import api, errors, pipeline, scoring
-    from coderank.evol import pipeline as evol_pipeline
+    from coderank import api, errors, evaluation, scoring
+    from coderank.evol import evolution as evol_pipeline
     from coderank.execution import sandbox
     from coderank.models import backends
 
     assert coderank.score is api.score and coderank.ScoreConfig is api.ScoreConfig
     assert coderank.ScoreResult is api.ScoreResult
-    assert coderank.evaluate is pipeline.evaluate and coderank.EvalConfig is pipeline.EvalConfig
-    assert coderank.rescore is pipeline.rescore and coderank.RescoreConfig is pipeline.RescoreConfig
-    assert coderank.verify is pipeline.verify_run
+    assert coderank.evaluate is evaluation.evaluate and coderank.EvalConfig is evaluation.EvalConfig
+    assert coderank.rescore is evaluation.rescore and coderank.RescoreConfig is evaluation.RescoreConfig
+    assert coderank.verify is evaluation.verify_run
     assert coderank.evolve is evol_pipeline.evolve and coderank.EvolConfig is evol_pipeline.EvolConfig
     assert coderank.Limits is sandbox.Limits and coderank.BackendOptions is backends.BackendOptions
     assert coderank.Estimate is scoring.Estimate and coderank.UsageError is errors.UsageError

@@ -28,9 +28,9 @@ __version__ = "0.1.0"
 # name -> the module that defines it (imported on first use).
 _FACE = {
     "score": "coderank.api", "ScoreConfig": "coderank.api", "ScoreResult": "coderank.api",
-    "evaluate": "coderank.pipeline", "EvalConfig": "coderank.pipeline",
-    "rescore": "coderank.pipeline", "RescoreConfig": "coderank.pipeline",
-    "evolve": "coderank.evol.pipeline", "EvolConfig": "coderank.evol.pipeline",
+    "evaluate": "coderank.evaluation", "EvalConfig": "coderank.evaluation",
+    "rescore": "coderank.evaluation", "RescoreConfig": "coderank.evaluation",
+    "evolve": "coderank.evol.evolution", "EvolConfig": "coderank.evol.evolution",
     "DistillConfig": "coderank.distill",
     "TrainConfig": "coderank.train", "TrainResult": "coderank.train", "TrainEvent": "coderank.train",
     "Limits": "coderank.execution.sandbox", "BackendOptions": "coderank.models.backends",
@@ -38,7 +38,7 @@ _FACE = {
     "CoderankError": "coderank.errors", "UsageError": "coderank.errors", "InputError": "coderank.errors",
     "SandboxError": "coderank.errors",
 }
-_RENAMED = {"verify": ("coderank.pipeline", "verify_run")}
+_RENAMED = {"verify": ("coderank.evaluation", "verify_run")}
 _CALLABLE_PACKAGES = ("train", "distill")  # the subpackage is the function (see its _CallableModule)
 
 __all__ = [
@@ -54,11 +54,11 @@ if TYPE_CHECKING:
     from coderank.api import ScoreConfig, ScoreResult, score
     from coderank.distill import DistillConfig, distill
     from coderank.errors import CoderankError, InputError, SandboxError, UsageError
-    from coderank.evol.pipeline import EvolConfig, evolve
+    from coderank.evaluation import EvalConfig, RescoreConfig, evaluate, rescore
+    from coderank.evaluation import verify_run as verify
+    from coderank.evol.evolution import EvolConfig, evolve
     from coderank.execution.sandbox import Limits
     from coderank.models.backends import BackendOptions
-    from coderank.pipeline import EvalConfig, RescoreConfig, evaluate, rescore
-    from coderank.pipeline import verify_run as verify
     from coderank.scoring import Estimate
     from coderank.train import TrainConfig, TrainEvent, TrainResult, train
 

@@ -1,7 +1,7 @@
 """Run records: the typed manifest and summary of a run, and the pieces every manifest shares.
 
 :class:`RunManifest` (eval, score, rescore and selftest runs; evol and distill runs have
-:class:`~coderank.evol.pipeline.EvolManifest` and :class:`~coderank.distill.DistillManifest`) and
+:class:`~coderank.evol.evolution.EvolManifest` and :class:`~coderank.distill.DistillManifest`) and
 :class:`RunSummary` (with :func:`pass_at_k`, the one pass@k table) are built in one place so that the records
 cannot drift apart. A manifest is stored as canonical JSON and hash-checked, and a run's id is the hash of its
 identity (not of its manifest): a record read from the store gives back exactly the dict it was read from

@@ -110,7 +110,7 @@ def test_the_three_sets_follow_the_authors_splits(sets):
 
 def test_eval_and_score_still_default_to_humaneval():
     from coderank.api import ScoreConfig
-    from coderank.pipeline import EvalConfig
+    from coderank.evaluation import EvalConfig
 
     assert EvalConfig().benchmark == "humaneval" and ScoreConfig(samples=Path("s.jsonl")).benchmark == "humaneval"
 

@@ -10,9 +10,9 @@ import uuid
 import pytest
 
 from coderank.errors import CoderankError, UsageError
+from coderank.evaluation import default_template
 from coderank.models import backends, embedded
 from coderank.models.backends import Completion, load_backend
-from coderank.pipeline import default_template
 
 
 def fake_packages(root, chunks):

@@ -18,7 +18,7 @@ import pytest
 
 from coderank.digest import canonical_json, sha256_text
 from coderank.distill._pipeline import MANIFEST_FIELDS, DistillManifest
-from coderank.evol.pipeline import EvolManifest
+from coderank.evol.evolution import EvolManifest
 from coderank.record import Record, RunManifest, RunSummary
 
 HERE = Path(__file__).parent

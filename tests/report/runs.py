@@ -1,6 +1,6 @@
 """Synthetic stored runs for the comparison tests."""
 
-from coderank.pipeline import run_summary
+from coderank.evaluation import run_summary
 
 
 def _manifest(template="chat", temperature=0.0, problems=3, bench_sha="sha256:b", of=None):

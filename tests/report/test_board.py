@@ -47,7 +47,7 @@ def test_board_json_has_measured_and_reported_sections(cli, tmp_path, monkeypatc
 
 def _run_on(store, model, bench, sha, passed, derivation=None, template="chat"):
     """A finished greedy run of ``model`` on benchmark ``bench`` (hash ``sha``): ``passed`` maps task -> 0/1."""
-    from coderank.pipeline import run_summary
+    from coderank.evaluation import run_summary
 
     benchmark = {"name": bench, "sha256": sha, "problems": len(passed), "of": len(passed)}
     if derivation:

@@ -108,7 +108,7 @@ def test_a_ranking_on_few_problems_carries_a_caution():
 
 
 def _mbpp_run(store, model, passed):
-    from coderank.pipeline import run_summary
+    from coderank.evaluation import run_summary
 
     manifest = {"version": 1, "model_spec": model, "n": 1, "seed": 0,
                 "benchmark": {"name": "mbpp", "sha256": "sha256:mbpp", "problems": len(passed), "of": len(passed)},

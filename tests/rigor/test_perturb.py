@@ -183,7 +183,7 @@ def test_cli_perturb(cli, tmp_path, humaneval: Benchmark) -> None:
 
 
 def test_perturb_gap_cli_compares_stored_runs(cli, tmp_path):
-    from coderank.pipeline import run_summary
+    from coderank.evaluation import run_summary
     from coderank.store import Store
 
     db = tmp_path / "db.sqlite"
@@ -213,7 +213,7 @@ def test_perturb_gap_cli_compares_stored_runs(cli, tmp_path):
 
 def test_perturb_gap_warns_when_the_two_runs_were_asked_differently(cli, tmp_path):
     # a chat-template run against a completion-template run measures the template too (issue 19)
-    from coderank.pipeline import run_summary
+    from coderank.evaluation import run_summary
     from coderank.store import Store
 
     db = tmp_path / "db.sqlite"

@@ -62,7 +62,7 @@ def test_cli_train_picks_alpaca_for_gemma(cli, tmp_path, monkeypatch):
 def test_eval_of_a_trained_folder_asks_in_the_format_it_was_trained_on(tmp_path):
     import json
 
-    from coderank.pipeline import default_template
+    from coderank.evaluation import default_template
 
     (tmp_path / "manifest.json").write_text(json.dumps(
         {"version": 1, "prompt_format": {"name": "alpaca", "eval_template": "wizardcoder"}}))

@@ -94,7 +94,7 @@ def eval_cmd(
 
     Examples: coderank eval --limit 10 | coderank eval -m openai:gpt-4o-mini -n 10 --temperature 0.8 | coderank eval -m openai:qwen --base-url http://127.0.0.1:8080/v1
     """  # noqa: E501
-    from coderank.pipeline import EvalConfig, evaluate
+    from coderank.evaluation import EvalConfig, evaluate
 
     config = EvalConfig(
         model=model, benchmark=benchmark, n=samples, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
@@ -172,7 +172,7 @@ def verify(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).
            workers: Annotated[int | None, typer.Option(help="Sandbox workers.", show_default=False)] = None,
            json_out: JsonOpt = False, ray: RayOpt = None) -> None:
     """Re-execute a stored run's programs and confirm every verdict, the score, and every stored hash."""
-    from coderank.pipeline import verify_run
+    from coderank.evaluation import verify_run
 
     with progress(sys.stderr.isatty(), "verify") as bar:
         result = verify_run(run, store, workers, progress=phase_progress(bar), ray=ray)
@@ -252,8 +252,8 @@ def rescore(
 
     Example: coderank rescore run-83a2ed5751ca --timeout 10
     """  # noqa: E501
-    from coderank.pipeline import RescoreConfig
-    from coderank.pipeline import rescore as rescore_run
+    from coderank.evaluation import RescoreConfig
+    from coderank.evaluation import rescore as rescore_run
 
     config = RescoreConfig(run=run, cpu_seconds=timeout, wall_seconds=wall_timeout, memory_mb=memory_mb,
                            workers=workers, store=store, out=out_dir, name=name, ray=ray)

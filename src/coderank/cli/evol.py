@@ -78,7 +78,7 @@ def evol(
     Examples: coderank evol --limit 20 --rounds 2 -o evol.jsonl | coderank evol my_seeds.json -m openai:qwen --base-url http://127.0.0.1:8080/v1 --concurrency 8
     """  # noqa: E501
     from coderank.errors import UsageError
-    from coderank.evol.pipeline import DECONTAM_DEFAULT, EvolConfig, evolve
+    from coderank.evol.evolution import DECONTAM_DEFAULT, EvolConfig, evolve
     from coderank.paths import check_output_file
 
     check_output_file(out_path, [seeds] if seeds else [])

@@ -168,7 +168,7 @@ def _show_evol(info: Any, rows: list[dict[str, Any]], json_out: bool) -> None:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     out.print(f"[bold]{info.run_id}[/] (evol, {info.status}, created {when(info.created_at)})", highlight=False)
-    from coderank.evol.pipeline import EvolManifest
+    from coderank.evol.evolution import EvolManifest
 
     m = EvolManifest.from_dict(info.manifest)
     out.print(escape(f"model: {m.model_spec}  {json.dumps(m.model)}"), highlight=False)

@@ -215,7 +215,7 @@ class _Samples:
 
 def manifest_path(out: Path) -> Path:
     """Where the manifest of a data file goes: ``DATA.jsonl`` -> ``DATA.manifest.json``."""
-    from coderank.evol.pipeline import manifest_path as beside
+    from coderank.evol.evolution import manifest_path as beside
 
     return beside(out)
 
@@ -375,8 +375,8 @@ def _benchmarks(names: tuple[str, ...]) -> list[Any]:
 
 def _trusted(config: DistillConfig, match: dict[str, Any] | None, progress: Progress | None) -> _Samples:
     from coderank.benchmarks import load_benchmark
+    from coderank.evaluation import EvalConfig, default_template, evaluate, select_problems
     from coderank.models import prompts
-    from coderank.pipeline import EvalConfig, default_template, evaluate, select_problems
     from coderank.train._select import TEST_BENCHMARKS, test_overlap
 
     assert config.benchmark is not None
@@ -455,9 +455,9 @@ def _selftested(config: DistillConfig, match: dict[str, Any] | None, progress: P
 
 def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: int, source_sha: str,
                   progress: Progress | None) -> _Samples:
+    from coderank.evaluation import run_summary
     from coderank.generation import GenStats, cached_generate
     from coderank.models.backends import Request, load_backend
-    from coderank.pipeline import run_summary
 
     params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
     selftest = {"version": _selftest.VERSION, "sha256": _selftest.SHA256, "mutants": dict(_selftest.MUTANTS)}

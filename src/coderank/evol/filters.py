@@ -1,7 +1,7 @@
 """Elimination checks of Evol-Instruct: why an evolved instruction or its answer is not kept.
 
 Each check is a pure function of text (the sandbox run and the contamination check live in
-:mod:`coderank.evol.pipeline`) and returns ``None`` to keep the row or a :class:`Drop` with one of the
+:mod:`coderank.evol.evolution`) and returns ``None`` to keep the row or a :class:`Drop` with one of the
 :data:`REASONS` and a short detail. The checks run in this order, and the first failure decides:
 
 instruction (the evolution call's output)

@@ -110,7 +110,7 @@ def score_checkpoints(candidates: list[tuple[str, int, str]], dev: DevSet, templ
     Raises:
         CoderankError: a candidate cannot be loaded or evaluated.
     """
-    from coderank.pipeline import EvalConfig, evaluate
+    from coderank.evaluation import EvalConfig, evaluate
 
     scores: dict[str, dict[str, Any]] = {}
     for n, (name, step, spec) in enumerate(candidates, start=1):

@@ -12,8 +12,8 @@ import pytest
 
 from coderank.benchmarks import load_benchmark
 from coderank.errors import CoderankError, InputError, UsageError
+from coderank.evol.evolution import EvolConfig, evolve, manifest_path
 from coderank.evol.methods import METHODS
-from coderank.evol.pipeline import EvolConfig, evolve, manifest_path
 from coderank.execution.sandbox import Limits
 from coderank.models import backends
 from coderank.models.backends import Completion
