@@ -120,6 +120,19 @@ def test_evalplus_solution_format_is_scored(tmp_path, cli):
     assert code == 0 and json.loads(stdout)["status_counts"] == {"passed": 1}
 
 
+def test_a_run_folders_samples_are_scored_from_their_programs(tmp_path, cli):
+    """eval --out writes samples.jsonl with the program that ran; score re-judges it without the store."""
+    p = load_benchmark("humaneval").problems["HumanEval/2"]
+    path = tmp_path / "samples.jsonl"
+    rows = [{"task_id": p.task_id, "sample_index": 0, "answer": "...", "program": p.prompt + p.canonical_solution},
+            {"task_id": p.task_id, "sample_index": 1, "answer": "no code here", "program": None},
+            {"task_id": p.task_id, "sample_index": 2, "program": p.prompt + "    return 0.5\n"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, stdout, _ = cli("score", str(path), "--json", "--no-results")
+    doc = json.loads(stdout)
+    assert code == 0 and doc["status_counts"]["passed"] == 1 and sum(doc["status_counts"].values()) == 3
+
+
 def test_a_scored_file_is_recorded_once_and_can_be_verified(samples, cli):
     code, out, _ = cli("score", str(samples), "--json", "--name", "canonical-mix")
     first = json.loads(out)["run_id"]

