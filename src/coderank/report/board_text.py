@@ -115,9 +115,9 @@ def _partial_table(name: str, rows: list[BoardRow], full: list[BoardRow]) -> Boa
         table.rows.append((_label(r), f"{r.value:.3f}", _interval(r), *((_more_k(r),) if more else ()),
                            str(r.samples_per_problem or ""), f"{r.problems} of {r.benchmark_problems}", r.date,
                            r.setting, r.run_id or ""))
-    table.notes.append("each score covers only the problems that run scored, so it is comparable neither with "
-                       + ("the full runs above nor " if full else "")
-                       + "with another partial run (unless both ran the same problems): `coderank duel RUN_A RUN_B` "
+    table.notes.append("each score covers only the problems that run scored, so it is "
+                       + ("comparable neither with the full runs above nor with " if full else "not comparable with ")
+                       + "another partial run (unless both ran the same problems): `coderank duel RUN_A RUN_B` "
                        "compares two on their common problems")
     return table
 
