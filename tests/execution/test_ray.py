@@ -195,9 +195,12 @@ def test_augment_on_ray_derives_the_local_tests(cluster, cli, tmp_path):
     args = ("augment", "classic", "--limit", "6", "--per-problem", "20", "--mutants", "10", "--json")
     code, out, _ = cli(*args, "--out", str(tmp_path / "ray.jsonl"), "--ray", "auto")
     assert code == 0, out
-    assert json.loads(out)["totals"]["kept"] >= 1  # a new test was derived: the comparison below means something
+    on_ray = json.loads(out)
+    assert on_ray["totals"]["kept"] >= 1  # a new test was derived: the comparison below means something
+    assert on_ray["engine"]["engine"] == "ray" and len(on_ray["engine"]["nodes"]) == 2
     code, out, _ = cli(*args, "--out", str(tmp_path / "local.jsonl"))
     assert code == 0, out
+    assert json.loads(out)["engine"]["engine"] == "local"
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
 
 

@@ -60,7 +60,7 @@ ThreadsOpt = Annotated[int | None, typer.Option(help="CPU threads for a local GG
 WallTimeoutOpt = Annotated[float, typer.Option(help="Wall-clock backstop per program for programs that sleep or "
                                                "block; 0 = max(10, 4 x timeout).")]
 MemoryMbOpt = Annotated[int, typer.Option(help="Address-space limit per program, MiB.")]
-# Where the sandboxed programs run: score, eval, verify, rescore.
+# Where the sandboxed programs run: score, eval, verify, rescore, augment.
 RayOpt = Annotated[str | None, typer.Option(
     "--ray", metavar="ADDRESS", show_default=False,
     help="Run the programs on a Ray cluster: one executor per node, each with every sandbox layer and the "

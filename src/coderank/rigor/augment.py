@@ -149,6 +149,7 @@ class AugmentResult:
         source_sha256: Its hash.
         wall_seconds: How long the whole derivation took.
         isolation: The sandbox's isolation layers.
+        engine: Where the programs ran (``{"engine": "local", ...}`` or, with ``ray``, the cluster's nodes).
         limits: CPU budgets used: ``cpu_seconds`` (canonical runs), ``mutant_cpu_seconds`` (mutant runs and
             checks, raised to 5x the slowest canonical solution's time on its own tests).
     """
@@ -163,6 +164,7 @@ class AugmentResult:
     wall_seconds: float = 0.0
     isolation: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
     limits: Mapping[str, float] = field(default_factory=dict, compare=False, hash=False)
+    engine: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def totals(self) -> dict[str, Any]:
         """Sums over all problems, and the overall mutation scores before and after."""
@@ -197,6 +199,7 @@ class AugmentResult:
             "wall_seconds": round(self.wall_seconds, 2),
             "limits": dict(self.limits),
             "isolation": dict(self.isolation),
+            "engine": dict(self.engine),
         }
 
 
@@ -386,6 +389,7 @@ def augment_benchmark(
     ex = open_pool(workers=workers, limits=reference_limits(cpu_seconds), ray=ray) if own else executor
     mex = ex
     isolation: dict[str, str] = {}
+    engine: dict[str, Any] = {}
     try:
         # Stage 0: the canonical solution must pass its own tests; its CPU time calibrates the mutants' budget.
         slowest = 0.0
@@ -471,6 +475,7 @@ def augment_benchmark(
             if tick:
                 tick(done)
         isolation = ex.isolation if own or live else {}
+        engine = ex.engine if own or live else {}
     finally:
         if own:
             ex.close()
@@ -494,7 +499,7 @@ def augment_benchmark(
     )
     return AugmentResult(derived, tuple(records), seed, per_problem, mutants, benchmark.name, benchmark.sha256,
                          time.monotonic() - started, isolation, {"cpu_seconds": cpu_seconds,
-                                                                 "mutant_cpu_seconds": mutant_cpu_seconds})
+                                                                 "mutant_cpu_seconds": mutant_cpu_seconds}, engine)
 
 
 def _stage(progress: Progress | None, stage: str, total: int) -> Callable[[int], None] | None:
