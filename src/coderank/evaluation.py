@@ -30,6 +30,7 @@ from coderank.execution.pool import Job, check_workers, open_pool
 from coderank.execution.ray_pool import check_address
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
+from coderank.models import loops
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
@@ -69,6 +70,8 @@ class EvalConfig:
         store: Database path (None: the default).
         out: Also write the run to this folder (manifest.json, summary.json, samples.jsonl).
         name: Display name of the run (in ``runs``, ``show``, ``board``); no part of its identity.
+        stop_loops: Stop an answer at its first degenerate loop (the same few lines repeating, see
+            :mod:`coderank.models.loops`) and cut the loop off. Part of the run's identity when set.
         ray: Run the programs on this Ray cluster (``HOST:PORT``, ``auto``, ``local``; ``workers`` is then per
             node); generation and the store stay here. Recorded in the manifest (``execution``), no part of the
             run's identity.
@@ -91,6 +94,7 @@ class EvalConfig:
     out: Path | None = None
     name: str | None = None
     ray: str | None = None
+    stop_loops: bool = False
 
 
 def check_name(name: str | None) -> None:
@@ -336,7 +340,8 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
     started = time.monotonic()
     try:
         _check_chat_template(backend, template, config)
-        params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": max_tokens}
+        params: dict[str, Any] = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": max_tokens,
+                                  **({"stop_loops": True} if config.stop_loops else {})}
         identity = {
             "model": backend.identity(), "benchmark": bench.sha256, "tasks": [p.task_id for p in problems],
             "template": template.sha256, "params": params, "seed": config.seed, "n": config.n,
@@ -391,7 +396,8 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
         "isolation": isolation,
         "max_tokens": max_tokens,
         "max_tokens_from": max_tokens_from,
-        **({"token_limit_note": note} if (note := _token_limit_note(result, max_tokens, max_tokens_from)) else {}),
+        **({"token_limit_note": note} if (note := _token_limit_note(result, max_tokens, max_tokens_from,
+                                                                    _looping(store, run_id))) else {}),
     })
     manifest = manifest.finished(isolation, engine)  # the isolation is known once the sandbox has started
     store.finish_run(run_id, result, manifest)
@@ -399,15 +405,31 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
     return result
 
 
-def _token_limit_note(summary: dict[str, Any], max_tokens: int, source: str) -> str | None:
-    """What to tell the user when many samples hit the token limit (None when few did)."""
+def _looping(store: Store, run_id: str) -> int:
+    """How many of the run's answers that hit the token limit were stuck in a loop (:mod:`coderank.models.loops`)."""
+    rows = store.db.execute("SELECT c.text FROM samples s JOIN completions c ON c.key = s.completion_key "
+                            "WHERE s.run_id = ? AND s.truncated = 1", (run_id,))
+    return sum(loops.loop_start(text) is not None for (text,) in rows)
+
+
+def _token_limit_note(summary: dict[str, Any], max_tokens: int, source: str, looping: int = 0) -> str | None:
+    """What to tell the user when many samples hit the token limit (None when few did).
+
+    ``looping`` of them ended in a degenerate loop: for most of those a larger limit only buys more loop.
+    """
     truncated, samples = summary["truncated"], summary["samples"]
     if not samples or truncated < TRUNCATION_NOTE_SHARE * samples:
         return None
     where = {"option": "--max-tokens", "problems": "the largest max_tokens the problems give",
              "default": "the default"}[source]
-    note = (f"{truncated} of {samples} samples hit the token limit of {max_tokens} ({where}): these problems need "
-            f"more; run again with --max-tokens {2 * max_tokens}, or give max_tokens in the problem file")
+    if looping * 2 > truncated:
+        note = (f"{truncated} of {samples} samples hit the token limit of {max_tokens} ({where}); {looping} of them "
+                "were stuck in a loop (the same few lines over and over), which a larger limit does not help: "
+                "--stop-loops stops such answers early and cuts the loop off")
+    else:
+        note = (f"{truncated} of {samples} samples hit the token limit of {max_tokens} ({where}): these problems "
+                f"need more; run again with --max-tokens {2 * max_tokens}, or give max_tokens in the problem file"
+                + (f" ({looping} of them were stuck in a loop: --stop-loops cuts those off)" if looping else ""))
     echoed = summary["echoes"]["truncated"]
     if echoed:
         note += (f". {echoed} of the {truncated} repeated at least half of the statement (an echo): a prompt that "
@@ -424,7 +446,7 @@ def _generate(store: Store, backend: Backend, template: Any, todo: list[tuple[Pr
             kind=rendered.kind, text=rendered.text,
             messages=tuple((m["role"], m["content"]) for m in rendered.messages) if rendered.messages else None,
             max_tokens=max_tokens, temperature=config.temperature, top_p=config.top_p,
-            stop=tuple(rendered.stop), seed=config.seed + i,
+            stop=tuple(rendered.stop), seed=config.seed + i, stop_loops=config.stop_loops,
         ))
     stats = GenStats()
     answers = cached_generate(store, backend, requests, [{"index": i} for _, i in todo], progress=progress,

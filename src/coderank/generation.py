@@ -7,11 +7,12 @@ SIGKILL) has lost at most the requests in flight, and re-running it asks the mod
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from coderank.errors import CoderankError
-from coderank.models.backends import Backend, Request
+from coderank.models import loops
+from coderank.models.backends import Backend, Completion, Request
 from coderank.store import Store
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -68,8 +69,10 @@ def cached_generate(store: Store, backend: Backend, requests: Sequence[Request],
                                                                                             strict=True)]
     results: list[Generated | None] = [None] * len(requests)
     missing: list[int] = []
-    for pos, (_, key) in enumerate(records):
+    for pos, (record, key) in enumerate(records):
         hit = store.get_completion(key)
+        if hit is None and requests[pos].stop_loops:
+            hit = _from_unguarded(store, model_id, requests[pos], extras[pos], record, key)
         if hit is None:
             missing.append(pos)
         else:
@@ -81,6 +84,8 @@ def cached_generate(store: Store, backend: Backend, requests: Sequence[Request],
         for n_done, (j, comp) in enumerate(backend.generate([requests[m] for m in missing]), start=1):
             pos = missing[j]
             record, key = records[pos]
+            if requests[pos].stop_loops:
+                comp = _cut(comp)
             store.put_completion(key, record, comp.text, finish_reason=comp.finish_reason,
                                  prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens,
                                  seconds=comp.seconds)
@@ -104,3 +109,28 @@ def cached_generate(store: Store, backend: Backend, requests: Sequence[Request],
         raise CoderankError(f"the model backend answered {len(done)} of {len(results)} requests",
                             "rerun the same command: what was generated is kept and the run resumes")
     return done
+
+
+def _cut(comp: Completion) -> Completion:
+    """A ``stop_loops`` answer with its loop cut off (finish reason ``loop``); unchanged without a loop."""
+    kept = loops.cut_loop(comp.text)
+    return comp if kept is None else replace(comp, text=kept, finish_reason="loop")
+
+
+def _from_unguarded(store: Store, model_id: dict[str, Any], req: Request, extra: dict[str, Any],
+                    record: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The answer to a ``stop_loops`` request, made from the cached answer to the same request without it.
+
+    The loop cut depends only on the text up to the loop, so cutting the whole answer gives exactly what a
+    generation that stopped at the loop gives; the result is stored under the request's own key (an eval's
+    samples point at it). ``None`` when that answer is not cached either.
+    """
+    twin = store.get_completion(request_key(model_id, replace(req, stop_loops=False), extra)[1])
+    if twin is None:
+        return None
+    comp = _cut(Completion(twin["text"], twin["finish_reason"], twin.get("prompt_tokens"),
+                           twin["completion_tokens"], 0.0))
+    tokens = twin["completion_tokens"] if comp.text == twin["text"] else None
+    store.put_completion(key, record, comp.text, finish_reason=comp.finish_reason,
+                         prompt_tokens=twin.get("prompt_tokens"), completion_tokens=tokens, seconds=0.0)
+    return {"text": comp.text, "finish_reason": comp.finish_reason, "completion_tokens": tokens}

@@ -36,3 +36,28 @@ def test_the_real_gemma_file_has_the_pinned_hash_and_continues_code_greedily():
     assert first.text == second.text  # greedy: the same text twice
     assert first.text.strip().startswith("return a + b"), first.text
     assert 0 < (first.completion_tokens or 0) <= 8
+
+
+def test_stopping_at_a_loop_gives_the_answer_cut_from_a_whole_generation():
+    """gemma-270m loops on these MBPP problems; stopped at the loop (streamed), its answers are exactly the whole
+    answers cut afterwards, in far fewer tokens."""
+    from coderank.benchmarks import load_benchmark
+    from coderank.models import loops
+    from coderank.models.prompts import get_template
+
+    problems = load_benchmark("mbpp").problems
+    template = get_template("completion")
+    model = load_backend("gemma-270m", BackendOptions(n_ctx=1024, threads=1))
+    try:
+        for task in ("MBPP/14", "MBPP/22"):
+            rendered = template.render(problems[task])
+            whole = Request("completion", rendered.text, None, 384, 0.0, 1.0, tuple(rendered.stop), 0)
+            [(_, full)] = list(model.generate([whole]))
+            [(_, early)] = list(model.generate([Request(**{**whole.__dict__, "stop_loops": True})]))
+            cut = loops.cut_loop(full.text)
+            assert cut is not None, (task, full.text)  # the whole answer does loop
+            assert early.finish_reason == "loop"
+            assert loops.cut_loop(early.text) == cut  # generation.py cuts the streamed text to the same answer
+            assert (early.completion_tokens or 0) < (full.completion_tokens or 0)
+    finally:
+        model.close()

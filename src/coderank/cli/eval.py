@@ -57,6 +57,11 @@ def eval_cmd(
     max_tokens: Annotated[int | None, typer.Option(help="Token limit per sample; hits are counted as truncated. "
                                                    "Default: the largest max_tokens the problems give (a problem "
                                                    "file's field), else 512.", show_default=False)] = None,
+    stop_loops: Annotated[bool, typer.Option(
+        "--stop-loops", help="Stop an answer at its first degenerate loop (12 lines holding at most 2 different "
+        "lines, digits aside: `# print(x[7])` over and over) and cut the loop off. Saves most of a base model's "
+        "time; changes only looping answers; part of the run's id. Answers already generated without it are "
+        "reused, cut.")] = False,
     seed: Annotated[int, typer.Option(help="Sample i uses seed + i.")] = 0,
     limit: Annotated[int | None, typer.Option(help="Only the first K problems.", show_default=False)] = None,
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Only this task id (repeatable).")] = None,
@@ -102,7 +107,7 @@ def eval_cmd(
         backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads,
                                max_retries=max_retries),
         limits=Limits(cpu_seconds=timeout, wall_seconds=wall_timeout, memory_bytes=memory_mb << 20), workers=workers,
-        store=store, out=out_dir, name=name, ray=ray,
+        store=store, out=out_dir, name=name, ray=ray, stop_loops=stop_loops,
     )
     with progress(sys.stderr.isatty(), "eval") as bar:
         result = evaluate(config, progress=phase_progress(bar))

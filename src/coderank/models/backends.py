@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from coderank.digest import sha256_file, sha256_text, tagged
 from coderank.errors import CoderankError, UsageError, install_hint
-from coderank.models import embedded
+from coderank.models import embedded, loops
 from coderank.paths import require_file
 
 
@@ -55,14 +55,15 @@ class Request:
     top_p: float
     stop: tuple[str, ...]
     seed: int
+    stop_loops: bool = False  # stop at the first degenerate loop and cut it off (coderank.models.loops)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data for cache keys and manifests."""
+        """Plain data for cache keys and manifests (``stop_loops`` only when set, so other keys stay as they were)."""
         return {
             "kind": self.kind, "text": self.text,
             "messages": [list(m) for m in self.messages] if self.messages is not None else None,
             "max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
-            "stop": list(self.stop), "seed": self.seed,
+            "stop": list(self.stop), "seed": self.seed, **({"stop_loops": True} if self.stop_loops else {}),
         }
 
 
@@ -229,16 +230,42 @@ class LlamaCppBackend:
                 raise UsageError(f"{self.spec} has no chat template of its own (a base model), so it cannot "
                                  "answer chat messages", "give it completion prompts (--prompt-template completion)")
             messages: Any = [{"role": r, "content": c} for r, c in req.messages]
+            if req.stop_loops:
+                return self._streamed(self.llm.create_chat_completion(messages=messages, stream=True, **common),
+                                      start, chat=True)
             out: Any = self.llm.create_chat_completion(messages=messages, **common)
             choice = out["choices"][0]
             text = choice["message"]["content"] or ""
         else:
+            if req.stop_loops:
+                return self._streamed(self.llm.create_completion(prompt=req.text or "", stream=True, **common),
+                                      start, chat=False)
             out = self.llm.create_completion(prompt=req.text or "", **common)
             choice = out["choices"][0]
             text = choice["text"]
         usage = out.get("usage") or {}
         return Completion(text, choice.get("finish_reason"), usage.get("prompt_tokens"),
                           usage.get("completion_tokens"), time.monotonic() - start)
+
+    def _streamed(self, chunks: Any, start: float, *, chat: bool) -> Completion:
+        """Read a streamed answer, stopping as soon as a loop is seen (the caller cuts it off)."""
+        text, finish, pieces = "", None, 0
+        try:
+            for chunk in chunks:
+                choice = chunk["choices"][0]
+                piece = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                if piece:
+                    text += piece
+                    pieces += 1
+                    if "\n" in piece and loops.loop_start(text) is not None:
+                        finish = "loop"
+                        break
+                finish = choice.get("finish_reason") or finish
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # ends llama.cpp's generation loop
+        return Completion(text, finish, None, pieces, time.monotonic() - start)
 
     def close(self) -> None:
         """Free the model."""
