@@ -248,15 +248,18 @@ class LlamaCppBackend:
                           usage.get("completion_tokens"), time.monotonic() - start)
 
     def _streamed(self, chunks: Any, start: float, *, chat: bool) -> Completion:
-        """Read a streamed answer, stopping as soon as a loop is seen (the caller cuts it off)."""
-        text, finish, pieces = "", None, 0
+        """Read a streamed answer, stopping as soon as a loop is seen (the caller cuts it off).
+
+        A stream reports no token counts (and one chunk may hold several tokens), so the answer's tokens are
+        counted by tokenizing its text: within a token or two of what was generated.
+        """
+        text, finish = "", None
         try:
             for chunk in chunks:
                 choice = chunk["choices"][0]
                 piece = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
                 if piece:
                     text += piece
-                    pieces += 1
                     if "\n" in piece and loops.loop_start(text) is not None:
                         finish = "loop"
                         break
@@ -265,7 +268,8 @@ class LlamaCppBackend:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()  # ends llama.cpp's generation loop
-        return Completion(text, finish, None, pieces, time.monotonic() - start)
+        tokens = len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+        return Completion(text, finish, None, tokens, time.monotonic() - start)
 
     def close(self) -> None:
         """Free the model."""
