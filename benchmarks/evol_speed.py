@@ -78,9 +78,9 @@ def run(label: str, seeds: int, model: str, options: BackendOptions) -> dict[str
         start = time.monotonic()
         result = evolve(config)
         wall = time.monotonic() - start
-    row = {"wall_s": wall, "attempts": result["attempts"], "kept": result["rows"],
-           "attempts_per_hour": result["attempts"] / wall * 3600, "rows_per_hour": result["rows"] / wall * 3600,
-           "calls": result["generated"], "tokens_per_s": result["tokens_per_second"] or 0.0}
+    row = {"wall_s": wall, "attempts": result.attempts, "kept": result.rows,
+           "attempts_per_hour": result.attempts / wall * 3600, "rows_per_hour": result.rows / wall * 3600,
+           "calls": result.generated, "tokens_per_s": result.tokens_per_second or 0.0}
     print(f"{label:<16} {wall:7.1f} s  {row['attempts']:3d} attempts  {row['kept']:3d} kept  "
           f"{row['attempts_per_hour']:6.0f} attempts/h  {row['rows_per_hour']:6.0f} rows/h  "
           f"{row['calls']:3d} calls  {row['tokens_per_s']:5.1f} tok/s per call", flush=True)

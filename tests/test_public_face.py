@@ -22,6 +22,7 @@ def test_import_coderank_pulls_in_no_heavy_library():
 
 def test_every_public_name_is_what_its_module_defines():
     from coderank import api, errors, evaluation, scoring
+    from coderank.distill import _pipeline as distill_pipeline
     from coderank.evol import evolution as evol_pipeline
     from coderank.execution import sandbox
     from coderank.models import backends
@@ -31,7 +32,11 @@ def test_every_public_name_is_what_its_module_defines():
     assert coderank.evaluate is evaluation.evaluate and coderank.EvalConfig is evaluation.EvalConfig
     assert coderank.rescore is evaluation.rescore and coderank.RescoreConfig is evaluation.RescoreConfig
     assert coderank.verify is evaluation.verify_run
+    assert coderank.EvalResult is evaluation.EvalResult and coderank.RescoreResult is evaluation.RescoreResult
+    assert coderank.VerifyResult is evaluation.VerifyResult
     assert coderank.evolve is evol_pipeline.evolve and coderank.EvolConfig is evol_pipeline.EvolConfig
+    assert coderank.EvolResult is evol_pipeline.EvolResult
+    assert coderank.DistillResult is distill_pipeline.DistillResult
     assert coderank.Limits is sandbox.Limits and coderank.BackendOptions is backends.BackendOptions
     assert coderank.Estimate is scoring.Estimate and coderank.UsageError is errors.UsageError
     for name in coderank.__all__:

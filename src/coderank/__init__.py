@@ -4,12 +4,14 @@ The library's face, what the command line is a thin layer over::
 
     from coderank import ScoreConfig, score, EvalConfig, evaluate
     result = score(ScoreConfig(samples=Path("samples.jsonl")))   # ScoreResult: estimates, status_counts, ...
-    summary = evaluate(EvalConfig(model="default", limit=10))     # the run's summary (a dict, as --json prints)
+    run = evaluate(EvalConfig(model="default", limit=10))         # EvalResult: run_id, pass_at_1, manifest, ...
 
+Each function returns a typed result whose ``to_json()`` is the document its command prints with ``--json``.
 :func:`score` (a sample file) with :class:`ScoreConfig` and :class:`ScoreResult`; :func:`evaluate`,
-:func:`rescore` and :func:`verify` (model runs) with :class:`EvalConfig` and :class:`RescoreConfig`;
-:func:`evolve` (Evol-Instruct data) with :class:`EvolConfig`; :func:`distill` (verified SFT data) with
-:class:`DistillConfig`; :func:`train` (fine-tuning) with :class:`TrainConfig`, :class:`TrainResult` and
+:func:`rescore` and :func:`verify` (model runs) with :class:`EvalConfig`, :class:`RescoreConfig`,
+:class:`EvalResult`, :class:`RescoreResult` and :class:`VerifyResult`; :func:`evolve` (Evol-Instruct data) with
+:class:`EvolConfig` and :class:`EvolResult`; :func:`distill` (verified SFT data) with :class:`DistillConfig` and
+:class:`DistillResult`; :func:`train` (fine-tuning) with :class:`TrainConfig`, :class:`TrainResult` and
 :class:`TrainEvent`; the options they share (:class:`Limits`, :class:`BackendOptions`), the estimate they report
 (:class:`Estimate`) and the errors they raise (:class:`CoderankError`, :class:`UsageError`,
 :class:`InputError`, :class:`SandboxError`).
@@ -28,10 +30,12 @@ __version__ = "0.1.0"
 # name -> the module that defines it (imported on first use).
 _FACE = {
     "score": "coderank.api", "ScoreConfig": "coderank.api", "ScoreResult": "coderank.api",
-    "evaluate": "coderank.evaluation", "EvalConfig": "coderank.evaluation",
-    "rescore": "coderank.evaluation", "RescoreConfig": "coderank.evaluation",
+    "evaluate": "coderank.evaluation", "EvalConfig": "coderank.evaluation", "EvalResult": "coderank.evaluation",
+    "rescore": "coderank.evaluation", "RescoreConfig": "coderank.evaluation", "RescoreResult": "coderank.evaluation",
+    "VerifyResult": "coderank.evaluation",
     "evolve": "coderank.evol.evolution", "EvolConfig": "coderank.evol.evolution",
-    "DistillConfig": "coderank.distill",
+    "EvolResult": "coderank.evol.evolution",
+    "DistillConfig": "coderank.distill", "DistillResult": "coderank.distill",
     "TrainConfig": "coderank.train", "TrainResult": "coderank.train", "TrainEvent": "coderank.train",
     "Limits": "coderank.execution.sandbox", "BackendOptions": "coderank.models.backends",
     "Estimate": "coderank.scoring",
@@ -42,21 +46,29 @@ _RENAMED = {"verify": ("coderank.evaluation", "verify_run")}
 _CALLABLE_PACKAGES = ("train", "distill")  # the subpackage is the function (see its _CallableModule)
 
 __all__ = [
-    "BackendOptions", "CoderankError", "DistillConfig", "Estimate", "EvalConfig", "EvolConfig", "InputError",
-    "Limits", "RescoreConfig", "SandboxError", "ScoreConfig", "ScoreResult", "TrainConfig", "TrainEvent",
-    "TrainResult", "UsageError", "__version__", "distill", "evaluate", "evolve", "rescore", "score", "train",
-    "verify",
+    "BackendOptions", "CoderankError", "DistillConfig", "DistillResult", "Estimate", "EvalConfig", "EvalResult",
+    "EvolConfig", "EvolResult", "InputError", "Limits", "RescoreConfig", "RescoreResult", "SandboxError",
+    "ScoreConfig", "ScoreResult", "TrainConfig", "TrainEvent", "TrainResult", "UsageError", "VerifyResult",
+    "__version__", "distill", "evaluate", "evolve", "rescore", "score", "train", "verify",
 ]
 
 if TYPE_CHECKING:
     from typing import Any
 
     from coderank.api import ScoreConfig, ScoreResult, score
-    from coderank.distill import DistillConfig, distill
+    from coderank.distill import DistillConfig, DistillResult, distill
     from coderank.errors import CoderankError, InputError, SandboxError, UsageError
-    from coderank.evaluation import EvalConfig, RescoreConfig, evaluate, rescore
+    from coderank.evaluation import (
+        EvalConfig,
+        EvalResult,
+        RescoreConfig,
+        RescoreResult,
+        VerifyResult,
+        evaluate,
+        rescore,
+    )
     from coderank.evaluation import verify_run as verify
-    from coderank.evol.evolution import EvolConfig, evolve
+    from coderank.evol.evolution import EvolConfig, EvolResult, evolve
     from coderank.execution.sandbox import Limits
     from coderank.models.backends import BackendOptions
     from coderank.scoring import Estimate

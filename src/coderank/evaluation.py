@@ -34,7 +34,7 @@ from coderank.models import loops
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
-from coderank.record import BenchmarkRef, RunManifest, RunSummary, TemplateRef, pass_at_k
+from coderank.record import BenchmarkRef, PassAtK, Record, RunManifest, RunSummary, TemplateRef, pass_at_k
 from coderank.store import SCORED, RunInfo, Store
 from coderank.types import Problem, Status
 
@@ -95,6 +95,57 @@ class EvalConfig:
     name: str | None = None
     ray: str | None = None
     stop_loops: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalResult(RunSummary):
+    """The outcome of :func:`evaluate`: the run's summary (its score) and what this call did.
+
+    ``to_json()`` is the document ``coderank eval --json`` prints (less ``per_problem``), key for key: the summary
+    of a run that finished before is the stored one, whatever version of coderank stored it, and keys that this
+    version does not type stay in ``extra`` (see :class:`~coderank.record.Record`). The score's attributes are
+    :class:`~coderank.record.RunSummary`'s (``pass_at_k``, ``pass_at_1``, ``samples``, ``status_counts``, ...).
+
+    Attributes:
+        run_id: The run in the store.
+        resumed: This call went on with a run that an earlier call left unfinished.
+        already_finished: The run had finished before this call: it is returned as it was stored, and nothing was
+            generated, executed or rewritten.
+        model: The model spec of the run.
+        benchmark: The benchmark's name.
+        generated: Completions this call generated.
+        cached: Completions this call took from the completion cache.
+        generation_seconds: Time this call spent generating (None where a run's summary does not say).
+        tokens_per_second: Generation speed of this call (None when it generated nothing).
+        wall_seconds: This call's time in all.
+        isolation: The sandbox isolation layers that were active (empty when nothing ran).
+        max_tokens: The run's token limit.
+        max_tokens_from: Where it came from: ``option``, ``problems`` or ``default``.
+        token_limit_note: What to do when many samples hit the token limit (None when few did).
+        manifest: The run's manifest as stored.
+        name: The run's display name (None: it has none).
+    """
+
+    run_id: str = ""
+    resumed: bool = False
+    already_finished: bool = False
+    model: str = ""
+    benchmark: str = ""
+    generated: int = 0
+    cached: int = 0
+    generation_seconds: float | None = None
+    tokens_per_second: float | None = None
+    wall_seconds: float = 0.0
+    isolation: dict[str, Any] = field(default_factory=dict)
+    max_tokens: int | None = None
+    max_tokens_from: str | None = None
+    token_limit_note: str | None = None
+    manifest: RunManifest = field(default_factory=RunManifest)
+    name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as the JSON document it is printed as (with ``per_problem``)."""
+        return self.to_dict()
 
 
 def check_name(name: str | None) -> None:
@@ -305,7 +356,7 @@ def _check_chat_template(backend: Backend, template: Any, config: EvalConfig) ->
                          "for a model fine-tuned with coderank train --prompt-format alpaca")
 
 
-def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, Any]:
+def evaluate(config: EvalConfig, progress: Progress | None = None) -> EvalResult:
     """Run (or resume) an evaluation and return its summary.
 
     A finished run is returned as it was stored (``already_finished``): nothing is generated, executed or
@@ -371,7 +422,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> dict[str, 
         store.close()
     if config.out is not None:
         write_run_dir(config.out, run_id, config.store)
-    return result
+    return EvalResult.from_dict(result)
 
 
 def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, template: Any, problems: list[Problem],
@@ -537,8 +588,40 @@ def run_summary(store: Store, run_id: str, problems: list[Problem] | None = None
     ).to_dict()
 
 
+@dataclass(frozen=True, kw_only=True)
+class VerifyResult(Record):
+    """The outcome of :func:`verify_run`; ``to_json()`` is the document ``coderank verify --json`` prints.
+
+    Attributes:
+        run_id: The run verified.
+        samples: Its samples.
+        re_executed: The programs executed again (samples without a program have nothing to run).
+        mismatches: The samples whose verdict differs now: ``{"task_id", "sample_index", "stored", "now",
+            "detail"}``.
+        hash_problems: Every stored hash of the store that does not match what it hashes.
+        score_problems: How the stored score differs from the one the stored verdicts give.
+        pass_at_k: The run's stored pass@k table.
+        ok: Nothing differs: every verdict, the score and every hash match.
+        engine: Where the programs ran (``{"engine": "local", "workers"}``, or the Ray cluster).
+    """
+
+    run_id: str = ""
+    samples: int = 0
+    re_executed: int = 0
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    hash_problems: list[str] = field(default_factory=list)
+    score_problems: list[str] = field(default_factory=list)
+    pass_at_k: dict[str, PassAtK] = field(default_factory=dict)
+    ok: bool = False
+    engine: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as the JSON document it is printed as."""
+        return self.to_dict()
+
+
 def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None = None,
-               progress: Progress | None = None, ray: str | None = None) -> dict[str, Any]:
+               progress: Progress | None = None, ray: str | None = None) -> VerifyResult:
     """Re-execute a stored run's programs and compare every verdict and the score with what was stored.
 
     ``ray`` runs the programs on that Ray cluster (see :class:`EvalConfig`); the result's ``engine`` says where.
@@ -576,11 +659,11 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
     now = run_summary(store, run.run_id, list(bench), seed=manifest.interval_seed)
     score_problems = _score_problems(run, stored, now)
     store.close()
-    return {
+    return VerifyResult.from_dict({
         "run_id": run.run_id, "samples": len(rows), "re_executed": len(jobs), "mismatches": mismatches,
         "hash_problems": hash_problems, "score_problems": score_problems, "pass_at_k": stored.get("pass_at_k", {}),
         "ok": not mismatches and not hash_problems and not score_problems, "engine": engine,
-    }
+    })
 
 
 def _score_problems(run: Any, stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
@@ -629,7 +712,24 @@ class RescoreConfig:
     ray: str | None = None
 
 
-def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class RescoreResult(EvalResult):
+    """The outcome of :func:`rescore`: an :class:`EvalResult` of the new run, with where it came from.
+
+    ``to_json()`` is the document ``coderank rescore --json`` prints (less ``per_problem``).
+
+    Attributes:
+        rescored_from: The run whose programs were executed again.
+        re_executed: Programs this call executed.
+        copied: Samples without a program, copied as they were.
+    """
+
+    rescored_from: str = ""
+    re_executed: int = 0
+    copied: int = 0
+
+
+def rescore(config: RescoreConfig, progress: Progress | None = None) -> RescoreResult:
     """Execute a finished run's stored programs again under other sandbox limits, as a new run.
 
     The new run's id is the hash of the source run's id and the limits asked for; its manifest is the source's
@@ -686,7 +786,7 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> dict[str
         store.close()
     if config.out is not None:
         write_run_dir(config.out, run_id, config.store)
-    return result
+    return RescoreResult.from_dict(result)
 
 
 def _rescore_limits(source: RunInfo, config: RescoreConfig) -> Limits:

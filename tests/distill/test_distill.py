@@ -143,22 +143,22 @@ def test_passing_answers_become_verified_rows_with_their_evidence(tmp_path, teac
     cfg = config(tmp_path, benchmark=str(problems_file(tmp_path)))
     result = distill(cfg)
     rows = read_rows(cfg.out)
-    assert teacher.calls == 8 and result["generated"] == 8
+    assert teacher.calls == 8 and result.generated == 8
     assert [r["evidence"]["task_id"] for r in rows] == ["t/add"]  # neg: no answer passed
     [row] = rows
     assert row["label"] == "verified" and row["output"].startswith("```python\ndef add(a, b):")
     assert "Finish the Python function `add`" in row["instruction"]
     ev = row["evidence"]
     assert ev["verdict"] == "passed" and ev["tests"] == "trusted" and ev["sample_index"] in (1, 2, 3)
-    assert row["id"] == f"t/add#{ev['sample_index']}" and ev["samples_run"] == result["samples_run"]
-    per = result["manifest"]["per_problem"]
+    assert row["id"] == f"t/add#{ev['sample_index']}" and ev["samples_run"] == result.samples_run
+    per = result.manifest.per_problem
     assert per["t/add"] == {"samples": 4, "passed": 3, "candidates": 3, "leaked": 0, "rows": 1}
     assert per["t/neg"] == {"samples": 4, "passed": 0, "candidates": 0, "leaked": 0, "rows": 0}
-    assert result["pass_rate"] == 3 / 8 and result["problems_with_pass"] == 1
+    assert result.pass_rate == 3 / 8 and result.problems_with_pass == 1
     with Store() as store:  # the samples are an ordinary eval run
-        run = store.get_run(result["samples_run"])
+        run = store.get_run(result.samples_run)
         assert run.kind == "eval" and run.samples == 8
-        assert store.get_run(result["run_id"]).kind == "distill"
+        assert store.get_run(result.run_id).kind == "distill"
     from coderank.train import read_examples
 
     [example] = read_examples(cfg.out)  # what coderank train reads
@@ -172,7 +172,7 @@ def test_the_choice_follows_the_seeded_rank_not_the_finishing_order(tmp_path, mo
     use(monkeypatch, Teacher(reverse=True))
     b = distill(config(tmp_path, benchmark=str(problems), keep=2, out=tmp_path / "b.jsonl", store=tmp_path / "b.db"))
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
-    assert a["out_sha256"] == b["out_sha256"]
+    assert a.out_sha256 == b.out_sha256
     chosen = [r["evidence"]["sample_index"] for r in read_rows(tmp_path / "a.jsonl")]
     assert chosen == sorted([1, 2, 3], key=lambda i: rank(0, "t/add", i))[:2]
     # another seed ranks differently (the scripted answers do not depend on it)
@@ -187,8 +187,8 @@ def test_identical_programs_are_one_candidate(tmp_path, monkeypatch):
     monkeypatch.setitem(TRUSTED, "add", [ADD_OK, ADD_OK, ADD_BAD, ADD_OK + "\nThis works."])
     use(monkeypatch, Teacher())
     result = distill(config(tmp_path, benchmark=str(problems_file(tmp_path, ["add"])), keep=3))
-    assert result["manifest"]["per_problem"]["t/add"]["passed"] == 3
-    assert result["manifest"]["per_problem"]["t/add"]["candidates"] == 1 and result["rows"] == 1
+    assert result.manifest.per_problem["t/add"]["passed"] == 3
+    assert result.manifest.per_problem["t/add"]["candidates"] == 1 and result.rows == 1
 
 
 def test_the_unverified_arm_has_the_same_instructions_and_row_count(tmp_path, teacher):
@@ -198,18 +198,18 @@ def test_the_unverified_arm_has_the_same_instructions_and_row_count(tmp_path, te
     b = distill(config(tmp_path, benchmark=problems, select="unverified", match=manifest_path(tmp_path /
                                                                                                "verified.jsonl"),
                        out=tmp_path / "unverified.jsonl"))
-    assert teacher.calls == calls and b["generated"] == 0 and b["samples_run"] == a["samples_run"]
+    assert teacher.calls == calls and b.generated == 0 and b.samples_run == a.samples_run
     va, vb = read_rows(tmp_path / "verified.jsonl"), read_rows(tmp_path / "unverified.jsonl")
     assert [r["instruction"] for r in va] == [r["instruction"] for r in vb] and len(va) == len(vb) == 1
     assert all(r["label"] == "unverified" for r in vb)
-    assert b["manifest"]["match"]["select"] == "verified" and b["manifest"]["keep"] is None
+    assert b.manifest.match["select"] == "verified" and b.manifest.keep is None
     idx = vb[0]["evidence"]["sample_index"]
     assert idx == min(range(4), key=lambda i: rank(0, "t/add", i))  # any verdict: the first by rank
     assert vb[0]["evidence"]["verdict"] == ("failed" if idx == 0 else "passed")
     # without --match: one row for every problem with code, passing or not
     c = distill(config(tmp_path, benchmark=problems, select="unverified", out=tmp_path / "all.jsonl"))
     rows = read_rows(tmp_path / "all.jsonl")
-    assert c["rows"] == 2 and rows[1]["evidence"] == {**rows[1]["evidence"], "task_id": "t/neg", "verdict": "failed"}
+    assert c.rows == 2 and rows[1]["evidence"] == {**rows[1]["evidence"], "task_id": "t/neg", "verdict": "failed"}
 
 
 def test_match_from_other_samples_is_refused_before_generating(tmp_path, teacher):
@@ -241,13 +241,13 @@ def test_a_crashed_run_resumes_without_repeating_or_duplicating(tmp_path, monkey
     assert not cfg.out.exists()
     again = use(monkeypatch, Teacher())
     result = distill(cfg)
-    assert again.calls == reference.calls - 5 and result["cached"] == 5 and result["resumed"]
+    assert again.calls == reference.calls - 5 and result.cached == 5 and result.resumed
     assert cfg.out.read_bytes() == (tmp_path / "ref.jsonl").read_bytes()
     with Store() as store:
-        samples = list(store.samples(result["samples_run"]))
+        samples = list(store.samples(result.samples_run))
     assert len(samples) == len({(s.task_id, s.sample_index) for s in samples}) == 8
     replay = use(monkeypatch, Teacher())
-    assert distill(cfg)["generated"] == 0 and replay.calls == 0
+    assert distill(cfg).generated == 0 and replay.calls == 0
 
 
 def test_rows_leaking_humaneval_or_mbpp_are_dropped_and_recorded(tmp_path, teacher):
@@ -257,16 +257,16 @@ def test_rows_leaking_humaneval_or_mbpp_are_dropped_and_recorded(tmp_path, teach
     # has_close_elements: sample 0 copies HumanEval/0 and is replaced by the clean sample 1; sort_matrix copies
     # MBPP/12 (test split) and has no clean answer left
     assert [(r["evidence"]["task_id"], r["evidence"]["sample_index"]) for r in rows] == [("t/has_close_elements", 1)]
-    deco = result["manifest"]["decontam"]
+    deco = result.manifest.decontam
     assert [b["name"] for b in deco["benchmarks"]] == ["humaneval", "mbpp"] and deco["embeddings"] is False
     dropped = {d["task_id"]: d for d in deco["dropped"]}
     assert "HumanEval/0" in dropped["t/has_close_elements"]["leaks"][0]
     assert dropped["t/has_close_elements"]["sample_index"] == 0 and "MBPP/12" in dropped["t/sort_matrix"]["leaks"][0]
-    assert deco["problems_lost"] == ["t/sort_matrix"] and result["leaked"] == 2
-    assert result["manifest"]["per_problem"]["t/sort_matrix"] == {"samples": 2, "passed": 2, "candidates": 1,
+    assert deco["problems_lost"] == ["t/sort_matrix"] and result.leaked == 2
+    assert result.manifest.per_problem["t/sort_matrix"] == {"samples": 2, "passed": 2, "candidates": 1,
                                                                   "leaked": 1, "rows": 0}
     kept = distill(config(tmp_path, benchmark=cfg.benchmark, k=2, decontam=(), out=tmp_path / "raw.jsonl"))
-    assert kept["rows"] == 2 and kept["manifest"]["decontam"]["benchmarks"] == []
+    assert kept.rows == 2 and kept.manifest.decontam["benchmarks"] == []
 
 
 @pytest.mark.parametrize("bench", ["humaneval", "mbpp"])
@@ -288,9 +288,9 @@ def test_the_manifest_records_what_decides_the_data(tmp_path, teacher):
     cfg = config(tmp_path, benchmark=str(problems_file(tmp_path)), seed=0, keep=2)
     result = distill(cfg)
     m = json.loads(manifest_path(cfg.out).read_text())
-    assert manifest_path(cfg.out).name == "data.manifest.json" and m == result["manifest"]
+    assert manifest_path(cfg.out).name == "data.manifest.json" and m == result.manifest.to_dict()
     assert set(m) == set(MANIFEST_FIELDS) - {"selftest"}
-    assert m["version"] == 1 and m["kind"] == "distill" and m["run_id"] == result["run_id"]
+    assert m["version"] == 1 and m["kind"] == "distill" and m["run_id"] == result.run_id
     assert m["teacher"]["spec"] == "script" and m["teacher"]["identity"] == {"backend": "script", "version": 1}
     assert m["teacher"]["template"]["name"] == "chat" and m["teacher"]["template"]["sha256"].startswith("sha256:")
     assert (m["k"], m["keep"], m["seed"], m["select"], m["label"], m["tests"]) == (4, 2, 0, "verified", "verified",
@@ -318,8 +318,8 @@ def test_self_written_tests_label_rows_self_verified(tmp_path, teacher, cli):
     assert ev["tests"] == "self-written" and ev["verdict"] == "passed" and "assert double(2) == 4" in ev["test_code"]
     assert ev["mutants"] == {"none": "failed", "raise": "error", "identity": "failed", "true": "failed"}
     with Store() as store:
-        got = {s.task_id: (s.status, s.detail) for s in store.samples(result["samples_run"])}
-        assert store.get_run(result["samples_run"]).kind == "selftest"
+        got = {s.task_id: (s.status, s.detail) for s in store.samples(result.samples_run)}
+        assert store.get_run(result.samples_run).kind == "selftest"
     assert got["i-fails"][0] == "failed" and "tests line 1: assert double(3) == 6" in got["i-fails"][1]
     assert got["i-trivial"][0] == "invalid" and "wrong program" in got["i-trivial"][1]
     assert got["i-isnone"][0] == "invalid" and "returns None" in got["i-isnone"][1]
@@ -327,14 +327,14 @@ def test_self_written_tests_label_rows_self_verified(tmp_path, teacher, cli):
     assert got["i-nocall"] == ("invalid", "the tests never use the solution (double)")
     assert got["i-copy"][0] == "failed"  # the tests' own correct copy was taken out: they test the solution
     assert got["i-notests"][0] == "invalid"
-    m = result["manifest"]
+    m = result.manifest.to_dict()
     assert m["tests"] == "self-written" and m["label"] == "self-verified" and set(m) == set(MANIFEST_FIELDS)
-    code, stdout, _ = cli("show", result["samples_run"], "--samples")
+    code, stdout, _ = cli("show", result.samples_run, "--samples")
     assert code == 0 and "i-trivial #0: invalid the tests also pass a wrong program" in " ".join(stdout.split())
     assert m["selftest"]["mutants"]["none"] == "every function returns None"
     unverified = distill(config(tmp_path, instructions=cfg.instructions, k=1, temperature=0.0, select="unverified",
                                 out=tmp_path / "u.jsonl"))
-    assert unverified["generated"] == 0 and unverified["rows"] == 8  # every answer with a solution
+    assert unverified.generated == 0 and unverified.rows == 8  # every answer with a solution
     assert {r["label"] for r in read_rows(tmp_path / "u.jsonl")} == {"unverified"}
 
 
@@ -402,7 +402,7 @@ def test_a_crashed_self_tested_run_resumes_without_repeating(tmp_path, monkeypat
         distill(cfg)
     again = use(monkeypatch, Teacher())
     result = distill(cfg)
-    assert again.calls == reference.calls - 3 == 3 and result["cached"] == 3
-    assert cfg.out.read_bytes() == (tmp_path / "ref.jsonl").read_bytes() and result["rows"] == 1
+    assert again.calls == reference.calls - 3 == 3 and result.cached == 3
+    assert cfg.out.read_bytes() == (tmp_path / "ref.jsonl").read_bytes() and result.rows == 1
     with Store() as store:
-        assert len(list(store.samples(result["samples_run"]))) == 6
+        assert len(list(store.samples(result.samples_run))) == 6

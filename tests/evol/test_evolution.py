@@ -114,7 +114,7 @@ def test_every_elimination_is_recorded_with_its_reason(tmp_path, scripted):
     assert set(rows[0]) == {"id", "instruction", "output", "round", "method", "parent_id", "seed_id", "source"}
     assert rows[0]["round"] == 1 and rows[0]["parent_id"] == "s-keep" and rows[0]["output"].startswith("```python")
     with Store() as store:
-        stored = {r["seed_id"]: r for r in store.evol_rows(result["run_id"])}
+        stored = {r["seed_id"]: r for r in store.evol_rows(result.run_id)}
     expect = {"s-empty": "empty", "s-dup": "near-duplicate", "s-long": "overlong", "s-template": "copied-template",
               "s-refuse": "refusal", "s-nocode": "no-code", "s-syntax": "syntax-error", "s-crash": "crash",
               "s-loop": "crash", "s-leak": "leaked", "s-trunc": "answer-truncated", "s-keep": None}
@@ -122,17 +122,17 @@ def test_every_elimination_is_recorded_with_its_reason(tmp_path, scripted):
     assert "example failed" in stored["s-crash"]["detail"]
     assert stored["s-loop"]["detail"].startswith("timeout")
     assert "HumanEval/0" in stored["s-leak"]["detail"]
-    report = result["rounds"][0]
+    report = result.rounds[0]
     assert report["attempts"] == len(ALL) and report["kept"] == 1
     assert sum(report["dropped"].values()) == len(ALL) - 1
-    assert result["leaked"] == 1 and result["manifest"]["report"]["leaked"] == 1
+    assert result.leaked == 1 and result.manifest.report["leaked"] == 1
 
 
 def test_failed_attempts_return_their_parent_to_the_pool(tmp_path, scripted):
     cfg = config(tmp_path, seeds_file(tmp_path, ["KEEP", "CRASH"]), rounds=3)
     result = evolve(cfg)
     with Store() as store:
-        rows = store.evol_rows(result["run_id"])
+        rows = store.evol_rows(result.run_id)
     by = {(r["seed_id"], r["round"]): r for r in rows}
     # the kept lineage evolves its own latest row; the failing one retries its seed every round
     assert by[("s-keep", 2)]["parent_id"] == "s-keep~r1" and by[("s-keep", 3)]["parent_id"] == "s-keep~r2"
@@ -140,7 +140,7 @@ def test_failed_attempts_return_their_parent_to_the_pool(tmp_path, scripted):
     out = [json.loads(line) for line in cfg.out.read_text().splitlines()]
     assert [r["id"] for r in out] == ["s-keep~r1", "s-keep~r2", "s-keep~r3"]
     assert EXTRA[0].strip() in out[2]["instruction"] and EXTRA[2].strip() in out[2]["instruction"]
-    assert [x["kept"] for x in result["rounds"]] == [1, 1, 1]
+    assert [x["kept"] for x in result.rounds] == [1, 1, 1]
 
 
 def test_method_draws_follow_the_seed(tmp_path, scripted):
@@ -152,7 +152,7 @@ def test_method_draws_follow_the_seed(tmp_path, scripted):
     methods = [[json.loads(line)["method"] for line in (tmp_path / f"{n}.jsonl").read_text().splitlines()]
                for n in "abc"]
     assert methods[0] == methods[1] and methods[0] != methods[2]
-    assert a["run_id"] == b["run_id"] != c["run_id"]
+    assert a.run_id == b.run_id != c.run_id
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
     assert set(methods[0]) <= set(METHODS)
 
@@ -172,15 +172,15 @@ def test_a_crashed_run_resumes_without_losing_or_duplicating(tmp_path, monkeypat
     again = Scripted()
     monkeypatch.setitem(backends._REGISTRY, "script", lambda rest, options: again)
     result = evolve(cfg)
-    assert result["resumed"] and result["cached"] == 7 and again.calls == reference.calls - 7
+    assert result.resumed and result.cached == 7 and again.calls == reference.calls - 7
     assert cfg.out.read_bytes() == (tmp_path / "ref.jsonl").read_bytes()
     with Store() as store:
-        rows = store.evol_rows(result["run_id"])
-    assert len(rows) == len({r["id"] for r in rows}) == ref["attempts"] == 10
+        rows = store.evol_rows(result.run_id)
+    assert len(rows) == len({r["id"] for r in rows}) == ref.attempts == 10
     # a finished run replays entirely from the cache
     replay = Scripted()
     monkeypatch.setitem(backends._REGISTRY, "script", lambda rest, options: replay)
-    assert evolve(cfg)["generated"] == 0 and replay.calls == 0
+    assert evolve(cfg).generated == 0 and replay.calls == 0
 
 
 def test_manifest_records_what_decides_the_data(tmp_path, scripted):
@@ -193,7 +193,7 @@ def test_manifest_records_what_decides_the_data(tmp_path, scripted):
     assert manifest["methods"]["sha256"].startswith("sha256:")
     assert manifest["seeds"]["count"] == 2 and manifest["seeds"]["sha256"].startswith("sha256:")
     assert manifest["decontam"]["benchmarks"][0]["name"] == "humaneval"
-    assert manifest["output"]["rows"] == 1 and manifest["output"]["sha256"] == result["out_sha256"]
+    assert manifest["output"]["rows"] == 1 and manifest["output"]["sha256"] == result.out_sha256
     assert manifest["report"]["rounds"][0]["dropped"] == {"near-duplicate": 1}
     assert manifest["model"] == {"backend": "script", "version": 1}
     assert "landlock" in json.dumps(manifest["sandbox_isolation"]).lower()
@@ -202,19 +202,19 @@ def test_manifest_records_what_decides_the_data(tmp_path, scripted):
 def test_rows_are_checked_against_mbpp_too_by_default(tmp_path, scripted):
     seeds = seeds_file(tmp_path, ["MBPPLEAK"])
     result = evolve(config(tmp_path, seeds))
-    assert [b["name"] for b in result["manifest"]["decontam"]["benchmarks"]] == ["humaneval", "mbpp"]
-    assert result["rows"] == 0 and result["leaked"] == 1
+    assert [b["name"] for b in result.manifest.decontam["benchmarks"]] == ["humaneval", "mbpp"]
+    assert result.rows == 0 and result.leaked == 1
     with Store() as store:
-        [row] = store.evol_rows(result["run_id"])
+        [row] = store.evol_rows(result.run_id)
     assert row["reason"] == "leaked" and "MBPP/12" in row["detail"]
     only_humaneval = evolve(config(tmp_path / "he", seeds, decontam=("humaneval",)))
-    assert only_humaneval["rows"] == 1 and only_humaneval["leaked"] == 0
+    assert only_humaneval.rows == 1 and only_humaneval.leaked == 0
 
 
 def test_no_decontam_is_recorded(tmp_path, scripted):
     cfg = config(tmp_path, seeds_file(tmp_path, ["LEAK"]), decontam=())
     result = evolve(cfg)
-    assert result["rows"] == 1 and result["manifest"]["decontam"]["benchmarks"] == []
+    assert result.rows == 1 and result.manifest.decontam["benchmarks"] == []
 
 
 def test_bad_options_are_usage_errors(tmp_path, scripted):
@@ -285,8 +285,8 @@ def test_include_seeds_answers_the_seeds_as_round_zero(tmp_path, scripted):
     assert [(r["id"], r["round"], r["method"], r["parent_id"]) for r in out] == [
         ("s-keep~r0", 0, "seed", ""), ("s-keep~r1", 1, out[1]["method"], "s-keep")]
     assert out[0]["instruction"].startswith("KEEP write a function")
-    assert [(x["round"], x["attempts"], x["kept"]) for x in result["rounds"]] == [(0, 2, 1), (1, 2, 1)]
-    assert result["rounds"][0]["dropped"] == {"no-code": 1} and result["manifest"]["include_seeds"] is True
+    assert [(x["round"], x["attempts"], x["kept"]) for x in result.rounds] == [(0, 2, 1), (1, 2, 1)]
+    assert result.rounds[0]["dropped"] == {"no-code": 1} and result.manifest.include_seeds is True
 
 
 def test_missing_detector_libraries_fail_before_any_generation(tmp_path, scripted, monkeypatch):
@@ -297,4 +297,4 @@ def test_missing_detector_libraries_fail_before_any_generation(tmp_path, scripte
     with pytest.raises(UsageError, match="datasketch") as info:
         evolve(config(tmp_path, seeds_file(tmp_path, ["KEEP"])))
     assert "--no-decontam" in info.value.hint and scripted.calls == 0
-    assert evolve(config(tmp_path, seeds_file(tmp_path, ["KEEP"]), decontam=()))["rows"] == 1
+    assert evolve(config(tmp_path, seeds_file(tmp_path, ["KEEP"]), decontam=())).rows == 1

@@ -137,3 +137,75 @@ def test_evol_prints_what_it_printed(tmp_path, cli):
     assert code == 0, stderr
     doc = check("evol", stdout, tmp_path, ensure_ascii=False)
     assert doc["rows"] == 1 and doc["rounds"][0]["dropped"] == {"near-duplicate": 1}
+
+
+def typed(result, kind):
+    """Every key of the result's document is one of its attributes, with the document's value."""
+    import dataclasses
+
+    from coderank.record import Record
+
+    assert type(result) is kind
+    doc = result.to_json()
+    assert result.extra == {}, f"keys that no attribute holds: {sorted(result.extra)}"
+    for key, value in doc.items():
+        attr = getattr(result, key)
+        if isinstance(attr, Record):
+            attr = attr.to_dict()
+        elif isinstance(attr, dict):
+            attr = {k: v.to_dict() if isinstance(v, Record) else v for k, v in attr.items()}
+        assert attr == value, key
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.run_id = "changed"
+    return doc
+
+
+def test_the_functions_return_typed_results_that_hold_every_key():
+    from coderank import (
+        DistillConfig,
+        DistillResult,
+        EvalConfig,
+        EvalResult,
+        EvolConfig,
+        EvolResult,
+        RescoreConfig,
+        RescoreResult,
+        VerifyResult,
+        distill,
+        evaluate,
+        evolve,
+        rescore,
+        verify,
+    )
+    from coderank.execution.sandbox import Limits
+
+    config = EvalConfig(model="script", benchmark=str(problems()), n=3, temperature=0.8, workers=1,
+                        limits=Limits(cpu_seconds=1.0))
+    run = evaluate(config)
+    typed(run, EvalResult)
+    assert run.generated == 6 and not run.already_finished and run.manifest.n == 3
+    assert run.pass_at_1 is not None and run.pass_at_1.value == pytest.approx(1 / 3)
+    assert run.status_counts == {"failed": 3, "passed": 2, "no_code": 1}
+    again = evaluate(config)
+    typed(again, EvalResult)
+    assert again.already_finished and again.run_id == run.run_id and again.generated == 0
+    assert again.pass_at_k == run.pass_at_k
+    rescored = rescore(RescoreConfig(run=run.run_id, cpu_seconds=2.0, workers=1))
+    typed(rescored, RescoreResult)
+    assert rescored.rescored_from == run.run_id and rescored.re_executed == 5 and rescored.copied == 1
+    assert rescored.manifest.rescored_from is not None and rescored.manifest.rescored_from.run_id == run.run_id
+    checked = verify(run.run_id, workers=1)
+    typed(checked, VerifyResult)
+    assert checked.ok and checked.re_executed == 5 and checked.mismatches == [] and checked.engine["workers"] == 1
+    made = distill(DistillConfig(out=Path("d.jsonl"), benchmark=str(problems()), model="script", k=3, keep=1,
+                                 embeddings=False, workers=1, limits=Limits(cpu_seconds=1.0)))
+    typed(made, DistillResult)
+    assert made.rows == 1 and made.manifest.kind == "distill" and made.manifest.run_id == made.run_id
+    assert made.pass_rate == pytest.approx(2 / 6, abs=1e-4) and made.label == "verified"
+    seeds = Path("seeds.jsonl")
+    seeds.write_text(json.dumps({"id": "s-keep", "instruction": "KEEP write a function that sums the digits of a "
+                                 "positive integer given as a string."}) + "\n")
+    evolved = evolve(EvolConfig(out=Path("e.jsonl"), model="script", seeds=seeds, embeddings=False, workers=1))
+    typed(evolved, EvolResult)
+    assert evolved.rows == 1 and evolved.rounds[0]["kept"] == 1 and evolved.manifest.output is not None
+    assert evolved.manifest.output["rows"] == 1

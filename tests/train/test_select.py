@@ -82,3 +82,38 @@ def test_cli_refuses_select_on_mbpp_and_names_mbpp_valid(cli, data_file, tmp_pat
     code, out, err = cli("train", str(data_file), "--out", str(tmp_path / "o"), "--select-on", "mbpp")
     assert code == 2 and "refusing to choose checkpoints on mbpp" in err and "mbpp-valid" in err
     assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+def test_checkpoints_are_scored_by_their_eval_runs(tmp_path, monkeypatch):
+    from coderank.models import backends
+    from coderank.models.backends import Completion
+    from coderank.train._select import score_checkpoints
+
+    class Checkpoint:
+        def __init__(self, body):
+            self.body = body
+
+        def identity(self):
+            return {"backend": "script", "body": self.body}
+
+        def close(self):
+            pass
+
+        def generate(self, requests):
+            for i, _ in enumerate(requests):
+                yield i, Completion(f"```python\ndef add(a, b):\n    return {self.body}\n```", "stop", 10, 20, 0.01)
+
+    monkeypatch.setitem(backends._REGISTRY, "script", lambda rest, options: Checkpoint(rest))
+    path = tmp_path / "dev.jsonl"
+    prompt = "def add(a, b):\n    \"\"\"Add them.\"\"\"\n"
+    path.write_text("".join(json.dumps({"task_id": f"dev/{i}", "prompt": prompt, "entry_point": "add",
+                                        "test": f"def check(f):\n    assert f({i}, 1) == {i + 1}\n"}) + "\n"
+                            for i in range(2)))
+    dev = check_dev_set(str(path), allow_test=False)
+    scores = score_checkpoints([("checkpoint-2", 2, "script:a - b"), ("checkpoint-4", 4, "script:a + b")], dev,
+                               "chat", tmp_path / "selection.db", 64)
+    assert scores["checkpoint-2"]["pass@1"] == 0.0 and scores["checkpoint-2"]["passed"] == 0
+    assert scores["checkpoint-4"]["pass@1"] == scores["checkpoint-4"]["low"] == scores["checkpoint-4"]["high"] == 1.0
+    assert scores["checkpoint-4"]["passed"] == scores["checkpoint-4"]["problems"] == 2
+    assert scores["checkpoint-2"]["run_id"] != scores["checkpoint-4"]["run_id"]
+    assert scores["checkpoint-4"]["run_id"].startswith("run-") and choose(scores) == "checkpoint-4"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +26,9 @@ from coderank.cli._common import (
 )
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
+
+if TYPE_CHECKING:
+    from coderank.distill import DistillResult
 
 
 def distill_cmd(
@@ -109,40 +112,39 @@ def distill_cmd(
     with progress(sys.stderr.isatty() and not json_out, "distill", "") as bar:
         result = distill(config, progress=phase_progress(bar))
     if json_out:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return
-    print_report(result, result["manifest"])
+    print_report(result)
 
 
-def print_report(summary: dict[str, Any], manifest: dict[str, Any]) -> None:
+def print_report(r: DistillResult) -> None:
     """What a distillation made: the teacher's pass rates, the rows, decontamination (also for `coderank show`)."""
-    how = f"keep {manifest['keep']}" if manifest.get("keep") else f"rows as in {manifest['match']['path']}"
-    out.print(f"[bold]{summary['run_id']}[/]  {escape(summary['model'])} on {escape(summary['source'])} "
-              f"({summary['tests']} tests), k={manifest['k']}, {escape(how)}, select {summary['select']}"
-              + ("  (resumed)" if summary.get("resumed") else ""), highlight=False)
-    if summary.get("pass_at_k"):
-        print_passk(summary["pass_at_k"])
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["status_counts"].items()))
-    rate = f" ({summary['pass_rate']:.0%})" if summary.get("pass_rate") is not None else ""
-    out.print(f"samples {summary['samples']}: passed {summary['passed']}{rate}; statuses: {counts or '-'}",
-              highlight=False)
-    out.print(f"{summary['problems_with_pass']} of {summary['problems']} problems have a passing answer; "
-              f"{summary['rows']} rows ({summary['label']}) from {summary['problems_with_rows']} problems -> "
-              f"{escape(summary['out'])} (manifest {escape(summary['manifest_path'])})", highlight=False)
-    deco = manifest["decontam"]
-    against = ", ".join(b["name"] for b in deco["benchmarks"]) or "nothing (--no-decontam)"
-    lost = len(deco["problems_lost"])
-    out.print(f"decontaminated against {escape(against)}: {summary['leaked']} candidate(s) dropped"
+    m = r.manifest
+    how = f"keep {m.keep}" if m.keep else f"rows as in {(m.match or {}).get('path')}"
+    out.print(f"[bold]{r.run_id}[/]  {escape(r.model)} on {escape(r.source)} "
+              f"({r.tests} tests), k={m.k}, {escape(how)}, select {r.select}"
+              + ("  (resumed)" if r.resumed else ""), highlight=False)
+    if r.pass_at_k:
+        print_passk(r.pass_at_k)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(r.status_counts.items()))
+    rate = f" ({r.pass_rate:.0%})" if r.pass_rate is not None else ""
+    out.print(f"samples {r.samples}: passed {r.passed}{rate}; statuses: {counts or '-'}", highlight=False)
+    out.print(f"{r.problems_with_pass} of {r.problems} problems have a passing answer; "
+              f"{r.rows} rows ({r.label}) from {r.problems_with_rows} problems -> "
+              f"{escape(r.out)} (manifest {escape(r.manifest_path)})", highlight=False)
+    against = ", ".join(b["name"] for b in m.decontam["benchmarks"]) or "nothing (--no-decontam)"
+    lost = len(m.decontam["problems_lost"])
+    out.print(f"decontaminated against {escape(against)}: {r.leaked} candidate(s) dropped"
               + (f", {lost} problem(s) got fewer rows for it" if lost else ""), highlight=False)
-    if summary.get("truncated"):
-        out.print(f"[yellow]{summary['truncated']} answer(s) hit --max-tokens (truncated)[/]", highlight=False)
-    if not summary["rows"]:
+    if r.truncated:
+        out.print(f"[yellow]{r.truncated} answer(s) hit --max-tokens (truncated)[/]", highlight=False)
+    if not r.rows:
         out.print("[yellow]no rows: no answer was eligible (see the statuses above)[/]", highlight=False)
-    tps = summary.get("tokens_per_second")
-    made = (f"{summary['generated']} answers generated, {summary['cached']} from the cache"
-            if summary["generated"] or summary["cached"] else "nothing generated or run (the samples were complete)")
-    out.print(made + (f", {tps} tokens/s" if tps else "") + f"; {summary['wall_seconds']:.0f} s; samples run "
-              f"{summary['samples_run']}", highlight=False)
+    tps = r.tokens_per_second
+    made = (f"{r.generated} answers generated, {r.cached} from the cache"
+            if r.generated or r.cached else "nothing generated or run (the samples were complete)")
+    out.print(made + (f", {tps} tokens/s" if tps else "") + f"; {r.wall_seconds:.0f} s; samples run "
+              f"{r.samples_run}", highlight=False)
 
 
 def show_run(info: Any, json_out: bool) -> None:
@@ -152,11 +154,11 @@ def show_run(info: Any, json_out: bool) -> None:
                           "summary": info.summary}, indent=2, ensure_ascii=False))
         return
     out.print(f"[bold]{info.run_id}[/] (distill, {info.status}, created {when(info.created_at)})", highlight=False)
-    from coderank.distill import DistillManifest
+    from coderank.distill import DistillManifest, DistillResult
 
     m = DistillManifest.from_dict(info.manifest)
     out.print(escape(f"teacher: {m.teacher['spec']}  {json.dumps(m.teacher['identity'])}"), highlight=False)
     out.print(f"source: {escape(str(m.source.name))} ({m.source.problems} of {m.source.of}, {m.source.sha256})  "
               f"decoding: {json.dumps(m.decoding)}  seed: {m.seed}", highlight=False)
-    if info.summary:
-        print_report(info.summary, info.manifest)
+    if info.summary:  # the stored summary is the result less its manifest
+        print_report(DistillResult.from_dict({**info.summary, "manifest": info.manifest}))

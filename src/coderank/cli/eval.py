@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -38,6 +38,9 @@ from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
 from coderank.paths import check_output_file
 from coderank.record import RunManifest
+
+if TYPE_CHECKING:
+    from coderank.evaluation import EvalResult
 
 
 def eval_cmd(
@@ -112,7 +115,7 @@ def eval_cmd(
     with progress(sys.stderr.isatty(), "eval") as bar:
         result = evaluate(config, progress=phase_progress(bar))
     if json_out:
-        print(json.dumps({k: v for k, v in result.items() if k != "per_problem"}, indent=2))
+        print(json.dumps({k: v for k, v in result.to_json().items() if k != "per_problem"}, indent=2))
         return
     print_result(result)
 
@@ -123,33 +126,35 @@ def template_words(manifest: RunManifest | None) -> str:
     return f", template {escape(str(name))}" if name else ""
 
 
-def print_result(r: dict[str, Any]) -> None:
+def print_result(r: EvalResult) -> None:
     """The human output of an eval or rescore result (or a finished run found again)."""
-    m = RunManifest.from_dict(r["manifest"]) if r.get("manifest") else None
-    named = f" \"{escape(r['name'])}\"" if r.get("name") else ""
-    out.print(f"[bold]{r['run_id']}[/]{named}  {escape(r['model'])} on {escape(r['benchmark'])}"
+    from coderank.evaluation import RescoreResult
+
+    m = r.manifest
+    named = f" \"{escape(r.name)}\"" if r.name else ""
+    out.print(f"[bold]{r.run_id}[/]{named}  {escape(r.model)} on {escape(r.benchmark)}"
               + template_words(m)
-              + ("  (resumed)" if r.get("resumed") else "")
-              + ("  (already finished: the same run, from the store)" if r.get("already_finished") else ""),
+              + ("  (resumed)" if r.resumed else "")
+              + ("  (already finished: the same run, from the store)" if r.already_finished else ""),
               highlight=False)
-    print_passk(r["pass_at_k"])
-    out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(r["status_counts"].items())), highlight=False)
-    print_unscorable(r.get("unscorable_problems", {}))
-    if r.get("truncated"):
-        out.print(f"[yellow]{r['truncated']} sample(s) hit the token limit of {r.get('max_tokens')} (truncated)[/]",
+    print_passk(r.pass_at_k)
+    out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(r.status_counts.items())), highlight=False)
+    print_unscorable(r.unscorable_problems or {})
+    if r.truncated:
+        out.print(f"[yellow]{r.truncated} sample(s) hit the token limit of {r.max_tokens} (truncated)[/]",
                   highlight=False)
-    print_echoes(r.get("echoes"))
-    if r.get("token_limit_note"):
-        out.print(f"[yellow]{escape(r['token_limit_note'])}[/]", highlight=False)
-    if r.get("rescored_from"):
-        copied = f", {r['copied']} without a program copied" if r.get("copied") else ""
-        out.print(f"rescored from {r['rescored_from']} under {limits_text(m.sandbox_limits if m else None)}: "
-                  f"{r['re_executed']} programs re-executed{copied}; {r['wall_seconds']} s in all"
-                  + engine_text(m.execution if m else None), highlight=False)
+    print_echoes(r.echoes)
+    if r.token_limit_note:
+        out.print(f"[yellow]{escape(r.token_limit_note)}[/]", highlight=False)
+    if isinstance(r, RescoreResult):
+        copied = f", {r.copied} without a program copied" if r.copied else ""
+        out.print(f"rescored from {r.rescored_from} under {limits_text(m.sandbox_limits)}: "
+                  f"{r.re_executed} programs re-executed{copied}; {r.wall_seconds} s in all"
+                  + engine_text(m.execution), highlight=False)
         return
-    tps = f", {r['tokens_per_second']} tokens/s" if r.get("tokens_per_second") else ""
-    out.print(f"generated {r['generated']}, from cache {r['cached']}; {r['wall_seconds']} s in all{tps}"
-              + engine_text(m.execution if m else None), highlight=False)
+    tps = f", {r.tokens_per_second} tokens/s" if r.tokens_per_second else ""
+    out.print(f"generated {r.generated}, from cache {r.cached}; {r.wall_seconds} s in all{tps}"
+              + engine_text(m.execution), highlight=False)
 
 
 def limits_text(limits: dict[str, Any] | None) -> str:
@@ -182,19 +187,19 @@ def verify(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).
     with progress(sys.stderr.isatty(), "verify") as bar:
         result = verify_run(run, store, workers, progress=phase_progress(bar), ray=ray)
     if json_out:
-        print(json.dumps(result, indent=2))
-    elif result["ok"]:
-        out.print(f"[green]verified[/] {result['run_id']}: {result['re_executed']} programs re-executed, every "
+        print(json.dumps(result.to_json(), indent=2))
+    elif result.ok:
+        out.print(f"[green]verified[/] {result.run_id}: {result.re_executed} programs re-executed, every "
                   "verdict, the score and every hash match", highlight=False)
     else:
-        for m in result["mismatches"][:20]:
+        for m in result.mismatches[:20]:
             out.print(f"[red]mismatch[/] {escape(m['task_id'])} #{m['sample_index']}: stored {m['stored']}, "
                       f"now {m['now']} {escape(m['detail'][:100])}", highlight=False)
-        for h in result["hash_problems"][:20]:
+        for h in result.hash_problems[:20]:
             out.print(f"[red]hash[/] {h}", highlight=False)
-        for s in result["score_problems"]:
+        for s in result.score_problems:
             out.print(f"[red]score[/] {escape(s)}", highlight=False)
-    if not result["ok"]:
+    if not result.ok:
         raise typer.Exit(1)
 
 
@@ -265,6 +270,6 @@ def rescore(
     with progress(sys.stderr.isatty(), "rescore") as bar:
         result = rescore_run(config, progress=phase_progress(bar))
     if json_out:
-        print(json.dumps({k: v for k, v in result.items() if k != "per_problem"}, indent=2))
+        print(json.dumps({k: v for k, v in result.to_json().items() if k != "per_problem"}, indent=2))
         return
     print_result(result)

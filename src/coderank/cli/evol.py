@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -24,6 +24,9 @@ from coderank.cli._common import (
 )
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions
+
+if TYPE_CHECKING:
+    from coderank.evol.evolution import EvolResult
 
 
 def evol(
@@ -97,26 +100,25 @@ def evol(
     with progress(sys.stderr.isatty() and not json_out, "evol", "calls") as bar:
         result = evolve(config, progress=phase_progress(bar))
     if json_out:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return
-    print_report(result, result["manifest"])
+    print_report(result)
 
 
-def print_report(summary: dict[str, Any], manifest: dict[str, Any]) -> None:
+def print_report(r: EvolResult) -> None:
     """The per-round table and totals of an evolution run (also used by `coderank show`)."""
-    table = Table(title=f"evol {summary['run_id']} ({escape(summary['model'])})", title_justify="left", show_edge=False,
+    table = Table(title=f"evol {r.run_id} ({escape(r.model)})", title_justify="left", show_edge=False,
                   header_style="bold")
     for col in ("round", "attempts", "kept", "dropped by reason", "seconds"):
         table.add_column(col, justify="left" if col == "dropped by reason" else "right")
-    for rep in summary["rounds"]:
+    for rep in r.rounds:
         reasons = ", ".join(f"{k} {v}" for k, v in rep["dropped"].items()) or "-"
         table.add_row(str(rep["round"]), str(rep["attempts"]), str(rep["kept"]), reasons, f"{rep['seconds']:.0f}")
     out.print(table)
-    deco = manifest["decontam"]
-    against = ", ".join(b["name"] for b in deco["benchmarks"]) or "nothing (--no-decontam)"
-    out.print(f"{summary['rows']} rows -> {escape(summary['out'])} (manifest {escape(summary['manifest_path'])}); "
-              f"decontaminated against {escape(against)}: {summary['leaked']} leaked rows dropped", highlight=False)
-    tps = summary["tokens_per_second"]
-    out.print(f"{summary['generated']} calls generated, {summary['cached']} from the cache"
-              + (f", {tps} tokens/s" if tps else "") + f"; {summary['wall_seconds']:.0f} s"
-              + (" (resumed)" if summary["resumed"] else ""), highlight=False)
+    against = ", ".join(b["name"] for b in r.manifest.decontam["benchmarks"]) or "nothing (--no-decontam)"
+    out.print(f"{r.rows} rows -> {escape(r.out)} (manifest {escape(r.manifest_path)}); "
+              f"decontaminated against {escape(against)}: {r.leaked} leaked rows dropped", highlight=False)
+    tps = r.tokens_per_second
+    out.print(f"{r.generated} calls generated, {r.cached} from the cache"
+              + (f", {tps} tokens/s" if tps else "") + f"; {r.wall_seconds:.0f} s"
+              + (" (resumed)" if r.resumed else ""), highlight=False)

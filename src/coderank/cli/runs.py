@@ -168,14 +168,14 @@ def _show_evol(info: Any, rows: list[dict[str, Any]], json_out: bool) -> None:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     out.print(f"[bold]{info.run_id}[/] (evol, {info.status}, created {when(info.created_at)})", highlight=False)
-    from coderank.evol.evolution import EvolManifest
+    from coderank.evol.evolution import EvolManifest, EvolResult
 
     m = EvolManifest.from_dict(info.manifest)
     out.print(escape(f"model: {m.model_spec}  {json.dumps(m.model)}"), highlight=False)
     out.print(f"seeds: {m.seeds['source']} ({m.seeds['count']}, {m.seeds['sha256']})  methods v"
               f"{m.methods['version']} {m.methods['sha256']}  seed: {m.seed}  rounds: {m.rounds}", highlight=False)
-    if info.summary:
-        evol.print_report(info.summary, info.manifest)
+    if info.summary:  # the stored summary is the result less its manifest
+        evol.print_report(EvolResult.from_dict({**info.summary, "manifest": info.manifest}))
     for r in rows:
         verdict = "kept" if r["kept"] else f"{r['reason']}: {r['detail']}"
         out.print(f"{escape(r['id'])} ({r['method']}, parent {escape(r['parent_id'])}): {escape(verdict[:120])}",

@@ -1,8 +1,8 @@
 """Distillation (``coderank distill``): SFT data from a teacher, each row kept for what its execution showed.
 
-The supported API: :func:`distill` with a :class:`DistillConfig`; :func:`manifest_path` and the typed
-:class:`DistillManifest`; the self-test pieces (:func:`split_answer`, :func:`mutant`, :data:`MUTANTS`) for
-inspecting how an answer was judged.
+The supported API: :func:`distill` with a :class:`DistillConfig`, returning a :class:`DistillResult`;
+:func:`manifest_path` and the typed :class:`DistillManifest`; the self-test pieces (:func:`split_answer`,
+:func:`mutant`, :data:`MUTANTS`) for inspecting how an answer was judged.
 
 The package is also the function: ``from coderank import distill`` (or ``coderank.distill``) gives this module, and
 calling it calls :func:`distill`, so ``distill(DistillConfig(...))`` works whichever was imported first.
@@ -19,6 +19,7 @@ from coderank.distill._pipeline import (
     SELECTIONS,
     DistillConfig,
     DistillManifest,
+    DistillResult,
     distill,
     manifest_path,
     rank,
@@ -26,13 +27,13 @@ from coderank.distill._pipeline import (
 from coderank.distill._selftest import MUTANTS, Split, mutant, split_answer
 
 __all__ = ["DECONTAM_DEFAULT", "MANIFEST_FIELDS", "MUTANTS", "OUTPUT_FORMS", "SELECTIONS", "DistillConfig",
-           "DistillManifest", "Split", "distill", "manifest_path", "mutant", "rank", "split_answer"]
+           "DistillManifest", "DistillResult", "Split", "distill", "manifest_path", "mutant", "rank", "split_answer"]
 
 
 class _CallableModule(types.ModuleType):
     """The module ``coderank.distill``, which called is :func:`distill`."""
 
-    def __call__(self, config: DistillConfig, progress: Any = None) -> dict[str, Any]:
+    def __call__(self, config: DistillConfig, progress: Any = None) -> DistillResult:
         return distill(config, progress)  # the module's global: a patched one is used
 
 

@@ -47,7 +47,7 @@ from coderank.errors import InputError, UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions, check_decoding
 from coderank.paths import require_file, write_atomic
-from coderank.record import BenchmarkRef, Record, RunManifest, TemplateRef, platform_info
+from coderank.record import BenchmarkRef, PassAtK, Record, RunManifest, TemplateRef, platform_info
 from coderank.store import Store
 from coderank.types import Status
 
@@ -183,6 +183,82 @@ class DistillConfig:
     store: Path | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class DistillResult(Record):
+    """The outcome of :func:`distill`; ``to_json()`` is the document ``coderank distill --json`` prints.
+
+    The run's stored summary is this document less ``manifest``. Keys this version does not type stay in
+    ``extra`` (see :class:`~coderank.record.Record`).
+
+    Attributes:
+        run_id: The distill run in the store.
+        samples_run: The samples' run (an eval run for trusted tests, a selftest run for self-written ones).
+        resumed: The samples' run went on from an earlier, unfinished call.
+        model: The teacher's model spec.
+        source: The instructions' name (benchmark, problem file or instructions file).
+        tests: ``trusted`` or ``self-written``.
+        label: What the rows are: ``verified``, ``self-verified`` or ``unverified``.
+        select: ``verified`` or ``unverified``.
+        keep: Rows per problem at most (None with ``match``).
+        out: The data file.
+        manifest_path: The manifest beside it.
+        rows: Rows written.
+        out_sha256: The data file's hash.
+        problems: Problems (or instructions) the rows were chosen from.
+        samples: Samples judged.
+        passed: Samples that passed.
+        pass_rate: ``passed / samples`` to 4 places (None without samples).
+        status_counts: Status -> samples.
+        pass_at_k: The teacher's pass@k on the problems, with 95% intervals.
+        problems_with_pass: Problems with a passing sample.
+        problems_with_rows: Problems that got a row.
+        leaked: Candidates that decontamination dropped.
+        truncated: Answers that hit the token limit.
+        generated: Answers this call generated.
+        cached: Answers this call took from the completion cache.
+        generation_seconds: Time this call spent generating.
+        tokens_per_second: Generation speed of this call (None when it generated nothing).
+        wall_seconds: This call's time in all.
+        isolation: The sandbox isolation layers that were active.
+        manifest: The data set's manifest (``DATA.manifest.json``).
+    """
+
+    run_id: str = ""
+    samples_run: str = ""
+    resumed: bool = False
+    model: str = ""
+    source: str = ""
+    tests: str = ""
+    label: str | None = None
+    select: str = ""
+    keep: int | None = None
+    out: str = ""
+    manifest_path: str = ""
+    rows: int = 0
+    out_sha256: str = ""
+    problems: int = 0
+    samples: int = 0
+    passed: int = 0
+    pass_rate: float | None = None
+    status_counts: dict[str, int] = field(default_factory=dict)
+    pass_at_k: dict[str, PassAtK] = field(default_factory=dict)
+    problems_with_pass: int = 0
+    problems_with_rows: int = 0
+    leaked: int = 0
+    truncated: int = 0
+    generated: int = 0
+    cached: int = 0
+    generation_seconds: float = 0.0
+    tokens_per_second: float | None = None
+    wall_seconds: float = 0.0
+    isolation: dict[str, Any] = field(default_factory=dict)
+    manifest: DistillManifest = field(default_factory=DistillManifest)
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as the JSON document it is printed as."""
+        return self.to_dict()
+
+
 @dataclass(frozen=True)
 class _Candidate:
     """One sample as a possible row."""
@@ -270,11 +346,12 @@ def _check_config(config: DistillConfig) -> None:
                      "file ({id, instruction, input} lines, or an Alpaca JSON array)")
 
 
-def distill(config: DistillConfig, progress: Progress | None = None) -> dict[str, Any]:
+def distill(config: DistillConfig, progress: Progress | None = None) -> DistillResult:
     """Sample answers from a teacher, judge them by execution, and write the chosen rows and their manifest.
 
     Returns:
-        The summary: run ids, rows written, pass counts, decontamination, timings, and ``manifest``.
+        What it made (:class:`DistillResult`): run ids, rows written, pass counts, decontamination, timings, and
+        the ``manifest``.
 
     Raises:
         UsageError: bad options, a test split as the source, a ``match`` made from other samples.
@@ -315,7 +392,7 @@ def distill(config: DistillConfig, progress: Progress | None = None) -> dict[str
     doc = manifest.to_dict()
     write_atomic(manifest_path(config.out), json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     summary["manifest"] = doc
-    return summary
+    return DistillResult.from_dict(summary)
 
 
 _MATCH_HINT = ("--match copies row counts from a data set made from the same samples: use the same teacher (-m), "
@@ -406,17 +483,19 @@ def _trusted(config: DistillConfig, match: dict[str, Any] | None, progress: Prog
     with Store(config.store) as store:
         candidates = [_Candidate(s.task_id, s.sample_index, s.status, s.program, s.completion_key,
                                  _asked(store, s.completion_key) or asked_in_words[s.task_id])
-                      for s in store.samples(result["run_id"])]
-    eval_manifest = result["manifest"]
+                      for s in store.samples(result.run_id)]
+    eval_manifest = result.manifest.to_dict()  # the teacher's entries as the eval run's manifest has them
     return _Samples(
-        run_id=result["run_id"], kind="eval", tests="trusted", label="verified",
+        run_id=result.run_id, kind="eval", tests="trusted", label="verified",
         source={"name": bench.name, "version": bench.version, "sha256": bench.sha256, "problems": len(problems),
                 "of": len(bench)},
         teacher={"spec": config.model, "identity": eval_manifest["model"], "template": eval_manifest["template"]},
         order=[p.task_id for p in problems], candidates=candidates,
-        summary={k: result.get(k) for k in ("pass_at_k", "status_counts", "truncated", "generated", "cached",
-                                            "generation_seconds", "tokens_per_second", "isolation", "resumed",
-                                            "unscorable_problems")})
+        summary={"pass_at_k": {k: e.to_dict() for k, e in result.pass_at_k.items()},
+                 "status_counts": result.status_counts, "truncated": result.truncated, "generated": result.generated,
+                 "cached": result.cached, "generation_seconds": result.generation_seconds,
+                 "tokens_per_second": result.tokens_per_second, "isolation": result.isolation,
+                 "resumed": result.resumed, "unscorable_problems": result.unscorable_problems})
 
 
 def _asked(store: Store, key: str | None) -> str | None:

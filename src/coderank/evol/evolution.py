@@ -164,6 +164,59 @@ class EvolConfig:
     store: Path | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class EvolResult(Record):
+    """The outcome of :func:`evolve`; ``to_json()`` is the document ``coderank evol --json`` prints.
+
+    The run's stored summary is this document less ``manifest``. Keys this version does not type stay in
+    ``extra`` (see :class:`~coderank.record.Record`).
+
+    Attributes:
+        run_id: The evol run in the store.
+        resumed: The call went on with a run that an earlier call left unfinished.
+        model: The model spec.
+        out: The data file.
+        manifest_path: The manifest beside it.
+        rows: Rows written.
+        out_sha256: The data file's hash.
+        attempts: Evolution attempts over all rounds.
+        rounds: Per round: ``round``, ``attempts``, ``kept``, ``dropped`` (reason -> attempts), ``methods``,
+            ``kept_by_method``, ``seconds``.
+        dropped: Reason -> attempts dropped for it, over all rounds.
+        leaked: Rows dropped by decontamination.
+        generated: Model calls this call made.
+        cached: Model calls taken from the completion cache.
+        generation_seconds: Time this call spent generating.
+        tokens_per_second: Generation speed of this call (None when it generated nothing).
+        wall_seconds: This call's time in all.
+        isolation: The sandbox isolation layers that were active.
+        manifest: The run's manifest (``DATA.manifest.json``).
+    """
+
+    run_id: str = ""
+    resumed: bool = False
+    model: str = ""
+    out: str = ""
+    manifest_path: str = ""
+    rows: int = 0
+    out_sha256: str = ""
+    attempts: int = 0
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    leaked: int = 0
+    generated: int = 0
+    cached: int = 0
+    generation_seconds: float = 0.0
+    tokens_per_second: float | None = None
+    wall_seconds: float = 0.0
+    isolation: dict[str, Any] = field(default_factory=dict)
+    manifest: EvolManifest = field(default_factory=EvolManifest)
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as the JSON document it is printed as."""
+        return self.to_dict()
+
+
 @dataclass(frozen=True)
 class _Item:
     """An instruction in the pool: a seed, or the latest kept evolution of one."""
@@ -208,11 +261,12 @@ def manifest_path(out: Path) -> Path:
                          else out.name + ".manifest.json")
 
 
-def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, Any]:
+def evolve(config: EvolConfig, progress: Progress | None = None) -> EvolResult:
     """Run (or resume) an evolution and write its JSONL output and manifest.
 
     Returns:
-        The summary: run id, rounds (kept / dropped by reason), rows written, output paths, timings.
+        What it made (:class:`EvolResult`): run id, rounds (kept / dropped by reason), rows written, output paths,
+        timings, and the ``manifest``.
 
     Raises:
         UsageError: bad options (unknown method or benchmark, bad numbers).
@@ -295,7 +349,7 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> dict[str, An
     doc = manifest.to_dict()
     _write_json(manifest_path(config.out), doc)
     summary["manifest"] = doc
-    return summary
+    return EvolResult.from_dict(summary)
 
 
 def _benchmarks(names: tuple[str, ...]) -> list[Any]:

@@ -118,11 +118,12 @@ def score_checkpoints(candidates: list[tuple[str, int, str]], dev: DevSet, templ
             progress(f"selecting: {name}", n - 1, len(candidates))
         result = evaluate(EvalConfig(model=spec, benchmark=dev.spec, template=template, store=store,
                                      max_tokens=max_tokens))
-        p1 = result["pass_at_k"].get("pass@1", {})
-        passed = sum(v["c"] for v in result["per_problem"].values())
-        scores[name] = {"step": step, "pass@1": p1.get("value"), "low": p1.get("low"), "high": p1.get("high"),
-                        "passed": passed, "problems": result["problems"], "run_id": result["run_id"]}
-        log.info("%s (step %d): pass@1 %s on %s", name, step, p1.get("value"), dev.spec)
+        p1 = result.pass_at_1
+        value, low, high = (p1.value, p1.low, p1.high) if p1 is not None else (None, None, None)
+        passed = sum(v["c"] for v in result.per_problem.values())
+        scores[name] = {"step": step, "pass@1": value, "low": low, "high": high, "passed": passed,
+                        "problems": result.problems, "run_id": result.run_id}
+        log.info("%s (step %d): pass@1 %s on %s", name, step, value, dev.spec)
     if progress:
         progress("selecting", len(candidates), len(candidates))
     return scores
