@@ -6,6 +6,10 @@ alternating per problem so that a change in the machine's load hits both alike. 
 each, the ratio of times, and checks the claim the option rests on: every stopped answer is exactly the whole
 answer with its loop cut off (:func:`coderank.models.loops.cut_loop`). Nothing goes through a store or cache.
 
+Both generations start from an empty KV cache: llama.cpp reuses the cached prefix of the previous prompt, and
+the same prompt run twice in a row then evaluates only its last token, which can change a greedy answer (seen
+here: gemma-270m on MBPP/28 answers differently on the second try). The comparison needs equal conditions.
+
     python benchmarks/loop_stop.py [-m gemma-270m] [-b mbpp] [-n 30] [--threads 1] [--max-tokens 512]
 """
 
@@ -42,9 +46,11 @@ def main() -> int:
             r = template.render(problem)
             req = Request(r.kind, r.text, tuple((m["role"], m["content"]) for m in r.messages) if r.messages else None,
                           args.max_tokens, 0.0, 1.0, tuple(r.stop), 0)
+            model.llm.reset()  # each generation from an empty KV cache (see below)
             start = time.perf_counter()
             [(_, whole)] = list(model.generate([req]))
             whole_s += time.perf_counter() - start
+            model.llm.reset()
             start = time.perf_counter()
             [(_, early)] = list(model.generate([replace(req, stop_loops=True)]))
             stop_s += time.perf_counter() - start
@@ -53,9 +59,11 @@ def main() -> int:
             expected = loops.cut_loop(whole.text)
             got = loops.cut_loop(early.text)
             looped += expected is not None
-            same += (expected if expected is not None else whole.text) == (got if got is not None else early.text)
+            equal = (expected if expected is not None else whole.text) == (got if got is not None else early.text)
+            same += equal
             print(f"{i:3d}/{len(problems)} {problem.task_id}: whole {whole.completion_tokens} tokens "
-                  f"({whole.finish_reason}), stopped {early.completion_tokens} ({early.finish_reason})",
+                  f"({whole.finish_reason}), stopped {early.completion_tokens} ({early.finish_reason})"
+                  + ("" if equal else "  DIFFERENT"),
                   file=sys.stderr, flush=True)
     finally:
         model.close()

@@ -4,12 +4,16 @@
 #   bash experiments/verified-distill/run.sh teacher     # k answers per mbpp-train problem, judged
 #   bash experiments/verified-distill/run.sh data        # arm A (verified) and arm B (unverified, matched)
 #   bash experiments/verified-distill/run.sh train-a|train-b
-#   bash experiments/verified-distill/run.sh eval-a|eval-b|eval-c
+#   bash experiments/verified-distill/run.sh eval-a|eval-b|eval-c [BENCHMARK]   # default: humaneval and mbpp
 #   bash experiments/verified-distill/run.sh duels
+#   bash experiments/verified-distill/run.sh all         # every step, in two streams that keep both cores busy:
+#        teacher, data, train-a, eval-a mbpp  |  eval-c, (waits for data) train-b, eval-b, eval-a humaneval;
+#        then duels
 # Environment: STORE (the store; default coderank's own), WORK (default runs/verified-distill: adapters, data),
 # THREADS (default 1: two steps share a 2-core machine), K (default 2).
 # Edit this file only by replacing it (write a copy, then mv): bash reads a running script as it goes.
 set -euo pipefail
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/../.."
 HERE=experiments/verified-distill
 STORE_OPT=(); [ -n "${STORE:-}" ] && STORE_OPT=(--store "$STORE")
@@ -38,9 +42,9 @@ case $step in
     cp "$WORK/arm-$arm/manifest.json" "$WORK/arm-$arm/loss.png" "$HERE/arm-$arm/" ;;
   eval-a|eval-b)  # greedy, asked in the format the student was trained on (its manifest names it: alpaca)
     arm=${step#eval-}
-    for b in humaneval mbpp; do
-      coderank eval -m "lora:$WORK/arm-$arm" -b $b --threads "$THREADS" --max-tokens 512 "${STORE_OPT[@]}" \
-        --out "$WORK/eval-$arm-$b"
+    for b in ${2:-humaneval mbpp}; do
+      coderank eval -m "lora:$WORK/arm-$arm" -b $b --threads "$THREADS" --max-tokens 512 --stop-loops \
+        "${STORE_OPT[@]}" --out "$WORK/eval-$arm-$b"
     done ;;
   duels)  # A vs C and A vs B on the 664 paired problems (HumanEval + MBPP pooled), and per benchmark
     id() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['run_id'])" "$WORK/eval-$1-$2/summary.json"; }
@@ -57,9 +61,21 @@ case $step in
     done ;;
   eval-c)  # the base student, asked as a base model is (completion template), greedy
     for b in humaneval mbpp; do
-      coderank eval -m gemma-270m -b $b --threads "$THREADS" --max-tokens 512 "${STORE_OPT[@]}" \
+      coderank eval -m gemma-270m -b $b --threads "$THREADS" --max-tokens 512 --stop-loops "${STORE_OPT[@]}" \
         --out "$WORK/eval-c-$b"
     done ;;
+  all)  # both cores busy: one thread per step, two steps at a time; each stream logs to $WORK/stream-N.log
+    rm -f "$WORK/.data-done" "$WORK/.train-a-done"
+    after() { until [ -e "$WORK/.$1-done" ]; do kill -0 "$2" 2>/dev/null || return 1; sleep 20; done; }
+    ( bash "$SELF" teacher && bash "$SELF" data && touch "$WORK/.data-done" && bash "$SELF" train-a \
+      && touch "$WORK/.train-a-done" && bash "$SELF" eval-a mbpp ) > "$WORK/stream-1.log" 2>&1 &
+    one=$!
+    ( bash "$SELF" eval-c && after data $one && bash "$SELF" train-b && bash "$SELF" eval-b \
+      && after train-a $one && bash "$SELF" eval-a humaneval ) > "$WORK/stream-2.log" 2>&1 &
+    two=$!
+    wait $one || { echo "stream 1 failed: see $WORK/stream-1.log (rerun: run.sh all resumes)" >&2; exit 1; }
+    wait $two || { echo "stream 2 failed: see $WORK/stream-2.log (rerun: run.sh all resumes)" >&2; exit 1; }
+    bash "$SELF" duels ;;
   *) echo "unknown step $step" >&2; exit 2 ;;
 esac
 stamp "end $step"
