@@ -39,11 +39,28 @@ def cli(capsys, monkeypatch):
 @pytest.fixture
 def chat_server():
     """Start minimal OpenAI-compatible chat servers (real sockets, for the real SDK): ``chat_server(answer)``
-    returns the base URL of one whose reply to each request body is ``answer(body)``; all stop after the test."""
+    returns the base URL of one whose reply to each request body is ``answer(body)``; all stop after the test.
+
+    ``chat_server(answer, models=["m", {"id": "n", "root": "/w"}])`` also answers ``GET /v1/models`` with those
+    entries (an id, or a whole entry); without ``models`` that request gets a 404, as from a server without it.
+    """
     servers = []
 
-    def start(answer):
+    def start(answer, models=None):
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                if models is None or self.path.rstrip("/") != "/v1/models":
+                    self.send_error(404)
+                    return
+                data = json.dumps({"object": "list", "data": [
+                    {"object": "model", "created": 0, "owned_by": "test", **({"id": m} if isinstance(m, str) else m)}
+                    for m in models]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self):  # noqa: N802 - http.server's naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
@@ -61,7 +78,7 @@ def chat_server():
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/v1"
 

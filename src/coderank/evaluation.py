@@ -31,7 +31,7 @@ from coderank.execution.ray_pool import check_address
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
 from coderank.models import loops
-from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
+from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend, served_by
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
 from coderank.record import BenchmarkRef, PassAtK, Record, RunManifest, RunSummary, TemplateRef, pass_at_k
@@ -402,7 +402,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> EvalResult
             benchmark=BenchmarkRef.of_benchmark(bench, len(problems)),
             template=TemplateRef(name=template.name, kind=template.kind, sha256=template.sha256),
             params=params, max_tokens_from=max_tokens_from, seed=config.seed, n=config.n,
-            sandbox_limits=config.limits.resolved().as_dict())
+            sandbox_limits=config.limits.resolved().as_dict(), servers=served_by(backend))
         run_id, resumed = open_eval_run(store, identity, manifest, config.limits, kind="eval", model=config.model,
                                         benchmark=bench.name)
         if config.name is not None:
@@ -450,7 +450,8 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
         **({"token_limit_note": note} if (note := _token_limit_note(result, max_tokens, max_tokens_from,
                                                                     _looping(store, run_id))) else {}),
     })
-    manifest = manifest.finished(isolation, engine)  # the isolation is known once the sandbox has started
+    # the isolation is known once the sandbox has started; a run resumed on other servers adds their URLs
+    manifest = manifest.finished(isolation, engine, served_by(backend))
     store.finish_run(run_id, result, manifest)
     result["manifest"] = manifest.to_dict()
     return result

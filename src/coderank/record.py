@@ -381,6 +381,12 @@ class RescoredFrom(Record):
     sandbox_limits: dict[str, Any] | None = None
 
 
+def merge_servers(*recorded: list[str] | None) -> list[str] | None:
+    """The server URLs of several calls on one run (a manifest's ``servers``), sorted; None for none."""
+    urls = sorted({u for urls in recorded for u in urls or ()})
+    return urls or None
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunManifest(Record):
     """The manifest of a scored run (``eval``, ``score``, a rescore of either, a distill ``selftest``).
@@ -393,7 +399,8 @@ class RunManifest(Record):
         kind: ``score`` for score runs; absent for the others (their kind is the store's).
         coderank_version: coderank that made the run.
         model_spec: The model as asked for (a spec, or a score run's name).
-        model: The model's identity (weights hash, or the API model and base URL; a score run's samples file).
+        model: The model's identity (weights hash, or the API model and base URL or --served-model; a score
+            run's samples file).
         benchmark: The benchmark and the problems the run covers.
         template: The prompt template.
         params: Decoding (``temperature``, ``top_p``, ``max_tokens``); empty for score runs.
@@ -406,11 +413,14 @@ class RunManifest(Record):
         bootstrap_seed: The seed of the stored intervals where it is not 0.
         sandbox_isolation: The isolation layers that were active (known once the sandbox started).
         execution: Where the programs ran when not on this machine (a Ray cluster).
+        servers: The server URLs the completions came from when the model's identity does not name them
+            (``--served-model``); a run resumed on other servers adds theirs.
         rescored_from: The run a rescore re-executed, and its limits.
     """
 
     OPTIONAL: ClassVar[frozenset[str]] = frozenset({
-        "kind", "max_tokens_from", "selftest", "bootstrap_seed", "sandbox_isolation", "execution", "rescored_from"})
+        "kind", "max_tokens_from", "selftest", "bootstrap_seed", "sandbox_isolation", "execution", "servers",
+        "rescored_from"})
 
     version: int | None = None
     kind: str | None = None
@@ -429,20 +439,21 @@ class RunManifest(Record):
     bootstrap_seed: int | None = None
     sandbox_isolation: dict[str, Any] | None = None
     execution: dict[str, Any] | None = None
+    servers: list[str] | None = None
     rescored_from: RescoredFrom | None = None
 
     @classmethod
     def create(cls, *, model_spec: str, model: dict[str, Any], benchmark: BenchmarkRef, template: TemplateRef,
                params: dict[str, Any], seed: int | None, n: int | None, sandbox_limits: dict[str, Any],
                kind: str | None = None, max_tokens_from: str | None = None, selftest: dict[str, Any] | None = None,
-               bootstrap_seed: int | None = None) -> RunManifest:
+               bootstrap_seed: int | None = None, servers: list[str] | None = None) -> RunManifest:
         """The manifest of a new run: this coderank's version and the platform it runs on, with what is given."""
         import coderank
 
         return cls(version=MANIFEST_VERSION, kind=kind, coderank_version=coderank.__version__,
                    model_spec=model_spec, model=model, benchmark=benchmark, template=template, params=params,
                    max_tokens_from=max_tokens_from, seed=seed, n=n, selftest=selftest, sandbox_limits=sandbox_limits,
-                   platform=platform_info(), bootstrap_seed=bootstrap_seed)
+                   platform=platform_info(), bootstrap_seed=bootstrap_seed, servers=servers)
 
     def rescored(self, run_id: str, sandbox_limits: dict[str, Any]) -> RunManifest:
         """The manifest of a rescore of this run (``run_id``) under ``sandbox_limits``.
@@ -463,15 +474,18 @@ class RunManifest(Record):
         """The seed of the run's bootstrap intervals: ``bootstrap_seed``, else 0 (every run before it)."""
         return self.bootstrap_seed or 0
 
-    def finished(self, isolation: dict[str, str], engine: dict[str, Any]) -> RunManifest:
+    def finished(self, isolation: dict[str, str], engine: dict[str, Any],
+                 servers: list[str] | None = None) -> RunManifest:
         """The manifest as a run that finished now records it.
 
-        With the isolation layers (where none are recorded yet) and, when the programs ran on a Ray cluster,
+        With the isolation layers (where none are recorded yet), when the programs ran on a Ray cluster
         ``execution`` (``{"engine": "ray", "ray_version", "address", "workers", "nodes": [...], "actor_deaths",
-        "jobs_retried"}``); a manifest without it ran on the machine in ``platform``. Neither is part of the run's
-        identity.
+        "jobs_retried"}``; a manifest without it ran on the machine in ``platform``), and the ``servers`` this
+        call generated with added to those recorded. None is part of the run's identity.
         """
         done = self
+        if servers and not set(servers) <= set(self.servers or ()):
+            done = dataclasses.replace(done, servers=merge_servers(self.servers, servers))
         if isolation and self.sandbox_isolation is None and "sandbox_isolation" not in self.extra:
             done = dataclasses.replace(done, sandbox_isolation=isolation)
         if engine.get("engine", "local") != "local":

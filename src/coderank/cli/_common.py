@@ -50,6 +50,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document i
 # A model server (openai:MODEL) and a local GGUF model: eval, distill, evol (perturb takes the key and concurrency).
 BaseUrlOpt = Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
                                                 show_default=False)]
+ServedModelOpt = Annotated[str | None, typer.Option(
+    "--served-model", metavar="NAME", show_default=False,
+    help="What the --base-url servers serve, e.g. the model and revision given to `vllm serve` "
+    "(Qwen/Qwen2.5-Coder-7B-Instruct@REV): the run's identity names it and the API model instead of the URLs, so "
+    "the same model on other replicas or ports has the same run id and completion cache, and a run moved to "
+    "other servers resumes. Every replica must answer /v1/models with the same model (checked at start); the "
+    "manifest records the URLs (servers).")]
 ApiKeyEnvOpt = Annotated[str, typer.Option(help="Environment variable with the API key.")]
 ConcurrencyOpt = Annotated[int, typer.Option(help="Requests in flight to a server.")]
 MaxRetriesOpt = Annotated[int, typer.Option(help="Retries of a failed request (429, 5xx, timeout), with "

@@ -15,6 +15,7 @@ from coderank.cli._common import (
     ConcurrencyOpt,
     JsonOpt,
     MaxRetriesOpt,
+    ServedModelOpt,
     StoreOpt,
     ThreadsOpt,
     escape,
@@ -80,6 +81,7 @@ def distill_cmd(
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Also use the embedding "
                                              "detector of `coderank contam` (needs coderank\\[rigor]).")] = True,
     base_url: BaseUrlOpt = None,
+    served_model: ServedModelOpt = None,
     api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
     concurrency: ConcurrencyOpt = 4,
     max_retries: MaxRetriesOpt = 5,
@@ -106,7 +108,7 @@ def distill_cmd(
         decontam=() if no_decontam else tuple(decontam or DECONTAM_DEFAULT), embeddings=embeddings,
         limits=Limits(cpu_seconds=timeout), workers=workers,
         backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads,
-                               max_retries=max_retries),
+                               max_retries=max_retries, served_model=served_model),
         store=store,
     )
     with progress(sys.stderr.isatty() and not json_out, "distill", "") as bar:

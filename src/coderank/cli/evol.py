@@ -15,6 +15,7 @@ from coderank.cli._common import (
     BaseUrlOpt,
     ConcurrencyOpt,
     JsonOpt,
+    ServedModelOpt,
     StoreOpt,
     ThreadsOpt,
     escape,
@@ -65,6 +66,7 @@ def evol(
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Also use the embedding "
                                              "detector of `coderank contam` (needs coderank\\[rigor]).")] = True,
     base_url: BaseUrlOpt = None,
+    served_model: ServedModelOpt = None,
     api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
     concurrency: ConcurrencyOpt = 4,
     threads: ThreadsOpt = None,
@@ -94,7 +96,8 @@ def evol(
         answer_max_tokens=answer_max_tokens, max_chars=max_chars,
         decontam=() if no_decontam else tuple(decontam or DECONTAM_DEFAULT), embeddings=embeddings,
         limits=Limits(cpu_seconds=timeout), workers=workers,
-        backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads),
+        backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, threads=threads,
+                               served_model=served_model),
         store=store,
     )
     with progress(sys.stderr.isatty() and not json_out, "evol", "calls") as bar:

@@ -10,7 +10,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from coderank.cli._common import ApiKeyEnvOpt, ConcurrencyOpt, err, escape, out, phase_progress, progress
+from coderank.cli._common import (
+    ApiKeyEnvOpt,
+    ConcurrencyOpt,
+    ServedModelOpt,
+    err,
+    escape,
+    out,
+    phase_progress,
+    progress,
+)
 from coderank.errors import UsageError
 
 
@@ -28,6 +37,7 @@ def perturb(
                                               "openai:MODEL).", show_default=False)] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server for --model openai:...",
                                                  show_default=False)] = None,
+    served_model: ServedModelOpt = None,
     api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
     concurrency: ConcurrencyOpt = 4,
     temperature: Annotated[float, typer.Option(help="Paraphrase sampling temperature (0 = greedy).")] = 0.0,
@@ -58,7 +68,8 @@ def perturb(
         from coderank.models.backends import BackendOptions
         from coderank.rigor import paraphrase
 
-        options = BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency)
+        options = BackendOptions(base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
+                                 served_model=served_model)
         with progress(sys.stderr.isatty() and not json_out, "perturb", "calls") as bar:
             replies, info = paraphrase.generate(bench, model, options=options, store_path=store, seed=seed,
                                                 temperature=temperature, progress=phase_progress(bar))

@@ -47,7 +47,7 @@ from coderank.errors import InputError, UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import BackendOptions, check_decoding
 from coderank.paths import require_file, write_atomic
-from coderank.record import BenchmarkRef, PassAtK, Record, RunManifest, TemplateRef, platform_info
+from coderank.record import BenchmarkRef, PassAtK, Record, RunManifest, TemplateRef, merge_servers, platform_info
 from coderank.store import Store
 from coderank.types import Status
 
@@ -73,7 +73,8 @@ MANIFEST_FIELDS = {
     "match": "null, or the data set whose per-problem row counts were copied: path, sha256, select",
     "output_form": "program or answer",
     "tests": "trusted or self-written",
-    "teacher": "spec, identity (weights sha256, or API model and base URL) and prompt template (name, kind, sha256)",
+    "teacher": "spec, identity (weights sha256, or API model and base URL or --served-model) and prompt template "
+               "(name, kind, sha256); servers: the URLs that served it, with --served-model",
     "source": "the instructions: name, version, sha256, problems used, of how many",
     "k": "samples per problem",
     "seed": "sample i of a problem is generated with seed + i; the ranking hash is seeded with it too",
@@ -489,7 +490,8 @@ def _trusted(config: DistillConfig, match: dict[str, Any] | None, progress: Prog
         run_id=result.run_id, kind="eval", tests="trusted", label="verified",
         source={"name": bench.name, "version": bench.version, "sha256": bench.sha256, "problems": len(problems),
                 "of": len(bench)},
-        teacher={"spec": config.model, "identity": eval_manifest["model"], "template": eval_manifest["template"]},
+        teacher={"spec": config.model, "identity": eval_manifest["model"], "template": eval_manifest["template"],
+                 **({"servers": eval_manifest["servers"]} if eval_manifest.get("servers") else {})},
         order=[p.task_id for p in problems], candidates=candidates,
         summary={"pass_at_k": {k: e.to_dict() for k, e in result.pass_at_k.items()},
                  "status_counts": result.status_counts, "truncated": result.truncated, "generated": result.generated,
@@ -536,7 +538,7 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
                   progress: Progress | None) -> _Samples:
     from coderank.evaluation import run_summary
     from coderank.generation import GenStats, cached_generate
-    from coderank.models.backends import Request, load_backend
+    from coderank.models.backends import Request, load_backend, served_by
 
     params = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
     selftest = {"version": _selftest.VERSION, "sha256": _selftest.SHA256, "mutants": dict(_selftest.MUTANTS)}
@@ -556,9 +558,13 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
                     "sandbox": config.limits.resolved().as_dict()}
         manifest = RunManifest.create(model_spec=config.model, model=ident, benchmark=instructions,
                                       template=template, params=params, seed=config.seed, n=config.k,
-                                      selftest=selftest, sandbox_limits=config.limits.resolved().as_dict())
+                                      selftest=selftest, sandbox_limits=config.limits.resolved().as_dict(),
+                                      servers=served_by(backend))
         run_id, resumed = store.open_run(identity, manifest, kind="selftest", model=config.model,
                                          benchmark=str(config.instructions))
+        if resumed and manifest.servers:  # resumed on other servers: the manifest names those of before too
+            manifest = replace(manifest, servers=merge_servers(store.get_run(run_id).run_manifest.servers,
+                                                               manifest.servers))
         was_finished = resumed and store.get_run(run_id).status == "finished"
         done = store.done_keys(run_id)
         todo = [(s, i) for s in seeds for i in range(config.k) if (s.id, i) not in done]
@@ -588,7 +594,8 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
                          "tests_sha256": sha256_text(meta["tests"]) if meta.get("tests") else None,
                          "mutants": meta.get("mutants", {})}))
     return _Samples(run_id=run_id, kind="selftest", tests="self-written", label="self-verified", source=source,
-                    teacher={"spec": config.model, "identity": ident, "template": template.to_dict()},
+                    teacher={"spec": config.model, "identity": ident, "template": template.to_dict(),
+                             **({"servers": manifest.servers} if manifest.servers else {})},
                     order=[s.id for s in seeds], candidates=candidates, selftest=selftest,
                     summary={k: summary.get(k) for k in ("pass_at_k", "status_counts", "truncated", "generated",
                                                          "cached", "generation_seconds", "tokens_per_second",

@@ -49,9 +49,9 @@ from coderank.evol.seeds import Seed, bundled_seeds, load_seeds
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
-from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend
+from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend, served_by
 from coderank.paths import write_atomic
-from coderank.record import Record, platform_info
+from coderank.record import Record, merge_servers, platform_info
 from coderank.store import Store
 from coderank.types import Problem, Status
 
@@ -90,9 +90,11 @@ class EvolManifest(Record):
         output: ``path``, ``rows``, ``sha256`` of the data file (once written).
         report: ``attempts``, ``rounds``, ``dropped``, ``leaked`` (once finished).
         sandbox_isolation: The isolation layers that were active (once finished).
+        servers: The server URLs the calls went to when the model's identity does not name them
+            (``--served-model``); a run resumed on other servers adds theirs.
     """
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"run_id", "output", "report", "sandbox_isolation"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"run_id", "output", "report", "sandbox_isolation", "servers"})
 
     version: int | None = None
     coderank_version: str | None = None
@@ -111,6 +113,7 @@ class EvolManifest(Record):
     output: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
     sandbox_isolation: dict[str, Any] | None = None
+    servers: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -315,8 +318,13 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> EvolResult:
                       "embeddings": identity["embeddings"]},
             sandbox_limits=sandbox,
             platform=platform_info(),
+            servers=served_by(backend),
         )
         run_id, resumed = store.open_run(identity, manifest, kind="evol", model=config.model, benchmark="evol")
+        if resumed and manifest.servers:  # resumed on other servers: the manifest names those of before too
+            before = store.find_run(run_id)
+            manifest = replace(manifest, servers=merge_servers(before.manifest.get("servers") if before else None,
+                                                               manifest.servers))
         runner = _Runner(config, store, backend, run_id, methods, benches, embedder, progress)
         pool = [_Item(s.id, s.text, s.id, 0, s.source) for s in seeds]
         kept: list[dict[str, Any]] = runner.seed_round(pool) if config.include_seeds else []

@@ -20,7 +20,9 @@ Model specs (``coderank eval --model SPEC``):
   (``openai:gpt-4o``, key from ``OPENAI_API_KEY``), or a vLLM / llama.cpp / Ollama / TGI server given with
   ``--base-url http://host:port/v1`` (several comma-separated URLs are replicas of one model, used in
   turn). Retries with backoff on 429 and 5xx (capped), a timeout per request,
-  and ``--concurrency`` requests in flight.
+  and ``--concurrency`` requests in flight. The identity names the API model and the URLs; with
+  ``--served-model NAME`` it names NAME instead of the URLs (the same model on other servers is the same run
+  and cache), once every replica's ``/v1/models`` has been seen to agree.
 
 A backend factory imports its heavy library only when used, and says which extra to install if missing.
 """
@@ -31,6 +33,7 @@ import difflib
 import math
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -101,7 +104,12 @@ class BackendOptions:
     """Options that apply to some backends.
 
     Attributes:
-        base_url: OpenAI-compatible server URL (``http://127.0.0.1:8080/v1``).
+        base_url: OpenAI-compatible server URL (``http://127.0.0.1:8080/v1``); several, comma-separated, are
+            replicas of one model.
+        served_model: What the ``base_url`` servers serve (``--served-model``, e.g. the model and revision given
+            to ``vllm serve``): the identity names it and the API model instead of the URLs, so the same model
+            on other servers shares run ids and cached completions; every replica must then answer
+            ``/v1/models`` with the same model.
         api_key_env: Environment variable holding the API key.
         concurrency: Requests in flight (servers); the local llama.cpp backend runs one at a time.
         timeout: Seconds per request before it is retried.
@@ -111,6 +119,7 @@ class BackendOptions:
     """
 
     base_url: str | None = None
+    served_model: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     concurrency: int = 4
     timeout: float = 120.0
@@ -126,6 +135,9 @@ class BackendOptions:
                 raise UsageError(f"{option} must be at least {least}, got {value}")
         if not (math.isfinite(self.timeout) and self.timeout > 0):
             raise UsageError(f"the request timeout must be a positive number of seconds, got {self.timeout}")
+        if self.served_model is not None and not self.served_model.strip():
+            raise UsageError("--served-model is empty", "name what the servers serve, e.g. the model and revision "
+                             "given to vllm serve")
 
 
 def check_decoding(temperature: float, top_p: float = 1.0, *, option: str = "--temperature") -> None:
@@ -173,6 +185,9 @@ def load_backend(spec: str, options: BackendOptions | None = None) -> Backend:
             (f"did you mean {', '.join(c if c in embedded.MODELS else c + ':' for c in close)}? " if close else "")
             + f"use {named}, gguf:PATH, hf:PATH, lora:DIR or openai:MODEL (with --base-url for a local server)",
         )
+    if options.served_model is not None and prefix != "openai":
+        raise UsageError(f"--served-model names what OpenAI-compatible servers serve; {spec!r} is not served",
+                         "use it with --model openai:MODEL --base-url URL[,URL...], or leave it out")
     try:
         return factory(rest, options)
     except (ValueError, OSError, RuntimeError) as exc:  # the libraries' own "cannot load this model" errors
@@ -448,6 +463,9 @@ class OpenAIBackend:
             raise CoderankError("the openai package is not installed", install_hint("openai")) from exc
         if not model:
             raise UsageError("openai: needs a model name, e.g. openai:gpt-4o or openai:qwen2.5-coder")
+        if options.served_model and not (options.base_url or "").strip(" ,"):
+            raise UsageError("--served-model names what the --base-url servers serve, and no --base-url was given",
+                             "give --base-url URL[,URL...] (one `vllm serve` per URL), or leave --served-model out")
         key = os.environ.get(options.api_key_env)
         base = options.base_url or ""
         local = any(h in base for h in ("127.0.0.1", "localhost", "[::1]"))
@@ -464,12 +482,66 @@ class OpenAIBackend:
         self.clients = [openai.OpenAI(base_url=url, api_key=key or "not-needed", max_retries=options.max_retries,
                                       timeout=options.timeout) for url in self.base_urls]
         self.client = self.clients[0]
+        # --served-model: the identity names what the servers serve, not where they are; they must agree on it.
+        self.served_model = options.served_model.strip() if options.served_model else None
+        self.served: str | None = None
+        if self.served_model:
+            try:
+                self.served = self._check_replicas()
+            except BaseException:
+                self.close()
+                raise
 
     def identity(self) -> dict[str, Any]:
-        """API model id and base URL (the sorted list, for replicas)."""
+        """API model id and base URL (the sorted list, for replicas); with ``--served-model``, that name instead."""
+        if self.served_model:
+            return {"backend": "openai-compatible", "model": self.model, "served_model": self.served_model}
         urls = sorted(u or "https://api.openai.com/v1" for u in self.base_urls)
         return {"backend": "openai-compatible", "model": self.model,
                 "base_url": urls[0] if len(urls) == 1 else urls}
+
+    def servers(self) -> list[str] | None:
+        """The replica URLs when the identity does not name them (``--served-model``), for the manifest."""
+        return sorted({u for u in self.base_urls if u}) if self.served_model else None
+
+    def _check_replicas(self) -> str:
+        """Ask every replica's ``/v1/models`` what it serves; return what they all serve.
+
+        A replica serves the API model's entry (its id, and the ``root`` vLLM gives: the weights it was started
+        from) where it lists the API model, else the ids it lists (a llama.cpp server answers any model name).
+
+        Raises:
+            CoderankError: a replica did not answer, listed no model, or serves something else than the others
+                (each such URL named).
+        """
+        import openai
+
+        hint = ("--served-model says that every --base-url replica serves the same model: start each from the same "
+                "model (the same `vllm serve` arguments), or leave the odd one out of --base-url")
+        served: dict[str, str] = {}
+        for url, client in zip(self.base_urls, self.clients, strict=True):
+            assert url is not None
+            try:
+                entries = list(client.models.list())
+            except (openai.OpenAIError, ValueError) as exc:
+                raise CoderankError(f"replica {url} did not answer GET {url.rstrip('/')}/models: "
+                                    f"{type(exc).__name__}: {exc}"[:600], hint) from exc
+            ids = sorted(str(i) for i in (getattr(e, "id", None) for e in entries) if i)
+            if not ids:
+                raise CoderankError(f"replica {url} serves no model (GET {url.rstrip('/')}/models listed none)", hint)
+            mine = next((e for e in entries if getattr(e, "id", None) == self.model), None)
+            root = (mine.model_extra or {}).get("root") if mine is not None else None
+            served[url] = (repr(self.model) + (f" (root {root!r})" if root and root != self.model else "")
+                           if mine is not None else ", ".join(map(repr, ids)))
+        common = Counter(served.values()).most_common(1)[0][0]  # ties: the first URL's
+        odd = [u for u in served if served[u] != common]
+        if odd:
+            agree = [u for u in served if served[u] == common]
+            where = agree[0] + (f" and {len(agree) - 1} more" if len(agree) > 1 else "")
+            raise CoderankError("the --base-url replicas do not serve the same model: "
+                                + "; ".join(f"{u} serves {served[u]}" for u in odd)
+                                + f", where {where} serve{'s' if len(agree) == 1 else ''} {common}", hint)
+        return common
 
     def _one(self, req: Request, replica: int = 0) -> Completion:
         start = time.monotonic()
@@ -523,6 +595,14 @@ class OpenAIBackend:
 @backend("openai")
 def _openai(rest: str, options: BackendOptions) -> Backend:
     return OpenAIBackend(rest, options)
+
+
+def served_by(backend: Backend) -> list[str] | None:
+    """Where a backend's answers came from, when its identity does not say: the sorted replica URLs.
+
+    Those of ``openai:`` with ``--served-model``; None otherwise (the identity names the URLs, or it runs here).
+    """
+    return backend.servers() if isinstance(backend, OpenAIBackend) else None
 
 
 # --- Hugging Face transformers (optional extra) ------------------------------------------------------------
