@@ -41,11 +41,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import coderank
+from coderank.datagen import DECONTAM_DEFAULT as DECONTAM_DEFAULT  # where it was defined before: kept importable
+from coderank.datagen import DataGenConfig
 from coderank.digest import sha256_bytes, sha256_text
 from coderank.distill import _selftest
 from coderank.errors import InputError, UsageError
 from coderank.execution.sandbox import Limits
-from coderank.models.backends import BackendOptions, check_decoding
+from coderank.models.backends import check_decoding
 from coderank.paths import require_file, write_atomic
 from coderank.record import BenchmarkRef, PassAtK, Record, RunManifest, TemplateRef, merge_servers, platform_info
 from coderank.store import Store
@@ -58,8 +60,6 @@ SELECTIONS = ("verified", "unverified")
 """``verified``: rows from samples that passed; ``unverified``: from any sample with code (the control arm)."""
 OUTPUT_FORMS = ("program", "answer")
 """A row's output: the code that ran, in a ```python block; or the teacher's whole reply (chat templates only)."""
-DECONTAM_DEFAULT = ("humaneval", "mbpp")
-"""The benchmarks coderank reports scores on (HumanEval, MBPP's test split): rows are checked against them."""
 
 MANIFEST_FIELDS = {
     "version": "layout version of this manifest (1)",
@@ -130,58 +130,42 @@ class DistillManifest(Record):
     selftest: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class DistillConfig:
+@dataclass(frozen=True, kw_only=True)
+class DistillConfig(DataGenConfig):
     """Everything that decides a distillation.
 
+    Beside the options it shares with ``evol`` (:class:`~coderank.datagen.DataGenConfig`: ``out``, ``model``,
+    ``temperature``, ``top_p``, ``seed``, ``limit``, ``decontam``, ``embeddings``, ``workers``, ``backend``,
+    ``store``), which here mean: ``model`` is the teacher, ``temperature`` may be 0 only with ``k`` = 1, sample i
+    is generated with ``seed + i`` and the ranking is seeded with ``seed`` too, and ``limit`` takes the first N
+    problems or instructions.
+
     Attributes:
-        out: The JSONL file to write (``DATA.manifest.json`` is written beside ``DATA.jsonl``).
         benchmark: Instructions with trusted tests: a benchmark name or problem file (exclusive with
             ``instructions``).
         instructions: Instructions without tests (``coderank evol`` output, or a seed file).
-        model: The teacher's model spec (anything ``coderank eval -m`` accepts).
         k: Samples per problem.
         keep: Rows per problem at most (default 1); not with ``match``.
         select: One of :data:`SELECTIONS`.
         match: A distill manifest whose per-problem row counts to copy (made from the same samples).
-        temperature: Sampling temperature (0 only with ``k`` = 1).
-        top_p: Nucleus sampling.
         max_tokens: Token limit per answer.
-        seed: Sample i uses ``seed + i``; also seeds the ranking.
-        limit: Only the first N problems or instructions.
         tasks: Only these task (or instruction) ids.
         template: Prompt template for trusted-test problems (default: the teacher's ``eval`` default).
         output_form: One of :data:`OUTPUT_FORMS`.
-        decontam: Benchmarks the rows are checked against; empty: none (not advised).
-        embeddings: Use the embedding detector too (needs ``coderank[rigor]``).
         limits: Sandbox limits.
-        workers: Sandbox workers.
-        backend: Backend options (server URL, concurrency, threads, ...).
-        store: Database file (default: the data home's).
     """
 
-    out: Path
     benchmark: str | None = None
     instructions: Path | None = None
-    model: str = "default"
     k: int = 10
     keep: int | None = None
     select: str = "verified"
     match: Path | None = None
-    temperature: float = 0.7
-    top_p: float = 0.95
     max_tokens: int = 512
-    seed: int = 0
-    limit: int | None = None
     tasks: tuple[str, ...] = ()
     template: str | None = None
     output_form: str = "program"
-    decontam: tuple[str, ...] = DECONTAM_DEFAULT
-    embeddings: bool = True
     limits: Limits = field(default_factory=Limits)
-    workers: int | None = None
-    backend: BackendOptions = field(default_factory=BackendOptions)
-    store: Path | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import coderank
+from coderank.datagen import DECONTAM_DEFAULT as DECONTAM_DEFAULT  # where it was defined before: kept importable
+from coderank.datagen import DataGenConfig
 from coderank.digest import sha256_bytes, sha256_text
 from coderank.errors import UsageError
 from coderank.evol import filters
@@ -49,7 +51,7 @@ from coderank.evol.seeds import Seed, bundled_seeds, load_seeds
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
-from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend, served_by
+from coderank.models.backends import Backend, Request, check_decoding, load_backend, served_by
 from coderank.paths import write_atomic
 from coderank.record import Record, merge_servers, platform_info
 from coderank.store import Store
@@ -58,8 +60,6 @@ from coderank.types import Problem, Status
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 MANIFEST_VERSION = 1
-DECONTAM_DEFAULT = ("humaneval", "mbpp")
-"""The benchmarks coderank reports scores on (HumanEval, MBPP's test split): rows are checked against them."""
 _ENTRY = "_coderank_program_loaded"
 _CHECK = "def check(candidate):\n    assert candidate() is True\n"
 _SUFFIX = f"\n\n\ndef {_ENTRY}():\n    return True\n"
@@ -116,55 +116,37 @@ class EvolManifest(Record):
     servers: list[str] | None = None
 
 
-@dataclass(frozen=True)
-class EvolConfig:
+@dataclass(frozen=True, kw_only=True)
+class EvolConfig(DataGenConfig):
     """Everything that decides an evolution run.
 
+    Beside the options it shares with ``distill`` (:class:`~coderank.datagen.DataGenConfig`: ``out``, ``model``,
+    ``temperature``, ``top_p``, ``seed``, ``limit``, ``decontam``, ``embeddings``, ``workers``, ``backend``,
+    ``store``), which here mean: ``temperature`` and ``top_p`` are the evolution calls' sampling, ``seed`` seeds the
+    method draws and the sampling of every call, and ``limit`` takes the first N seeds.
+
     Attributes:
-        out: The JSONL file to write (a ``.manifest.json`` file is written beside it).
-        model: Model spec (see :mod:`coderank.models.backends`).
         seeds: Seed file (our JSONL, Alpaca JSONL or an Alpaca JSON array); None for the bundled seeds.
         rounds: Evolution rounds.
         include_seeds: Also answer the seeds themselves and keep them as round-0 rows (method ``seed``), as
             WizardCoder trained on its seed data together with the evolved data.
-        limit: Only the first N seeds.
-        seed: Seeds the method draws and the sampling of every call.
         methods: Names of the methods to draw from (empty: all, with their weights).
-        temperature: Sampling temperature of the evolution calls.
-        top_p: Nucleus sampling of the evolution calls.
         answer_temperature: Sampling temperature of the answer calls (0: greedy).
         max_tokens: Token limit of an evolution call; one cut off there is dropped as ``overlong``.
         answer_max_tokens: Token limit of an answer call; one cut off there is dropped as ``answer-truncated``.
         max_chars: Longest evolved instruction kept, in characters.
-        decontam: Benchmarks the rows are checked against (names or problem files; default
-            :data:`DECONTAM_DEFAULT`); empty: none (not advised).
-        embeddings: Use the embedding detector too (needs ``coderank[rigor]``).
         limits: Sandbox limits for running the answers' code.
-        workers: Sandbox workers.
-        backend: Backend options (server URL, concurrency, ...).
-        store: Database file (default: the data home's).
     """
 
-    out: Path
-    model: str = "default"
     seeds: Path | None = None
     rounds: int = 1
     include_seeds: bool = False
-    limit: int | None = None
-    seed: int = 0
     methods: tuple[str, ...] = ()
-    temperature: float = 0.7
-    top_p: float = 0.95
     answer_temperature: float = 0.0
     max_tokens: int = 384
     answer_max_tokens: int = 768
     max_chars: int = 2000
-    decontam: tuple[str, ...] = DECONTAM_DEFAULT
-    embeddings: bool = True
     limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=5.0))
-    workers: int | None = None
-    backend: BackendOptions = field(default_factory=BackendOptions)
-    store: Path | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
