@@ -1,13 +1,16 @@
-"""Measure `coderank contam`'s detectors (without embeddings) on the planted set.
+"""Measure `coderank contam`'s detectors (without embeddings unless asked) on the planted set.
 
     python examples/contam_planted/evaluate.py [--split dev|test] [--sweep]
+    python examples/contam_planted/evaluate.py --embeddings [--judge MODEL] [--judge-top 3] [--judge-min 0.5]
 
 Runs :func:`coderank.rigor.contam.check_contamination` on ``train.jsonl`` against HumanEval and against MBPP's
 test split, and counts, per detector: planted leaks caught (a leak counts as caught when its own row is
 flagged for its own problem), broken down by recipe; clean and honest same-task rows flagged for any problem
 (false positives); MBPP train/validation rows that overlap the test split (``overlap``, not counted either
-way). ``--sweep`` prints recall and false positives of the clone score over thresholds, which is how its
-default was chosen (on ``--split dev``).
+way). Paraphrased leaks (``paraphrased.py``) are counted apart from the renamed ones. ``--judge`` adds the LLM
+judge (with the embeddings it needs) and prints its cost; its answers are cached in the store
+(``$CODERANK_HOME``), so a second run reads them back. ``--sweep`` prints recall and false positives of the
+clone score over thresholds, which is how its default was chosen (on ``--split dev``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from coderank.benchmarks import load_benchmark
-from coderank.rigor.contam import check_contamination, clone_scores, row_text
+from coderank.rigor.contam import check_contamination, clone_scores, load_embedder, row_text
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ("humaneval", "mbpp")
@@ -31,6 +34,11 @@ def main() -> None:
     ap.add_argument("--split", choices=("dev", "test"))
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--train", default=str(HERE / "train.jsonl"))
+    ap.add_argument("--embeddings", action="store_true", help="run the embedding detector too")
+    ap.add_argument("--judge", metavar="MODEL", help="add the LLM judge (implies --embeddings)")
+    ap.add_argument("--judge-top", type=int, default=3)
+    ap.add_argument("--judge-min", type=float, default=0.5)
+    ap.add_argument("--threads", type=int, help="CPU threads of a local judge model")
     args = ap.parse_args()
     metas = [json.loads(line)["meta"] for line in Path(args.train).read_text(encoding="utf-8").splitlines()]
     keep = [args.split in (None, m["split"]) for m in metas]
@@ -43,18 +51,43 @@ def main() -> None:
     flagged: dict[int, dict[tuple[str, str], tuple[str, ...]]] = {}
     rows = 0
     seconds = 0.0
+    embeddings = bool(args.embeddings or args.judge)
+    embedder = load_embedder() if embeddings else None
+    judge = None
+    if args.judge:
+        from coderank.models.backends import BackendOptions
+        from coderank.rigor.judge import Judge
+
+        judge = Judge(args.judge, options=BackendOptions(threads=args.threads), top_k=args.judge_top,
+                      min_cosine=args.judge_min)
+    timings: Counter[str] = Counter()
     for bench in BENCHES:
         t = time.perf_counter()
-        rep = check_contamination(args.train, bench, embeddings=False)
+        rep = check_contamination(args.train, bench, embeddings=embeddings, embedder=embedder, judge=judge)
         seconds += time.perf_counter() - t
+        timings.update(rep.timings)
         rows = rep.rows
         for item in rep.items:
             for hit in item.hits:
                 if hit.flagged:
                     flagged.setdefault(hit.line, {})[(bench, item.task_id)] = hit.flagged_by
     print(f"{rows} rows ({sum(keep)} in this split), {n_clean} clean or same-task; "
-          f"both benchmarks checked in {seconds:.1f} s")
-    detectors = {"any": None, "clone": ("clone",), "ngram or jaccard": ("ngram", "jaccard")}
+          f"both benchmarks checked in {seconds:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in timings.items())})")
+    if judge is not None:
+        info = judge.describe()
+        calls = info["calls"]
+        judge_s = timings.get("judge", 0.0)
+        print(f"judge {info['model']} ({info['identity'].get('file', info['identity'])}): {info['pairs']} pairs, "
+              f"{calls} calls made, {info['cached']} from the cache, verdicts {info['verdicts']}; "
+              f"judge stage {judge_s:.1f} s" + (f", {judge_s / calls:.2f} s per call" if calls else ""))
+        judge.close()
+    detectors: dict[str, tuple[str, ...] | None] = {
+        "any": None, "clone": ("clone",), "ngram or jaccard": ("ngram", "jaccard")}
+    if embeddings:
+        detectors["cosine"] = ("cosine",)
+        detectors["any but cosine"] = ("ngram", "jaccard", "clone", "judge")
+    if judge is not None:
+        detectors["judge"] = ("judge",)
     for bench in BENCHES:
         leaks = [(line, m) for line, m in enumerate(metas, start=1)
                  if keep[line - 1] and m["kind"] == "leak" and m["benchmark"] == bench]
@@ -64,9 +97,12 @@ def main() -> None:
                 return bool(by) and (which is None or bool(set(by) & set(which)))
 
             hit = [caught(line, m["task_id"]) for line, m in leaks]
-            renamed = [h for h, (_, m) in zip(hit, leaks, strict=True) if m["recipe"]["rename"] != "verbatim"]
+            renamed = [h for h, (_, m) in zip(hit, leaks, strict=True)
+                       if m["recipe"]["rename"] not in ("verbatim", "paraphrase")]
+            para = [h for h, (_, m) in zip(hit, leaks, strict=True) if m["recipe"]["rename"] == "paraphrase"]
             by_content = Counter(m["recipe"]["content"] for (_, m), h in zip(leaks, hit, strict=True) if not h)
-            print(f"{bench:9} {name:16}: {sum(hit)}/{len(hit)} leaks caught (renamed {sum(renamed)}/{len(renamed)})"
+            print(f"{bench:9} {name:16}: {sum(hit)}/{len(hit)} leaks caught (renamed {sum(renamed)}/{len(renamed)}, "
+                  f"paraphrased {sum(para)}/{len(para)})"
                   + (f"; missed by content: {dict(by_content)}" if by_content else ""))
         missed = [(m["task_id"], m["recipe"]["content"], m["recipe"]["rename"]) for line, m in leaks
                   if not flagged.get(line, {}).get((bench, m["task_id"]))]
@@ -78,21 +114,24 @@ def main() -> None:
                for line, m in enumerate(metas, start=1)
                if clean[line - 1] and line in flagged
                and any(which is None or set(by) & set(which) for by in flagged[line].values())]
-        print(f"false positives, {name:16}: {len(fps)}/{n_clean} clean rows ({100 * len(fps) / max(n_clean, 1):.1f}%)"
-              + (f": {fps}" if fps else ""))
+        same = sum(metas[line - 1]["kind"] == "same-task" for line, _, _ in fps)
+        print(f"false positives, {name:16}: {len(fps)}/{n_clean} clean rows ({100 * len(fps) / max(n_clean, 1):.1f}%), "
+              f"{same} of them honest same-task rows" + (f": {fps}" if fps and len(fps) <= 12 else ""))
     print("\nleaks caught, by what the row holds (both benchmarks):")
-    print(f"{'content':17} {'rows':>5} {'ngram/jaccard':>14} {'clone':>6} {'any':>5}")
+    print(f"{'content':17} {'rows':>5} {'ngram/jaccard':>14} {'clone':>6} {'cosine':>6} {'judge':>6} {'any':>5}")
     table: dict[str, list[int]] = {}
     for line, m in enumerate(metas, start=1):
         if keep[line - 1] and m["kind"] == "leak":
             by = flagged.get(line, {}).get((m["benchmark"], m["task_id"]), ())
-            row = table.setdefault(m["recipe"]["content"], [0, 0, 0, 0])
+            row = table.setdefault(m["recipe"]["content"], [0, 0, 0, 0, 0, 0])
             row[0] += 1
             row[1] += bool({"ngram", "jaccard"} & set(by))
             row[2] += "clone" in by
-            row[3] += bool(by)
-    for content, (n, old, clone, anyd) in sorted(table.items()):
-        print(f"{content:17} {n:5} {old:14} {clone:6} {anyd:5}")
+            row[3] += "cosine" in by
+            row[4] += "judge" in by
+            row[5] += bool(by)
+    for content, (n, old, clone, cos, jud, anyd) in sorted(table.items()):
+        print(f"{content:17} {n:5} {old:14} {clone:6} {cos:6} {jud:6} {anyd:5}")
     overlap = [line for line, m in enumerate(metas, start=1) if keep[line - 1] and m["kind"] == "overlap"]
     print(f"MBPP train/valid rows overlapping the test split: {sum(line in flagged for line in overlap)}"
           f"/{len(overlap)} flagged")

@@ -24,6 +24,10 @@ nearly copy or restate a test problem (``meta.kind == "overlap"``), the 50 clean
 coderank's ``classic`` problems (15), ``examples/leetcode_style.jsonl`` (20) and honest rows that teach a
 benchmark task in other words and code (``honest.py``, ``meta.kind == "same-task"``).
 
+Last, 48 paraphrased leaks (``paraphrased.py``, ``meta.recipe.content == "paraphrase"``): a HumanEval or MBPP
+test problem restated in our own words with its example values, with or without our own solution. They are
+appended after the shuffled rows, so the lines above keep their numbers.
+
 Rows and items are split into ``dev`` and ``test`` halves by a hash of the task (``meta.split``): thresholds
 are chosen on ``dev`` and reported on both.
 
@@ -50,6 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from honest import HONEST  # noqa: E402
+from paraphrased import PARAPHRASED  # noqa: E402
 
 from coderank.benchmarks import load_benchmark  # noqa: E402
 
@@ -445,6 +450,22 @@ def main() -> None:
         rows.append(({"instruction": ins, "input": "", "output": out},
                      {"kind": "same-task", "source": "honest.py", "split": ("dev", "test")[n % 2]}))
     rng.shuffle(rows)
+    # appended after the shuffle, so the rows above keep their lines (and their numbers in the README)
+    for n, (task_id, ins, out) in enumerate(PARAPHRASED):
+        wrapper = ("alpaca", "messages", "completion")[n % 3]
+        row: dict[str, Any]
+        if out is None:
+            row = {"text": ins}
+        elif wrapper == "alpaca":
+            row = {"instruction": ins, "input": "", "output": out}
+        elif wrapper == "messages":
+            row = {"messages": [{"role": "user", "content": ins},
+                                {"role": "assistant", "content": "```python\n" + out + "\n```"}]}
+        else:
+            row = {"prompt": ins + "\n", "completion": out}
+        rows.append((row, {"kind": "leak", "benchmark": "humaneval" if task_id.startswith("HumanEval/") else "mbpp",
+                           "task_id": task_id, "split": "dev" if stable_hash(task_id) % 2 == 0 else "test",
+                           "recipe": {"content": "paraphrase", "rename": "paraphrase", "source": "paraphrased.py"}}))
     with (HERE / "train.jsonl").open("w", encoding="utf-8") as f:
         for row, meta in rows:
             f.write(json.dumps({**row, "meta": meta}, ensure_ascii=False) + "\n")

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from coderank.cli._common import err, escape, out
+from coderank.cli._common import (
+    ApiKeyEnvOpt,
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    StoreOpt,
+    ThreadsOpt,
+    err,
+    escape,
+    out,
+)
 from coderank.cli._tables import IdTable
 from coderank.errors import UsageError
 
@@ -39,10 +48,24 @@ def contam(
                                                "there is one).", show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document (per-item hits, counts, "
                                            "thresholds, timings) instead of the table.")] = False,
+    judge: Annotated[str | None, typer.Option("--judge", metavar="MODEL", help="Second stage for paraphrases: "
+                                              "show each item's nearest unflagged rows (by embedding cosine) to "
+                                              "this model (default = the embedded model, gguf:PATH, openai:MODEL, "
+                                              "...), which answers whether the row is a rephrasing of the item; "
+                                              "cached in the store. The README gives its measured accuracy.",
+                                              show_default=False)] = None,
+    judge_top: Annotated[int, typer.Option("--judge-top", help="Rows the judge sees per benchmark item.")] = 3,
+    judge_min: Annotated[float, typer.Option("--judge-min", help="Rows less similar to an item (cosine) are not "
+                                             "judged.")] = 0.5,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 4,
+    threads: ThreadsOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Find benchmark problems that leak into a training set.
 
-    Every benchmark item (prompt + canonical solution) is compared with every training row by four scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings for paraphrases, and type-2 clone containment: the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high. A row is flagged when any score reaches its threshold. Bad lines are reported with file and line and skipped; the exit status is then 1.
+    Every benchmark item (prompt + canonical solution) is compared with every training row by four scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings for paraphrases, and type-2 clone containment: the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high. A row is flagged when any score reaches its threshold. With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. Bad lines are reported with file and line and skipped; the exit status is then 1.
     """  # noqa: E501
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -54,6 +77,17 @@ def contam(
     thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n, clone=clone)
     if top < 0:
         raise UsageError(f"--top must be 0 or more, got {top}")
+    judge_model = None
+    if judge is not None:
+        if not embeddings:
+            raise UsageError("--judge needs the embedding detector: the judge sees each item's nearest rows by "
+                             "cosine", "drop --no-embeddings")
+        from coderank.models.backends import BackendOptions
+        from coderank.rigor.judge import Judge
+
+        judge_model = Judge(judge, options=BackendOptions(base_url=base_url, api_key_env=api_key_env,
+                                                          concurrency=concurrency, threads=threads),
+                            store_path=store, top_k=judge_top, min_cosine=judge_min)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         tasks: dict[str, TaskID] = {}
@@ -63,8 +97,12 @@ def contam(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        report = check_contamination(train, benchmark, thresholds=thresholds, embeddings=embeddings, top_k=top,
-                                     device=device, progress=progress)
+        try:
+            report = check_contamination(train, benchmark, thresholds=thresholds, embeddings=embeddings, top_k=top,
+                                         device=device, progress=progress, judge=judge_model)
+        finally:
+            if judge_model is not None:
+                judge_model.close()
     for bad in report.bad_lines:
         err.print(f"skipped {escape(str(bad))}", highlight=False)
     dropped = drop_flagged(report, drop) if drop is not None else None
@@ -88,17 +126,25 @@ def _print_report(report: ContamReport, top: int) -> None:
     leaked = report.leaked
     detectors = f"{th.n}-gram overlap >= {th.ngram}, MinHash Jaccard >= {th.jaccard}, clone >= {th.clone}"
     detectors += f", cosine >= {th.cosine}" if report.embeddings else " (embeddings off)"
+    if report.judge is not None:
+        j = report.judge
+        detectors += (f", judge {escape(j['model'])} on each item's top {j['top_k']} unflagged rows with cosine >= "
+                      f"{j['min_cosine']} ({j['pairs']} pairs, {j['calls']} calls, {j['cached']} cached)")
     out.print(f"{len(leaked)} of {len(report.items)} {escape(report.benchmark)} items leak into "
               f"{report.rows} training rows ({len(report.flagged_lines)} rows flagged; {detectors})",
               highlight=False)
     if not leaked:
         return
-    table = IdTable("task", "line", "ngram", "jaccard", "cosine", "clone", "flagged by", "row", ids=("task",),
-                    right=("line", "ngram", "jaccard", "cosine", "clone"))
+    judged = report.judge is not None
+    cols = ("task", "line", "ngram", "jaccard", "cosine", "clone") + (("judge",) if judged else ()) + (
+        "flagged by", "row")
+    table = IdTable(*cols, ids=("task",), right=("line", "ngram", "jaccard", "cosine", "clone"))
     for item in leaked:
         for h in item.hits[:max(top, 1)] if top else [h for h in item.hits if h.flagged]:
-            table.add_row(item.task_id, str(h.line), f"{h.ngram:.2f}", f"{h.jaccard:.2f}",
-                          "-" if h.cosine is None else f"{h.cosine:.2f}", f"{h.clone:.2f}",
-                          ", ".join(h.flagged_by) or "-", escape(h.preview[:60]))
+            cells = [item.task_id, str(h.line), f"{h.ngram:.2f}", f"{h.jaccard:.2f}",
+                     "-" if h.cosine is None else f"{h.cosine:.2f}", f"{h.clone:.2f}"]
+            if judged:
+                cells.append(h.judge["verdict"] if h.judge else "-")
+            table.add_row(*cells, ", ".join(h.flagged_by) or "-", escape(h.preview[:60]))
     out.print(table)
     out.print(f"{report.timings.get('total', 0.0):.1f} s", highlight=False)

@@ -38,9 +38,15 @@ file by four scores:
     (signatures, ``for i in range(len(``, boilerplate such as "write a python function to") are left out:
     they identify no item.
 
+``judge`` (optional, ``--judge MODEL``)
+    A second stage for paraphrases, which no score above separates from honest same-task rows: each item's
+    nearest rows by cosine that nothing else flagged are shown to an LLM, which answers whether the row is a
+    rephrasing of the item (:mod:`coderank.rigor.judge`).
+
 A row is flagged as a leak of an item when any score reaches its threshold (see :class:`Thresholds` for the
-defaults and how they were chosen). The training rows are held in memory (their text and, with embeddings,
-a rows x items similarity matrix: about 65 MB for 100k rows x 164 items).
+defaults and how they were chosen), or when the judge says it is a rephrasing of it. The training rows are held
+in memory (their text and, with embeddings, a rows x items similarity matrix: about 65 MB for 100k rows x 164
+items).
 """
 
 from __future__ import annotations
@@ -159,6 +165,8 @@ class Hit:
         clone: Type-2 clone containment (see :func:`clone_scores`).
         clone_part: Which part of the item gave ``clone``: ``prompt``, ``solution`` or ``both`` (``None`` when
             ``clone`` is 0).
+        judge: For a pair the LLM judge saw: ``verdict`` (``yes`` flags the row, ``no``, ``unclear``), its raw
+            ``answers`` (item first, then row first), the ``model`` spec and its ``identity``; else ``None``.
     """
 
     line: int
@@ -169,6 +177,7 @@ class Hit:
     preview: str
     clone: float = 0.0
     clone_part: str | None = None
+    judge: dict[str, Any] | None = None
 
     @property
     def flagged(self) -> bool:
@@ -205,7 +214,8 @@ class ContamReport:
         embeddings: Whether the embedding detector ran (``model`` names it).
         items: One result per benchmark item, in benchmark order.
         flagged_lines: Lines of the training rows flagged for any item, ascending.
-        timings: Seconds per stage (``read``, ``ngram``, ``minhash``, ``clone``, ``embed``, ``total``).
+        timings: Seconds per stage (``read``, ``ngram``, ``minhash``, ``clone``, ``embed``, ``judge``, ``total``).
+        judge: The LLM judge's model, identity, prompt hash, candidate settings and counts (``None``: no judge).
     """
 
     train_path: str
@@ -219,6 +229,7 @@ class ContamReport:
     items: tuple[ItemResult, ...]
     flagged_lines: tuple[int, ...]
     timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    judge: dict[str, Any] | None = None
 
     @property
     def leaked(self) -> tuple[ItemResult, ...]:
@@ -241,6 +252,7 @@ class ContamReport:
             "thresholds": asdict(self.thresholds),
             "embeddings": self.embeddings,
             "model": self.model,
+            "judge": self.judge,
             "flagged_lines": list(self.flagged_lines),
             "bad_lines": [asdict(b) for b in self.bad_lines],
             "items": [
@@ -751,6 +763,7 @@ def check_contamination(
     batch_size: int = 64,
     embedder: Any = None,
     progress: ProgressFn | None = None,
+    judge: Any = None,
 ) -> ContamReport:
     """Find the benchmark items that leak into a JSONL training file.
 
@@ -767,13 +780,20 @@ def check_contamination(
         batch_size: Embedding batch size.
         embedder: An already loaded sentence-transformers model (tests reuse one).
         progress: ``progress(stage, done, total)`` callback.
+        judge: A :class:`coderank.rigor.judge.Judge`: each item's ``judge.top_k`` nearest rows by cosine (at
+            least ``judge.min_cosine``) that no detector flagged are shown to it; a "yes" in both orders flags
+            the row (``flagged_by`` ``judge``). Needs the embeddings.
 
     Raises:
         InputError: the training file cannot be read, or has no row at all (empty or blank).
-        UsageError: unknown benchmark, or embeddings requested without the model installed.
+        UsageError: unknown benchmark, embeddings requested without the model installed, or a judge without
+            embeddings.
     """
     from coderank.benchmarks import load_benchmark
 
+    if judge is not None and not embeddings:
+        raise UsageError("--judge needs the embedding detector: the judge sees each item's nearest rows by cosine",
+                         "drop --no-embeddings (the embedding model needs coderank[rigor])")
     ensure_detectors(embeddings and embedder is None)
     th = thresholds or Thresholds()
     bench = load_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
@@ -832,24 +852,43 @@ def check_contamination(
             candidates[i].update(int(r) for r in top[:, i])
             candidates[i].update(int(r) for r in np.flatnonzero(sims[:, i] >= th.cosine))
 
+    def flags(i: int, r: int) -> tuple[float, float, float | None, float, str | None, tuple[str, ...]]:
+        g = ngram.get((i, r), 0.0)
+        # Pairs outside the LSH candidates get their estimate from the stored signatures.
+        j = jaccard.get((i, r))
+        if j is None:
+            j = float(np.mean(item_sigs[i] == row_sigs[r]))
+        c = float(sims[r, i]) if sims is not None else None
+        cl, part = clone.get((i, r), (0.0, None))
+        by = tuple(name for name, value, limit in (("ngram", g, th.ngram), ("jaccard", j, th.jaccard),
+                                                    ("cosine", c, th.cosine), ("clone", cl, th.clone))
+                   if value is not None and value >= limit)
+        return g, j, c, cl, part, by
+
+    judged: dict[tuple[int, int], dict[str, Any]] = {}
+    if judge is not None and sims is not None and n_rows:
+        t = time.perf_counter()
+        already = {r for i in candidates for r in candidates[i] if flags(i, r)[5]}
+        pairs = judge_candidates(sims, already, judge.top_k, judge.min_cosine)
+        verdicts = judge.ask([(items[i], texts[r]) for i, r in pairs], progress=progress)
+        ident = {"model": judge.model, "identity": judge.identity()}
+        for (i, r), v in zip(pairs, verdicts, strict=True):
+            judged[(i, r)] = {"verdict": v.verdict, "answers": list(v.answers), **ident}
+            candidates[i].add(r)
+        timings["judge"] = time.perf_counter() - t
+
     results: list[ItemResult] = []
     flagged_rows: set[int] = set()
     for i, problem in enumerate(problems):
         hits: list[Hit] = []
         for r in candidates[i]:
-            g = ngram.get((i, r), 0.0)
-            # Pairs outside the LSH candidates get their estimate from the stored signatures.
-            j = jaccard.get((i, r))
-            if j is None:
-                j = float(np.mean(item_sigs[i] == row_sigs[r]))
-            c = float(sims[r, i]) if sims is not None else None
-            cl, part = clone.get((i, r), (0.0, None))
-            by = tuple(name for name, value, limit in (("ngram", g, th.ngram), ("jaccard", j, th.jaccard),
-                                                        ("cosine", c, th.cosine), ("clone", cl, th.clone))
-                       if value is not None and value >= limit)
+            g, j, c, cl, part, by = flags(i, r)
+            verdict = judged.get((i, r))
+            if verdict is not None and verdict["verdict"] == "yes":
+                by += ("judge",)
             preview = " ".join(texts[r].split())[:100]
             hits.append(Hit(lines[r], round(g, 4), round(j, 4), None if c is None else round(c, 4), by, preview,
-                            round(cl, 4), part))
+                            round(cl, 4), part, verdict))
             if by:
                 flagged_rows.add(r)
         hits.sort(key=lambda h: (not h.flagged, -max(h.ngram, h.jaccard, h.cosine or 0.0, h.clone), h.line))
@@ -862,7 +901,31 @@ def check_contamination(
         bad_lines=tuple(bad), thresholds=th, embeddings=embeddings,
         model=f"{EMBEDDING_MODEL}, {embedder_dtype(model)}" if embeddings else None,
         items=tuple(results), flagged_lines=tuple(sorted(lines[r] for r in flagged_rows)), timings=timings,
+        judge=judge.describe() if judge is not None else None,
     )
+
+
+def judge_candidates(sims: np.ndarray, flagged: set[int], top_k: int, min_cosine: float) -> list[tuple[int, int]]:
+    """The (item, row) pairs the judge sees, grouped by item, nearest first.
+
+    Per item: its ``top_k`` nearest rows by cosine among the rows no detector flagged, at least ``min_cosine``
+    from it.
+    """
+    pairs: list[tuple[int, int]] = []
+    n_rows = sims.shape[0]
+    k = min(n_rows, top_k + len(flagged))  # enough to find top_k unflagged rows past the flagged ones
+    for i in range(sims.shape[1]):
+        col = sims[:, i]
+        near = np.argpartition(-col, k - 1)[:k] if k < n_rows else np.arange(n_rows)
+        near = near[np.argsort(-col[near], kind="stable")]
+        taken = 0
+        for r in near:
+            if taken == top_k or col[r] < min_cosine:
+                break
+            if int(r) not in flagged:
+                pairs.append((i, int(r)))
+                taken += 1
+    return pairs
 
 
 def drop_flagged(report: ContamReport, out_path: str | Path) -> int:
@@ -886,7 +949,8 @@ def drop_flagged(report: ContamReport, out_path: str | Path) -> int:
 
 
 def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embedder: Any = None,
-              progress: ProgressFn | None = None, stage: str = "decontaminating") -> dict[int, list[str]]:
+              progress: ProgressFn | None = None, stage: str = "decontaminating",
+              judge: Any = None) -> dict[int, list[str]]:
     """Which training rows leak a benchmark item, and which item: what ``evol`` and ``distill`` drop.
 
     Args:
@@ -896,6 +960,7 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
             ``None`` runs the n-gram, MinHash and clone detectors only.
         progress: ``progress(stage, done, total)`` over the benchmarks.
         stage: The label passed to ``progress``.
+        judge: A :class:`coderank.rigor.judge.Judge` for the paraphrase stage (needs ``embedder``).
 
     Returns:
         ``{row index: ["HumanEval/0 (ngram 1.00, jaccard 0.95, clone 1.00)", ...]}`` for the flagged rows only.
@@ -909,11 +974,12 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
         if progress:
             progress(stage, 0, len(benchmarks))
         for n, bench in enumerate(benchmarks, start=1):
-            report = check_contamination(path, bench, embeddings=embedder is not None, embedder=embedder)
+            report = check_contamination(path, bench, embeddings=embedder is not None, embedder=embedder, judge=judge)
             for item in report.leaked:
                 for hit in item.hits:
                     if hit.flagged:
-                        scores = ", ".join(f"{by} {getattr(hit, by):.2f}" for by in hit.flagged_by)
+                        scores = ", ".join("judge yes" if by == "judge" else f"{by} {getattr(hit, by):.2f}"
+                                           for by in hit.flagged_by)
                         leaks.setdefault(hit.line - 1, []).append(f"{item.task_id} ({scores})")
             if progress:
                 progress(stage, n, len(benchmarks))
