@@ -104,3 +104,33 @@ def test_the_cycle_finder_finds_a_planted_cycle():
 
 def test_no_import_cycles():
     assert _cycles(_graph()) == []
+
+
+def _private_imports() -> list[tuple[str, str]]:
+    """(importer, imported) where a module imports a private module (``_name``) of a package it is not inside."""
+    mods = _modules()
+    found = []
+    for module, path in mods.items():
+        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):  # lazy imports count here too
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                private = next((i for i, part in enumerate(parts) if part.startswith("_")
+                                and not part.startswith("__")), None)
+                if name in mods and private is not None:
+                    owner = ".".join(parts[:private])
+                    if package != owner and not package.startswith(owner + "."):
+                        found.append((module, name))
+    return sorted(set(found))
+
+
+def test_private_modules_stay_private_to_their_package():
+    """A package's ``_modules`` are its own business: other packages import what its ``__init__`` or a public
+    module offers (e.g. ``coderank.execution.codec``, not ``coderank.execution._codec``)."""
+    assert _private_imports() == []

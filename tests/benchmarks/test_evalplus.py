@@ -129,7 +129,7 @@ def test_expected_outputs_are_cached_by_file_hash(monkeypatch):
     def no_sandbox(*args, **kwargs):
         raise AssertionError("the sandbox ran although the outputs are cached")
 
-    monkeypatch.setattr("coderank.benchmarks._reference.run_inputs", no_sandbox)
+    monkeypatch.setattr("coderank.benchmarks.reference.run_inputs", no_sandbox)
     assert load_benchmark(f"evalplus:{MBPP}").sha256 == first.sha256
 
 

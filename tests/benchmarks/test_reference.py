@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from coderank.benchmarks._reference import (
+from coderank.benchmarks.reference import (
     RunRequest,
     cases_test_code,
     comparator,
@@ -14,7 +14,7 @@ from coderank.benchmarks._reference import (
     run_inputs,
     to_source,
 )
-from coderank.execution._codec import Opaque
+from coderank.execution.codec import Opaque
 from coderank.execution.pool import Executor, Job
 from coderank.types import Problem
 

@@ -24,7 +24,13 @@ import pytest
 
 from coderank.errors import UsageError
 from coderank.train import TrainConfig, train
-from coderank.train._dist import World, launch_command, lone_cpu_launch_warning, split_global_batch, threads_per_process
+from coderank.train.distributed import (
+    World,
+    launch_command,
+    lone_cpu_launch_warning,
+    split_global_batch,
+    threads_per_process,
+)
 
 LOSS_TOLERANCE = 1e-5
 _LAUNCH_VARS = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE",
@@ -178,7 +184,7 @@ def test_other_processes_print_no_summary(cli, monkeypatch, data_file, tmp_path)
 def test_other_processes_leave_a_refusal_to_the_main_one(cli, monkeypatch, tiny_model, data_file, tmp_path):
     pytest.importorskip("trl")
     monkeypatch.setenv("RANK", "1")  # rank 1 exits quietly, with the refusal's status
-    monkeypatch.setattr("coderank.train._dist.QUIET_EXIT_DELAY_S", 0)
+    monkeypatch.setattr("coderank.train.distributed.QUIET_EXIT_DELAY_S", 0)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "precious.txt").write_text("x")
     code, out, err = cli("train", str(data_file), "--out", str(tmp_path / "full"), "--base", str(tiny_model))

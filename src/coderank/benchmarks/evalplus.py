@@ -19,7 +19,7 @@ left out and counted in the problem's metadata (``evalplus.dropped_inputs``).
 
 Comparison is EvalPlus's: exact, or with ``atol`` (at least 1e-6 for float results); the few tasks EvalPlus
 judges with a special oracle (HumanEval/32's root of a polynomial, MBPP+'s set-valued and "not None" tasks,
-and four more) use the same rule here (:data:`coderank.benchmarks._reference.ORACLES`). MBPP+ stores
+and four more) use the same rule here (:data:`coderank.benchmarks.reference.ORACLES`). MBPP+ stores
 tuples, sets and complex numbers as JSON lists or strings; per task they are rebuilt as EvalPlus's own loader
 does (:data:`_MBPP_ARGS`; the facts come from EvalPlus's ``evalplus/data/mbpp.py``, the code is ours).
 
@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from coderank.benchmarks._benchmark import Benchmark, register_format, register_scheme
-from coderank.benchmarks._reference import RUNNER_VERSION, Outcome, RunRequest, cases_test_code, contains_opaque
+from coderank.benchmarks.reference import RUNNER_VERSION, Outcome, RunRequest, cases_test_code, contains_opaque
 from coderank.digest import sha256_bytes
 from coderank.errors import InputError
-from coderank.execution import _codec
+from coderank.execution import codec
 from coderank.jsonl import json_lines
 from coderank.paths import data_home, require_file, write_atomic
 from coderank.types import Problem
@@ -201,15 +201,15 @@ def _cache_path(file_sha256: str) -> Path:
 def _load_cache(path: Path) -> dict[str, list[Outcome]] | None:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        return {tid: [Outcome(s, _codec.decode_node(v), c, d) for s, v, c, d in rows]
+        return {tid: [Outcome(s, codec.decode_node(v), c, d) for s, v, c, d in rows]
                 for tid, rows in doc["tasks"].items()}
-    except (OSError, ValueError, KeyError, TypeError, _codec.CodecError):
+    except (OSError, ValueError, KeyError, TypeError, codec.CodecError):
         return None
 
 
 def _save_cache(path: Path, outcomes: dict[str, list[Outcome]], file_sha256: str) -> None:
     doc = {"version": 1, "runner": RUNNER_VERSION, "file_sha256": file_sha256,
-           "tasks": {tid: [[o.status, _codec.encode_node(o.value), o.cpu_seconds, o.detail] for o in rows]
+           "tasks": {tid: [[o.status, codec.encode_node(o.value), o.cpu_seconds, o.detail] for o in rows]
                      for tid, rows in outcomes.items()}}
     write_atomic(path, json.dumps(doc, ensure_ascii=True, separators=(",", ":")))
 
@@ -220,7 +220,7 @@ def _expected(requests: list[RunRequest], file_sha256: str, executor: Any,
     cached = _load_cache(cache)
     if cached is not None and all(len(cached.get(r.key, ())) == len(r.inputs) for r in requests):
         return cached
-    from coderank.benchmarks._reference import reference_limits, run_inputs
+    from coderank.benchmarks.reference import reference_limits, run_inputs
     from coderank.execution.pool import Executor
 
     log.info("computing EvalPlus expected outputs for %d problems in the sandbox (cached in %s)", len(requests),

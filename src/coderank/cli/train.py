@@ -49,18 +49,18 @@ def _forwarded_args(ctx: Any, leave_out: str) -> list[str]:
 
 def _launch(ctx: Any, processes: int, threads: int | None) -> None:
     """Run this same command under ``accelerate launch`` on ``processes`` processes; exit with its status."""
-    from coderank.train import _dist
+    from coderank.train import distributed
 
-    _dist.check_launchable(processes)
+    distributed.check_launchable(processes)
     try:
         import torch
 
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     except ImportError:  # the launched processes say what is missing
         gpus = 0
-    command = _dist.launch_command(processes, _forwarded_args(ctx, "num_processes"), gpus)
+    command = distributed.launch_command(processes, _forwarded_args(ctx, "num_processes"), gpus)
     # Each process takes its share of the machine's threads; torchrun would otherwise set 1 and say so.
-    env = {**os.environ, "OMP_NUM_THREADS": str(_dist.threads_per_process(threads, processes))}
+    env = {**os.environ, "OMP_NUM_THREADS": str(distributed.threads_per_process(threads, processes))}
     shown = ["accelerate", "launch", *command[3:]]  # what a user would type for the same
     err.print(f"[dim]launching:[/] {escape(' '.join(shown))}", highlight=False)
     sys.stdout.flush()
@@ -133,7 +133,7 @@ def train(
     Example: coderank train evol.jsonl --out runs/lora1 --max-steps 200 --select-on classic, then coderank eval -m lora:runs/lora1
     """  # noqa: E501
     from coderank.errors import InputError, UsageError
-    from coderank.train import TrainConfig, TrainEvent, _dist, default_prompt_format
+    from coderank.train import TrainConfig, TrainEvent, default_prompt_format, distributed
     from coderank.train import train as run_training
 
     config = TrainConfig(
@@ -148,7 +148,7 @@ def train(
             raise UsageError("--num-processes must be at least 1")
         if num_processes > 1:
             config.validate()  # refuse what every process would refuse, before starting them
-            _dist.split_global_batch(batch_size, grad_accum, num_processes)
+            distributed.split_global_batch(batch_size, grad_accum, num_processes)
             _launch(ctx, num_processes, threads)
             return
 
@@ -164,10 +164,10 @@ def train(
     try:
         result = run_training(config, progress=on_event)
     except (UsageError, InputError) as exc:
-        if _dist.env_rank() != 0:
+        if distributed.env_rank() != 0:
             # Every process refuses alike and the main one says why; torchrun stops the others as soon as one
             # exits with an error, so give the main process time to print it first.
-            time.sleep(_dist.QUIET_EXIT_DELAY_S)
+            time.sleep(distributed.QUIET_EXIT_DELAY_S)
             raise typer.Exit(exc.exit_code) from exc
         raise
     if not result.is_main:  # another process of a data-parallel run: the main one reports

@@ -439,7 +439,7 @@ def _trusted(config: DistillConfig, match: dict[str, Any] | None, progress: Prog
     from coderank.benchmarks import load_benchmark
     from coderank.evaluation import EvalConfig, default_template, evaluate, select_problems
     from coderank.models import prompts
-    from coderank.train._select import TEST_BENCHMARKS, test_overlap
+    from coderank.train import TEST_BENCHMARKS, test_overlap
 
     assert config.benchmark is not None
     bench = load_benchmark(config.benchmark)

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coderank.execution import _codec
+from coderank.execution import codec
 
 _CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
 _CLASS_SEEN = 8  # members of a character class seen before the whole class counts as allowed
@@ -69,7 +69,7 @@ class TestsRead:
 
 
 def _key(value: Any) -> str:
-    return _codec.encode(value)
+    return codec.encode(value)
 
 
 def read_tests(test: str, entry_point: str) -> TestsRead:
@@ -545,7 +545,7 @@ def generate(originals: Sequence[tuple[Any, ...]], count: int, rng: random.Rando
     def offer(args: tuple[Any, ...]) -> None:
         try:
             key = _key(args)
-        except _codec.CodecError:
+        except codec.CodecError:
             return
         if key in seen or len(key) > 2000 or not all(d.conforms(x) for d, x in zip(doms, args, strict=True)) \
                 or not relations.hold(args):

@@ -6,7 +6,7 @@ For each problem (:func:`augment_benchmark`):
    mutated, type-aware and seeded, within the domain and invariants the original inputs show
    (:mod:`coderank.rigor._inputs`), up to ``per_problem`` new inputs.
 2. **Expected outputs.** The canonical solution runs on the original and the new inputs in the sandbox
-   (:func:`coderank.benchmarks._reference.run_inputs`). The *contract filter* drops a new input when the
+   (:func:`coderank.benchmarks.reference.run_inputs`). The *contract filter* drops a new input when the
    canonical solution raises on it, runs out of time or memory on it, needs more than 50 ms of CPU for it,
    returns something that is not plain data (or NaN), or returns a value of another type than it returns for
    the original inputs; also when the test it makes would be very large. What no filter can see: a
@@ -53,8 +53,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from coderank.benchmarks._benchmark import Benchmark
-from coderank.benchmarks._reference import (
+from coderank.benchmarks import Benchmark
+from coderank.benchmarks.reference import (
     RunRequest,
     cases_test_code,
     comparator,
@@ -360,7 +360,7 @@ def augment_benchmark(
         progress: Called as ``progress(stage, done, total)``; stages ``reference``, ``mutants`` (against the
             original tests), ``survivors`` (the mutants the originals miss, on the new inputs), ``check``.
         executor: A started :class:`~coderank.execution.pool.Executor` to use (give it
-            :func:`~coderank.benchmarks._reference.reference_limits`), instead of a new one.
+            :func:`~coderank.benchmarks.reference.reference_limits`), instead of a new one.
         ray: Run the programs on this Ray cluster (``HOST:PORT``, ``auto`` or ``local``) instead of this
             machine; the verdicts, and so the derived tests, are the same.
 

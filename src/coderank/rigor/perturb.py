@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from coderank.benchmarks._benchmark import Benchmark
+from coderank.benchmarks import Benchmark
 from coderank.errors import UsageError
 from coderank.paths import write_atomic
 from coderank.rigor import paraphrase

@@ -27,12 +27,13 @@ from coderank.train._data import (
 )
 from coderank.train._manifest import TrainConfig, TrainManifest, compatibility_problems
 from coderank.train._run import TrainEvent, TrainResult, train
-from coderank.train._select import DevSet, check_dev_set
+from coderank.train._select import TEST_BENCHMARKS, DevSet, check_dev_set, test_overlap
 
 __all__ = [
-    "ALPACA", "EVAL_TEMPLATE", "FORMATS", "IGNORE_INDEX", "DevSet", "Example", "TrainConfig", "TrainEvent",
-    "TrainManifest", "TrainResult", "check_dev_set", "compatibility_problems", "convert_lora", "convert_model",
-    "default_prompt_format", "encode", "ensure_converters", "format_example", "read_examples", "train",
+    "ALPACA", "EVAL_TEMPLATE", "FORMATS", "IGNORE_INDEX", "TEST_BENCHMARKS", "DevSet", "Example", "TrainConfig",
+    "TrainEvent", "TrainManifest", "TrainResult", "check_dev_set", "compatibility_problems", "convert_lora",
+    "convert_model", "default_prompt_format", "encode", "ensure_converters", "format_example", "read_examples",
+    "test_overlap", "train",
 ]
 
 

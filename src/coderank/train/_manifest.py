@@ -46,7 +46,7 @@ class TrainConfig:
         lr: Peak learning rate (None: 2e-4 for LoRA, 2e-5 for full fine-tuning).
         batch_size: Sequences per forward pass (on 2 CPU cores more than 2 does not help).
         grad_accum: Forward passes per optimizer step. ``batch_size * grad_accum`` is the global batch: under a
-            launcher with N processes each process takes 1/N of it (see :mod:`coderank.train._dist`).
+            launcher with N processes each process takes 1/N of it (see :mod:`coderank.train.distributed`).
         max_len: Tokens per sequence; longer examples lose the end of their answer, and one whose prompt
             alone fills it is dropped (both counted in the manifest).
         lora_r: LoRA rank.

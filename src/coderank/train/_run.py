@@ -21,7 +21,7 @@ Design choices:
 - **Data-parallel** under ``accelerate launch`` (or ``coderank train --num-processes N``, which runs it): the
   Trainer runs DDP; each process takes its share of the global batch ``batch_size * grad_accum``, and only the
   main process writes (manifest, base config, NOTICE, GGUF, selection, loss chart; the Trainer saves checkpoints
-  from it too). See :mod:`coderank.train._dist`.
+  from it too). See :mod:`coderank.train.distributed`.
 - **Speed** (2 CPU cores, AVX-512 bf16): LoRA r=16 on q/k/v/o of the 0.5B model runs about 2.5 s per 256-token
   sequence in bf16 and 4.6 s in fp32, so ``auto`` picks bf16 where torch reports CPU bf16 support (fp32 for full
   fine-tuning, whose small updates bf16 weights would round away). Batches above 2 do not help on a CPU. On a
@@ -48,7 +48,7 @@ from typing import Any
 from coderank.digest import sha256_file
 from coderank.errors import CoderankError, UsageError, install_hint
 from coderank.models.backends import ADAPTER_BASE_FILE, BaseModel, resolve_base
-from coderank.train import _convert, _dist, _select
+from coderank.train import _convert, _select, distributed
 from coderank.train._data import EVAL_TEMPLATE, EncodedSet, Example, data_sha256, encode_all, read_examples
 from coderank.train._manifest import TrainConfig, TrainManifest, compatibility_problems, library_versions
 from coderank.train._plot import plot_loss
@@ -361,7 +361,7 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
     cuda = bool(torch.cuda.is_available())
     dtype, autocast = resolve_dtype(config.dtype, config.full, cuda, torch)
     hp = config.hyperparameters(dtype + ("+bf16-autocast" if autocast else ""))
-    world = _dist.World.join(cuda)
+    world = distributed.World.join(cuda)
     try:
         return _train_in(world, config, progress, examples, data_sha, dev, base,
                          (torch, transformers, trl, peft, datasets), cuda, dtype, autocast, hp)
@@ -369,14 +369,14 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
         world.close()
 
 
-def _train_in(world: _dist.World, config: TrainConfig, progress: ProgressFn | None, examples: list[Example],
+def _train_in(world: distributed.World, config: TrainConfig, progress: ProgressFn | None, examples: list[Example],
               data_sha: str, dev: _select.DevSet | None, base: BaseModel, libs: tuple[Any, ...], cuda: bool,
               dtype: str, autocast: bool, hp: dict[str, Any]) -> TrainResult:
     """:func:`train` from the output folder's checks on, in one process of ``world`` (the only one, or one of many)."""
     torch, transformers, datasets = libs[0], libs[1], libs[4]
     emit: ProgressFn = (progress or (lambda e: None)) if world.is_main else (lambda e: None)
-    warns = [w for w in (_dist.lone_cpu_launch_warning(),) if w and world.is_main]
-    split = _dist.split_global_batch(config.batch_size, config.grad_accum, world.size)
+    warns = [w for w in (distributed.lone_cpu_launch_warning(),) if w and world.is_main]
+    split = distributed.split_global_batch(config.batch_size, config.grad_accum, world.size)
     old, latest = _prepare_out(config, data_sha, base, hp)  # every process checks, before any of them writes
     seen = world.gather(latest.name if latest else None)
     if len(set(seen)) > 1:
@@ -384,7 +384,7 @@ def _train_in(world: _dist.World, config: TrainConfig, progress: ProgressFn | No
                             "--out must be a folder that every process (every machine) sees, on a shared filesystem")
     if world.is_main:
         config.out.mkdir(parents=True, exist_ok=True)
-    threads = _dist.threads_per_process(config.threads, world.local_size)
+    threads = distributed.threads_per_process(config.threads, world.local_size)
     torch.set_num_threads(threads)
     # transformers' and datasets' own bars and notices would interleave with our progress on stderr; quieten them
     # for the duration of the run and restore the caller's settings afterwards.
@@ -408,7 +408,7 @@ def _train_in(world: _dist.World, config: TrainConfig, progress: ProgressFn | No
 
 def _train(config: TrainConfig, emit: ProgressFn, examples: list[Example], data_sha: str, dev: _select.DevSet | None,
            base: BaseModel, libs: tuple[Any, ...], cuda: bool, dtype: str, autocast: bool, hp: dict[str, Any],
-           old: TrainManifest | None, latest: Path | None, threads: int, world: _dist.World,
+           old: TrainManifest | None, latest: Path | None, threads: int, world: distributed.World,
            split: tuple[int, int]) -> TrainResult:
     torch, transformers = libs[0], libs[1]
     out = config.out
@@ -571,7 +571,7 @@ def _make_trainer(config: TrainConfig, trl: Any, peft: Any, datasets: Any, trans
                   tokenizer: Any, encoded: EncodedSet, hp: dict[str, Any], save_steps: int, cuda: bool,
                   autocast: bool, ctx: dict[str, Any], split: tuple[int, int]) -> Any:
     # ``split``: this process's sequences per forward pass and passes per step; over all processes they make the
-    # global batch the user asked for (:func:`coderank.train._dist.split_global_batch`). Every LoRA parameter gets
+    # global batch the user asked for (:func:`coderank.train.distributed.split_global_batch`). Every LoRA parameter gets
     # a gradient, so DDP need not look for unused ones (it would warn that it found none); a full fine-tune keeps
     # the Trainer's default, as a model may hold weights its forward pass does not use.
     args = trl.SFTConfig(

@@ -6,7 +6,7 @@ problems) and the EvalPlus loader (HumanEval+/MBPP+ files carry inputs but no ou
 1. run a reference program (the canonical solution, or a mutant of it) on a list of inputs **in the
    sandbox** (:func:`run_inputs`): a small driver appended to the program calls the entry point on each
    input at load time and prints one line per input, tagged with a per-job nonce, holding the result in the
-   sandbox's plain-data encoding (:mod:`coderank.execution._codec`). The trusted side parses those lines
+   sandbox's plain-data encoding (:mod:`coderank.execution.codec`). The trusted side parses those lines
    back into plain values; nothing of the program's objects crosses over. A program that runs out of time
    stops the driver: the inputs it did not reach are run again in a fresh program, the slow one alone first;
 2. write the cases as Python test code (:func:`cases_test_code`) that the checker runs like any
@@ -20,7 +20,6 @@ mode instead of plain equality (a polynomial's root, a set of elements, ...); se
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import secrets
@@ -29,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coderank.execution import _codec
+from coderank.execution import codec
 from coderank.types import Problem
 
 __all__ = [
@@ -154,7 +153,7 @@ def to_source(value: Any) -> str:
     """Python source that evaluates to ``value`` (plain data only: the codec's closed set of types).
 
     Raises:
-        TypeError: a value of another type (an :class:`~coderank.execution._codec.Opaque`, say).
+        TypeError: a value of another type (an :class:`~coderank.execution.codec.Opaque`, say).
     """
     t = _plain_type(value)
     if value is None or t is bool or t is str or t is bytes:
@@ -188,7 +187,7 @@ def to_source(value: Any) -> str:
 def contains_opaque(value: Any) -> bool:
     """Whether a decoded value holds anything :func:`to_source` cannot write as test data.
 
-    That is an :class:`~coderank.execution._codec.Opaque`, or one of the richer types the codec also carries
+    That is an :class:`~coderank.execution.codec.Opaque`, or one of the richer types the codec also carries
     (a rebuilt iterator, a deque, a numpy array...).
     """
     t = _plain_type(value)
@@ -307,7 +306,7 @@ class Outcome:
             ``crashed`` or ``oom`` (the program ran out of a limit, or died, on this input), ``too_large`` (the
             result alone exceeds the output cap), ``missing`` (never reached: the program stopped on an earlier
             input and was not resumed).
-        value: The decoded result (plain data; may hold :class:`~coderank.execution._codec.Opaque` parts).
+        value: The decoded result (plain data; may hold :class:`~coderank.execution.codec.Opaque` parts).
         cpu_seconds: CPU time of the call (``ok``/``raised`` only).
         detail: Exception or reason.
     """
@@ -343,22 +342,15 @@ def _job_for(batch: _Batch) -> Any:
     from coderank.execution.pool import Job
 
     req = batch.request
-    payload = _codec.encode([list(req.inputs[i]) for i in batch.indices])
+    payload = codec.encode([list(req.inputs[i]) for i in batch.indices])
     mark = f"\x1fCR{batch.nonce}\x1f"
-    program = (req.program.rstrip("\n") + "\n" + f"\n_CR_CODEC = {_codec_source()!r}\n" + _DRIVER
+    program = (req.program.rstrip("\n") + "\n" + f"\n_CR_CODEC = {codec.source()!r}\n" + _DRIVER
                + f"\n_cr_drive({req.entry_point!r}, {payload!r}, {mark!r}, {batch.call_seconds!r})\n")
     problem = Problem(task_id=f"reference:{req.entry_point}", prompt="", entry_point=req.entry_point,
                       test=_NOOP_TEST)
     return Job(batch, problem, program)
 
 
-_CODEC_SOURCE: list[str] = []
-
-
-def _codec_source() -> str:
-    if not _CODEC_SOURCE:
-        _CODEC_SOURCE.append(inspect.getsource(_codec))
-    return _CODEC_SOURCE[0]
 
 
 def _parse(batch: _Batch, output: str) -> dict[int, Outcome]:
@@ -373,10 +365,10 @@ def _parse(batch: _Batch, output: str) -> dict[int, Outcome]:
             position, status, body, cpu = row
             index = batch.indices[position]
             if status == "ok":
-                found[index] = Outcome("ok", _codec.decode_node(body), float(cpu))
+                found[index] = Outcome("ok", codec.decode_node(body), float(cpu))
             else:
                 found[index] = Outcome("timeout" if status == "timeout" else "raised", None, float(cpu), str(body))
-        except (ValueError, TypeError, IndexError, _codec.CodecError):
+        except (ValueError, TypeError, IndexError, codec.CodecError):
             continue  # a line cut by the output cap: that input counts as not reached
     return found
 
