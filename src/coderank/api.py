@@ -232,7 +232,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
                         pending.clear()
                 if progress:
                     progress(len(bad) + sum(statuses.values()), total)
-            engine = ex.engine
+            isolation, engine = ex.isolation, ex.engine  # again: a Ray node may have joined mid-run
         completed = True
     finally:
         if out_fh:

@@ -543,7 +543,7 @@ def _execute(store: Store, run_id: str, todo: list[tuple[Problem, int]],
                              wall_seconds=verdict.wall_seconds, output=verdict.output, truncated=truncated)
             if progress:
                 progress("executing", n_done, len(jobs))
-        engine = executor.engine
+        isolation, engine = executor.isolation, executor.engine  # again: a Ray node may have joined mid-run
     return isolation, engine
 
 
@@ -831,7 +831,7 @@ def _run_rescore(store: Store, run_id: str, resumed: bool, source: RunInfo, benc
                                  wall_seconds=verdict.wall_seconds, output=verdict.output, truncated=row.truncated)
                 if progress:
                     progress("executing", n_done, len(jobs))
-            engine = executor.engine
+            isolation, engine = executor.isolation, executor.engine  # again: a Ray node may have joined mid-run
     result = run_summary(store, run_id, problems, seed=manifest.interval_seed)
     kept = source.summary or {}
     tokens: dict[str, Any] = {k: kept[k] for k in ("max_tokens", "max_tokens_from") if k in kept}

@@ -244,3 +244,31 @@ def test_an_address_where_nothing_listens_is_refused_at_once(cli, tmp_path):
     assert "no Ray cluster answers at 127.0.0.1:1" in info.value.message and "ray start --head" in info.value.hint
     code, _, err = cli("score", str(_samples(tmp_path)), "--ray", " ")
     assert code == 2 and "--ray needs an address" in err and "Traceback" not in err
+
+
+def test_a_node_that_joins_mid_run_gets_work_and_is_recorded(cluster, monkeypatch):
+    from coderank.execution import ray_pool
+
+    monkeypatch.setattr(ray_pool, "_SCAN_EVERY", 0.5)  # look for new nodes often: the run is short
+    slow = "import time\ndef add(a, b):\n    t = time.process_time()\n    while time.process_time() - t < 0.1:\n" \
+           "        pass\n    return a + b\n"
+    jobs = [Job(i, ADD, slow if i % 2 else PROGRAMS["fails"]) for i in range(160)]
+    seen: list[int] = []
+    statuses: dict[int, str] = {}
+    with RayExecutor("auto", limits=LIMITS) as pool:
+        assert len(pool.engine["nodes"]) == 2
+        joined = None
+        for job, v in pool.map(jobs):
+            seen.append(job.key)
+            statuses[job.key] = v.status.value
+            if len(seen) == 5:
+                joined = cluster.add_node(num_cpus=1)
+        engine, isolation = pool.engine, pool.isolation
+    try:
+        assert sorted(seen) == list(range(160)), "every job exactly once"
+        assert statuses == {i: "passed" if i % 2 else "failed" for i in range(160)}
+        assert engine["nodes_joined"] == 1 and len(engine["nodes"]) == 3
+        assert joined is not None and joined.node_id in {n["node_id"] for n in engine["nodes"]}
+        assert all(state.startswith("active") for state in isolation.values())  # the new node's layers counted
+    finally:
+        cluster.remove_node(joined)

@@ -67,6 +67,7 @@ _BATCHES = 3  # batches in flight per node: one running, two waiting in the node
 _START_TIMEOUT = 180.0  # an actor starts a Python process and its sandbox workers; a busy node is slow at it
 _STALL = 120.0  # seconds past the wall backstop before a silent actor (alive to Ray, but not answering) is given up
 _REPLACEMENTS = 10  # replacements of actors that died on a live node; past this the node is dropped
+_SCAN_EVERY = 5.0  # seconds between looks for nodes that joined the cluster during a run
 
 
 def check_address(address: str | None) -> None:
@@ -243,6 +244,8 @@ class RayExecutor:
         self._actors: list[_Actor] = []
         self._nodes: list[dict[str, Any]] = []
         self._replaced = 0
+        self._dropped: set[str] = set()  # nodes given up on (sandbox did not start, too many deaths): not re-joined
+        self.joined = 0  # nodes that joined during a run and got an executor
         self._started = False
         self.deaths = 0  # actors that died during this executor's life
         self.retried = 0  # jobs run again because their actor died
@@ -395,15 +398,16 @@ class RayExecutor:
         """Where the programs ran, for the run record (never part of a run's identity).
 
         ``{"engine": "ray", "ray_version", "address", "workers", "nodes": [{"node_id", "host", "ip", "workers"}],
-        "actor_deaths", "jobs_retried"}``: the nodes that started, and (read after ``map``) how many of their
-        actors died and how many jobs ran again because of it.
+        "actor_deaths", "jobs_retried", "nodes_joined"}``: the nodes that ran programs (those that joined the
+        cluster during a run included), and (read after ``map``) how many of their actors died, how many jobs
+        ran again because of it, and how many nodes joined mid-run.
         """
         if not self._nodes:
             self.start()
         nodes = [{k: n[k] for k in ("node_id", "host", "ip", "workers")} for n in self._nodes]
         return {"engine": "ray", "ray_version": self._ray.__version__, "address": self.address,
                 "workers": sum(n["workers"] for n in nodes), "nodes": nodes, "actor_deaths": self.deaths,
-                "jobs_retried": self.retried}
+                "jobs_retried": self.retried, "nodes_joined": self.joined}
 
     # -- running ---------------------------------------------------------------------------------------
 
@@ -464,6 +468,7 @@ class _Run:
         self.submits: dict[Any, _Actor] = {}
         self.starting: dict[Any, _Actor] = {}  # info ref -> replacement actor not yet ready
         self.done: collections.deque[tuple[Job, Verdict]] = collections.deque()
+        self.next_scan = time.monotonic() + _SCAN_EVERY
 
     def run(self) -> Iterator[tuple[Job, Verdict]]:
         ray = self.ray
@@ -497,6 +502,7 @@ class _Run:
                 elif ref in waiting:
                     self._collected(waiting[ref], ref)
             self._check_stalls()
+            self._scan_nodes()
 
     # -- sending -----------------------------------------------------------------------------------------
 
@@ -601,9 +607,33 @@ class _Run:
             self.o._check_limits()
         except SandboxError as exc:
             log.warning("dropping Ray node %s: %s", a.node_id[:12], exc.message)
+            self.o._dropped.add(a.node_id)
             self.o._actors.remove(a)
             with contextlib.suppress(Exception):
                 self.ray.kill(a.handle, no_restart=True)
+            return
+        if all(n["node_id"] != a.info["node_id"] for n in self.o._nodes):  # a node that joined (not a replacement)
+            self.o._nodes.append(a.info)
+            self.o.joined += 1
+            log.info("Ray node %s joined: %s sandbox workers", a.info.get("host"), a.info.get("workers"))
+
+    def _scan_nodes(self) -> None:
+        """Every few seconds: start an executor on each node that joined the cluster since the run began."""
+        now = time.monotonic()
+        if now < self.next_scan:
+            return
+        self.next_scan = now + _SCAN_EVERY
+        known = {a.node_id for a in self.o._actors} | self.o._dropped
+        try:
+            nodes = self.ray.nodes()
+        except Exception as exc:  # the GCS busy or restarting: the run goes on with the nodes it has
+            log.warning("could not list the Ray cluster's nodes: %s", exc)
+            return
+        for n in nodes:
+            if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= 1 and n["NodeID"] not in known:
+                new = self.o._spawn(n["NodeID"], int(n["Resources"]["CPU"]))
+                self.o._actors.append(new)
+                self.starting[new.info["ref"]] = new
 
     def _check_stalls(self) -> None:
         limit = self.o.limits.wall_seconds + _STALL
@@ -641,6 +671,8 @@ class _Run:
         alive = any(n.get("NodeID") == a.node_id and n.get("Alive") for n in self.ray.nodes())
         log.warning("the Ray executor on %s died (%s); %s", host, "its node is alive" if alive else "its node left",
                     "replacing it" if alive and self.o._replaced < _REPLACEMENTS else "not replacing it")
+        if not alive or self.o._replaced >= _REPLACEMENTS:
+            self.o._dropped.add(a.node_id)  # a node that comes back later joins again only in a new run
         if alive and self.o._replaced < _REPLACEMENTS:
             self.o._replaced += 1
             new = self.o._spawn(a.node_id, int(a.info.get("workers") or 1))
