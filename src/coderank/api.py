@@ -158,7 +158,7 @@ def score(config: ScoreConfig, progress: ProgressFn | None = None) -> ScoreResul
     require_file(config.samples, "samples file", "give the JSONL file of samples")
     if config.out is not None:
         check_output_file(config.out, [config.samples])
-    check_workers(config.workers)
+    check_workers(config.workers, per_node=config.ray is not None)
     check_address(config.ray)
     if config.model_name is not None and not config.model_name.strip():
         raise UsageError("--name is blank", "give the model's name as the board should show it, or leave --name out")

@@ -373,7 +373,7 @@ def evaluate(config: EvalConfig, progress: Progress | None = None) -> EvalResult
     if config.max_tokens is not None and config.max_tokens < 1:
         raise UsageError(f"--max-tokens must be at least 1, got {config.max_tokens}")
     check_decoding(config.temperature, config.top_p)
-    check_workers(config.workers)
+    check_workers(config.workers, per_node=config.ray is not None)
     check_address(config.ray)
     if config.out is not None:
         check_output_folder(config.out, "the run is written to a folder (manifest, summary, samples)")
@@ -630,7 +630,7 @@ def verify_run(run_ref: str, store_path: Path | None = None, workers: int | None
     Raises:
         UsageError: no such run.
     """
-    check_workers(workers)
+    check_workers(workers, per_node=ray is not None)
     check_address(ray)
     store = Store(store_path)
     run = store.get_run(run_ref, kinds=SCORED)
@@ -742,7 +742,7 @@ def rescore(config: RescoreConfig, progress: Progress | None = None) -> RescoreR
         UsageError: no such run, an unfinished or unscored run, a changed benchmark, bad limits, or the limits
             the run already has.
     """
-    check_workers(config.workers)
+    check_workers(config.workers, per_node=config.ray is not None)
     check_address(config.ray)
     check_name(config.name)
     if config.out is not None:

@@ -272,3 +272,18 @@ def test_a_node_that_joins_mid_run_gets_work_and_is_recorded(cluster, monkeypatc
         assert all(state.startswith("active") for state in isolation.values())  # the new node's layers counted
     finally:
         cluster.remove_node(joined)
+
+
+def test_workers_are_per_node_and_each_node_checks_them_against_its_own_cores(cluster):
+    from coderank.errors import SandboxError, UsageError
+    from coderank.execution.pool import check_workers
+
+    cap = 8 * (os.cpu_count() or 1)
+    assert check_workers(cap + 1, per_node=True) == cap + 1  # the driver's cores do not bound a node's workers
+    with pytest.raises(UsageError, match="per Ray node"):
+        check_workers(0, per_node=True)
+    with pytest.raises(UsageError):
+        check_workers(cap + 1)  # the local pool still is bounded by this machine's cores
+    with (pytest.raises(SandboxError, match="did not start on Ray node .*--workers must be between 1 and"),
+          RayExecutor("auto", workers=cap + 1, limits=LIMITS)):
+        pass

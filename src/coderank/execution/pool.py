@@ -58,13 +58,21 @@ class _Worker:
     head_since: float = 0.0
 
 
-def check_workers(workers: int | None) -> int:
+def check_workers(workers: int | None, *, per_node: bool = False) -> int:
     """The number of sandbox workers to start: ``workers``, or one per CPU core when it is None.
+
+    ``per_node``: the workers are per Ray node (``--ray``), whose cores are not this machine's: only at least 1 is
+    checked here; each node's executor checks the upper bound against its own cores when it starts.
 
     Raises:
         UsageError: fewer than 1, or more than 8 per CPU core.
     """
     cores = os.cpu_count() or 1
+    if per_node and workers is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1 (per Ray node), got {workers}",
+                         "leave it out for one per Ray CPU of each node")
+    if per_node:
+        return workers or cores
     if workers is not None and not 1 <= workers <= 8 * cores:
         raise UsageError(f"--workers must be between 1 and {8 * cores} (8 per CPU core) here, got {workers}",
                          f"leave it out for one per core ({cores})")

@@ -40,6 +40,7 @@ import collections
 import contextlib
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -445,10 +446,21 @@ def _probe(address: str) -> None:
                            "--ray local") from exc
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_RAISED = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception)): (.+)$")
+
+
 def _cause(exc: BaseException) -> str:
-    """The first line of a Ray error's message (Ray's texts run to many lines)."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    """What went wrong, in one line.
+
+    The exception a Ray error carries (the last ``Name: message`` line of its traceback, e.g. the ``UsageError``
+    an actor's ``__init__`` raised), else the error's first line.
+    """
+    lines = _ANSI.sub("", str(exc)).strip().splitlines()
+    raised = [m for m in map(_RAISED.match, lines) if m]
+    if raised:
+        return f"{raised[-1].group(1)}: {raised[-1].group(2).strip()}"
+    return lines[0] if lines else type(exc).__name__
 
 
 class _Run:
