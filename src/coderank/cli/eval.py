@@ -63,9 +63,9 @@ def eval_cmd(
                                                    "file's field), else 512.", show_default=False)] = None,
     stop_loops: Annotated[bool, typer.Option(
         "--stop-loops", help="Stop an answer at its first degenerate loop (12 lines holding at most 2 different "
-        "lines, digits aside: `# print(x[7])` over and over) and cut the loop off. Saves most of a base model's "
-        "time; changes only looping answers; part of the run's id. Answers already generated without it are "
-        "reused, cut.")] = False,
+        "lines, digits aside: `# print(x[7])` over and over) and cut the loop off. About halves a base model's "
+        "generation time here; changes only looping answers; part of the run's id. Answers already generated "
+        "without it are reused, cut.")] = False,
     seed: Annotated[int, typer.Option(help="Sample i uses seed + i.")] = 0,
     limit: Annotated[int | None, typer.Option(help="Only the first K problems.", show_default=False)] = None,
     tasks: Annotated[list[str] | None, typer.Option("--tasks", help="Only this task id (repeatable).")] = None,
