@@ -1,7 +1,7 @@
 """Speed of `coderank contam`: 100k synthetic training rows against HumanEval's 164 items.
 
-Prints rows/s for the path without embeddings (n-grams, MinHash, clones; all rows) and for the embedding
-path. On CPU the embedding path is timed on a sample of the rows (``--embed-rows``, default 2,000) and
+Prints rows/s for the path without embeddings (n-grams, MinHash, clones, example fingerprints; all rows) and for
+the embedding path. On CPU the embedding path is timed on a sample of the rows (``--embed-rows``, default 2,000) and
 extrapolated, because embedding 100k rows with all-MiniLM-L6-v2 on 2 cores takes over an hour.
 
 ``--rows-from stdlib`` uses real code instead of the synthetic rows: every function of this Python's standard
@@ -86,12 +86,14 @@ def main() -> None:
         rep = check_contamination(path, bench, embeddings=False)
         wall = time.perf_counter() - t
         tm = rep.timings
-        print(f"n-grams + MinHash + clones ({args.rows_from} rows): {args.rows} rows x {len(bench)} items in "
-              f"{wall:.1f} s = {args.rows / wall:,.0f} rows/s"
+        flagged_by = {by for item in rep.items for h in item.hits for by in h.flagged_by}
+        print(f"n-grams + MinHash + clones + examples ({args.rows_from} rows): {args.rows} rows x {len(bench)} items "
+              f"in {wall:.1f} s = {args.rows / wall:,.0f} rows/s"
               f" (read {tm['read']:.1f} s, n-grams {tm['ngram']:.1f} s = {args.rows / tm['ngram']:,.0f} rows/s, "
               f"MinHash+LSH {tm['minhash']:.1f} s = {args.rows / tm['minhash']:,.0f} rows/s, "
-              f"clones {tm['clone']:.1f} s = {args.rows / tm['clone']:,.0f} rows/s); "
-              f"flagged {len(rep.flagged_lines)} (expected 0)")
+              f"clones {tm['clone']:.1f} s = {args.rows / tm['clone']:,.0f} rows/s, "
+              f"examples {tm['examples']:.1f} s = {args.rows / tm['examples']:,.0f} rows/s); "
+              f"flagged {len(rep.flagged_lines)} (expected 0) {sorted(flagged_by)}")
         if args.embed_rows:
             small = Path(tmp) / "sample.jsonl"
             with path.open() as fin, small.open("w") as fout:

@@ -1,6 +1,6 @@
 """Measure `coderank contam`'s detectors (without embeddings unless asked) on the planted set.
 
-    python examples/contam_planted/evaluate.py [--split dev|test] [--sweep]
+    python examples/contam_planted/evaluate.py [--split dev|test] [--sweep] [--sweep-examples]
     python examples/contam_planted/evaluate.py --embeddings [--judge MODEL] [--judge-top 3] [--judge-min 0.5]
 
 Runs :func:`coderank.rigor.contam.check_contamination` on ``train.jsonl`` against HumanEval and against MBPP's
@@ -10,7 +10,8 @@ flagged for its own problem), broken down by recipe; clean and honest same-task 
 way). Paraphrased leaks (``paraphrased.py``) are counted apart from the renamed ones. ``--judge`` adds the LLM
 judge (with the embeddings it needs) and prints its cost; its answers are cached in the store
 (``$CODERANK_HOME``), so a second run reads them back. ``--sweep`` prints recall and false positives of the
-clone score over thresholds, which is how its default was chosen (on ``--split dev``).
+clone score over thresholds, which is how its default was chosen (on ``--split dev``); ``--sweep-examples`` does
+the same for the example-fingerprint score, for both halves side by side, with its speed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from coderank.benchmarks import load_benchmark
 from coderank.rigor.contam import check_contamination, clone_scores, load_embedder, row_text
+from coderank.rigor.fingerprint import example_scores
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ("humaneval", "mbpp")
@@ -33,6 +35,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=("dev", "test"))
     ap.add_argument("--sweep", action="store_true")
+    ap.add_argument("--sweep-examples", action="store_true")
     ap.add_argument("--train", default=str(HERE / "train.jsonl"))
     ap.add_argument("--embeddings", action="store_true", help="run the embedding detector too")
     ap.add_argument("--judge", metavar="MODEL", help="add the LLM judge (implies --embeddings)")
@@ -46,6 +49,8 @@ def main() -> None:
     n_clean = sum(clean)
     if args.sweep:
         return sweep(args.train, metas, keep, clean)
+    if args.sweep_examples:
+        return sweep_examples(args.train, metas)
 
     # flagged[line] = {(benchmark, task): detectors}
     flagged: dict[int, dict[tuple[str, str], tuple[str, ...]]] = {}
@@ -82,10 +87,11 @@ def main() -> None:
               f"judge stage {judge_s:.1f} s" + (f", {judge_s / calls:.2f} s per call" if calls else ""))
         judge.close()
     detectors: dict[str, tuple[str, ...] | None] = {
-        "any": None, "clone": ("clone",), "ngram or jaccard": ("ngram", "jaccard")}
+        "any": None, "clone": ("clone",), "ngram or jaccard": ("ngram", "jaccard"), "examples": ("examples",),
+        "any but examples": ("ngram", "jaccard", "clone", "cosine", "judge")}
     if embeddings:
         detectors["cosine"] = ("cosine",)
-        detectors["any but cosine"] = ("ngram", "jaccard", "clone", "judge")
+        detectors["any but cosine"] = ("ngram", "jaccard", "clone", "examples", "judge")
     if judge is not None:
         detectors["judge"] = ("judge",)
     for bench in BENCHES:
@@ -118,20 +124,22 @@ def main() -> None:
         print(f"false positives, {name:16}: {len(fps)}/{n_clean} clean rows ({100 * len(fps) / max(n_clean, 1):.1f}%), "
               f"{same} of them honest same-task rows" + (f": {fps}" if fps and len(fps) <= 12 else ""))
     print("\nleaks caught, by what the row holds (both benchmarks):")
-    print(f"{'content':17} {'rows':>5} {'ngram/jaccard':>14} {'clone':>6} {'cosine':>6} {'judge':>6} {'any':>5}")
+    print(f"{'content':17} {'rows':>5} {'ngram/jaccard':>14} {'clone':>6} {'examples':>8} {'cosine':>6} {'judge':>6} "
+          f"{'any':>5}")
     table: dict[str, list[int]] = {}
     for line, m in enumerate(metas, start=1):
         if keep[line - 1] and m["kind"] == "leak":
             by = flagged.get(line, {}).get((m["benchmark"], m["task_id"]), ())
-            row = table.setdefault(m["recipe"]["content"], [0, 0, 0, 0, 0, 0])
+            row = table.setdefault(m["recipe"]["content"], [0, 0, 0, 0, 0, 0, 0])
             row[0] += 1
             row[1] += bool({"ngram", "jaccard"} & set(by))
             row[2] += "clone" in by
-            row[3] += "cosine" in by
-            row[4] += "judge" in by
-            row[5] += bool(by)
-    for content, (n, old, clone, cos, jud, anyd) in sorted(table.items()):
-        print(f"{content:17} {n:5} {old:14} {clone:6} {cos:6} {jud:6} {anyd:5}")
+            row[3] += "examples" in by
+            row[4] += "cosine" in by
+            row[5] += "judge" in by
+            row[6] += bool(by)
+    for content, (n, old, clone, ex, cos, jud, anyd) in sorted(table.items()):
+        print(f"{content:17} {n:5} {old:14} {clone:6} {ex:8} {cos:6} {jud:6} {anyd:5}")
     overlap = [line for line, m in enumerate(metas, start=1) if keep[line - 1] and m["kind"] == "overlap"]
     print(f"MBPP train/valid rows overlapping the test split: {sum(line in flagged for line in overlap)}"
           f"/{len(overlap)} flagged")
@@ -160,6 +168,49 @@ def sweep(train: str, metas: list[dict], keep: list[bool], clean: list[bool]) ->
         caught = sum(own.get(r, 0.0) >= th for r in leaks)
         fp = sum(best_clean[r] >= th for r in range(len(texts)) if clean[r])
         print(f"clone >= {th:.2f}: {caught}/{len(leaks)} leaks, {fp}/{n_clean} clean rows flagged")
+
+
+def sweep_examples(train: str, metas: list[dict]) -> None:
+    """Paraphrases and renamed leaks caught, and clean and honest rows flagged, by the example score alone.
+
+    Per half, over thresholds; and the detector's speed (its index built once per benchmark, then every row).
+    """
+    texts = [row_text({k: v for k, v in json.loads(line).items() if k != "meta"}) or ""
+             for line in Path(train).read_text(encoding="utf-8").splitlines()]
+    best_clean = [0.0] * len(texts)
+    own: dict[int, float] = {}
+    seconds = 0.0
+    for bench in BENCHES:
+        problems = list(load_benchmark(bench))
+        ids = {p.task_id: i for i, p in enumerate(problems)}
+        t = time.perf_counter()
+        scores = example_scores(problems, texts)
+        seconds += time.perf_counter() - t
+        for (i, r), match in scores.items():
+            m = metas[r]
+            if m["kind"] == "leak" and m["benchmark"] == bench and ids[m["task_id"]] == i:
+                own[r] = match.score
+            if m["kind"] in ("clean", "same-task"):
+                best_clean[r] = max(best_clean[r], match.score)
+    print(f"{len(texts)} rows x {len(BENCHES)} benchmarks in {seconds:.2f} s "
+          f"({len(texts) * len(BENCHES) / seconds:.0f} row-benchmark pairs/s)")
+
+    def rows(split: str, kind: str, content: str | None = None) -> list[int]:
+        return [r for r, m in enumerate(metas) if m["split"] == split and m["kind"] == kind
+                and (content is None or m["recipe"]["content"] == content)]
+
+    print("threshold | per half (dev, test): paraphrases caught, solution-only and half-program leaks caught, "
+          "clean rows flagged, honest same-task rows flagged")
+    for th in (6, 8, 9, 10, 11, 12, 13, 14, 16, 20):
+        cells = []
+        for split in ("dev", "test"):
+            para, sol, frag = (rows(split, "leak", c) for c in ("paraphrase", "solution", "fragment"))
+            clean, same = rows(split, "clean"), rows(split, "same-task")
+            cells.append(f"{sum(own.get(r, 0) >= th for r in para)}/{len(para)}, "
+                         f"{sum(own.get(r, 0) >= th for r in sol)}/{len(sol)} {sum(own.get(r, 0) >= th for r in frag)}"
+                         f"/{len(frag)}, {sum(best_clean[r] >= th for r in clean)}/{len(clean)}, "
+                         f"{sum(best_clean[r] >= th for r in same)}/{len(same)}")
+        print(f"examples >= {th:4.1f} | dev {cells[0]} | test {cells[1]}")
 
 
 if __name__ == "__main__":

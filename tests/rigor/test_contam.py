@@ -265,27 +265,32 @@ def test_row_text_formats():
 def test_verbatim_and_renamed_leaks_are_caught_without_embeddings(training, report):
     path, task_line, clean_lines, bad_lines = training
     leaked = {item.task_id for item in report.leaked}
+    # the copies keep their docstring examples, so the example fingerprints flag them too, except HumanEval/53's
+    # add(2, 3) == 5 and add(5, 7) == 12, whose small numbers weigh too little
     for t in VERBATIM:
         hit = _hit(report, t, task_line[t])
         assert hit is not None and hit.ngram >= 0.9 and hit.jaccard >= 0.6 and hit.clone == 1.0, (t, hit)
-        assert hit.flagged_by == ("ngram", "jaccard", "clone")
+        assert hit.flagged_by == ("ngram", "jaccard", "clone") + (() if t == "HumanEval/53" else ("examples",))
+    assert _hit(report, "HumanEval/53", task_line["HumanEval/53"]).examples < Thresholds().examples
     # renamed + re-indented: caught by n-grams and MinHash where enough 10-grams survive, and as clones ...
     for t in ("HumanEval/1", "HumanEval/11"):
         hit = _hit(report, t, task_line[t])
-        assert hit is not None and hit.flagged_by == ("ngram", "jaccard", "clone"), (t, hit)
+        assert hit is not None and hit.flagged_by == ("ngram", "jaccard", "clone", "examples"), (t, hit)
         assert 0.3 < hit.ngram < 0.9 and 0.4 <= hit.jaccard < 0.7 and hit.clone == 1.0, (t, hit)
-    # ... but the tiny HumanEval/29, where every 10-gram holds a renamed word, only as a clone
+    # ... but the tiny HumanEval/29, where every 10-gram holds a renamed word, only as a clone and by its examples
     hit29 = _hit(report, "HumanEval/29", task_line["HumanEval/29"])
-    assert hit29.flagged_by == ("clone",) and hit29.clone == 1.0 and hit29.ngram == 0.0 and hit29.jaccard < 0.4
+    assert hit29.flagged_by == ("clone", "examples") and hit29.clone == 1.0 and hit29.ngram == 0.0
+    assert hit29.jaccard < 0.4 and hit29.examples_matched[0].startswith('["abc", "bcd", "cde", "array"]')
     # HumanEval/7 is a near-copy of /29 (one clause of the docstring differs), so that row leaks it too
     hit7 = _hit(report, "HumanEval/7", task_line["HumanEval/29"])
     assert hit7.flagged_by == ("clone",) and 0.75 <= hit7.clone < 0.8
     # paraphrases share no 10-grams and few shingles: n-grams and MinHash miss them; the clone detector
     # misses two, and catches HumanEval/13's, whose reworded examples keep the problem's numbers
-    # ("for 3 and 5 the answer is 1, while 25 and 15 yield 5")
+    # ("for 3 and 5 the answer is 1, while 25 and 15 yield 5"); those numbers are too common for the example
+    # fingerprints (7.4 < 12), and the other two paraphrases keep no example of their problem
     for t in PARAPHRASED:
         hit = _hit(report, t, task_line[t])
-        assert hit is None or not {"ngram", "jaccard"} & set(hit.flagged_by)
+        assert hit is None or not {"ngram", "jaccard", "examples"} & set(hit.flagged_by)
         assert (hit is not None and hit.flagged_by == ("clone",)) == (t == "HumanEval/13"), (t, hit)
     caught = {*VERBATIM, *RENAMED, "HumanEval/13"}
     assert leaked == caught | {"HumanEval/7"}
@@ -310,7 +315,8 @@ def test_drop_removes_exactly_the_flagged_rows_and_the_unchecked_lines(training,
 
 
 @pytest.mark.parametrize(("option", "value"), [("ngram", float("nan")), ("ngram", -1.0), ("jaccard", 0.0),
-                                               ("cosine", 1.5), ("n", 0), ("clone", 0.0), ("clone", 1.01)])
+                                               ("cosine", 1.5), ("n", 0), ("clone", 0.0), ("clone", 1.01),
+                                               ("examples", 0.0), ("examples", float("inf"))])
 def test_thresholds_outside_their_range_are_refused(option, value):
     from coderank.errors import UsageError
 
@@ -320,7 +326,7 @@ def test_thresholds_outside_their_range_are_refused(option, value):
 
 def test_stricter_threshold_changes_flags(training):
     strict = check_contamination(training[0], "humaneval", embeddings=False,
-                                 thresholds=Thresholds(ngram=0.99, jaccard=0.99, clone=0.99))
+                                 thresholds=Thresholds(ngram=0.99, jaccard=0.99, clone=0.99, examples=30))
     assert len(strict.flagged_lines) < 7
 
 
@@ -333,9 +339,12 @@ def test_cli_json_and_drop(training, cli, tmp_path):
     assert code == 1  # bad lines were skipped
     assert doc["counts"] == {"rows": 59, "bad_lines": 2, "items": 164, "leaked_items": 8, "flagged_rows": 7}
     assert doc["thresholds"]["n"] == 10 and doc["thresholds"]["clone"] == 0.75 and doc["embeddings"] is False
-    assert {"read", "ngram", "minhash", "clone", "total"} <= set(doc["timings"])
+    assert {"read", "ngram", "minhash", "clone", "examples", "total"} <= set(doc["timings"])
+    assert doc["thresholds"]["examples"] == 12.0
     hit29 = next(h for i in doc["items"] if i["task_id"] == "HumanEval/29" for h in i["hits"] if h["flagged_by"])
-    assert hit29["flagged_by"] == ["clone"] and hit29["clone"] == 1.0 and hit29["clone_part"] in ("solution", "both")
+    assert hit29["flagged_by"] == ["clone", "examples"] and hit29["clone"] == 1.0
+    assert hit29["clone_part"] in ("solution", "both") and hit29["examples"] >= 12
+    assert hit29["examples_matched"] == ['["abc", "bcd", "cde", "array"] (11.1), "a" (2.3) -> ["abc", "array"] (11.1)']
     assert doc["dropped"] == {"path": str(out), "rows": 7 + 2}  # the flagged rows and the two unchecked lines
     assert len(out.read_text().splitlines()) == len(path.read_text().splitlines()) - 9
     assert "train.jsonl:" in stderr
@@ -345,6 +354,10 @@ def test_cli_human_output(training, cli):
     code, stdout, stderr = cli("contam", str(training[0]), "--no-embeddings")
     assert code == 1
     assert "HumanEval/0" in stdout and "8 of 164" in stdout and "clone" in stdout
+    # why the example fingerprints flagged a row: its matched examples, with their literals' weights
+    assert "examples >= 12" in stdout and "examples matched" in stdout
+    line = training[1]["HumanEval/10"]
+    assert f'HumanEval/10 line {line}: "cat" (11.1) -> "catac" (11.1)' in " ".join(stdout.split())
 
 
 def test_missing_training_file(cli, tmp_path):

@@ -128,12 +128,14 @@ def test_prompt_and_solution_are_separate_items(humaneval, tmp_path):
 
 def test_renaming_that_rewrites_the_prose_is_a_limit(humaneval, tmp_path):
     """Replacing the parameter names everywhere also rewrites the docstring ("list of words ... given start"):
-    every 4-gram holding one of them is lost, and the prompt-only row is not flagged (measured 0.62)."""
+    every 4-gram holding one of them is lost, and the clone detector does not flag the prompt-only row
+    (measured 0.62). Its doctest keeps the problem's values, so the example fingerprints flag it."""
     p = humaneval.problems["HumanEval/29"]
     prompt = _rename(p.prompt, {"filter_by_prefix": "keep_prefixed", "strings": "words", "prefix": "start"})
     report = check_contamination(_write(tmp_path, [{"text": prompt}]), humaneval, embeddings=False)
     hit = _hits(report, 1)["HumanEval/29"]
-    assert not hit.flagged and 0.5 < hit.clone < Thresholds().clone
+    assert hit.flagged_by == ("examples",) and 0.5 < hit.clone < Thresholds().clone
+    assert hit.examples_matched[0].startswith('["abc", "bcd", "cde", "array"]')
 
 
 #: Rows written for this test that teach a HumanEval or MBPP-test task with their own code.
@@ -249,4 +251,12 @@ def test_planted_set_false_positives(planted):
     # one honest row: a count-in-a-loop that is a type-2 clone of MBPP/446's whole solution
     assert [(metas[line - 1]["kind"], task) for (line, task) in flagged if line in by_clone] == [("same-task", "MBPP/446")]
     # the n-gram detector adds MBPP train rows built from the same template as a test problem
-    assert len(by_any) / len(clean) <= 0.01
+    by_others = {line for (line, _), by in flagged.items() if line in clean and set(by) - {"examples"}}
+    assert len(by_others) / len(clean) <= 0.01
+    # the example fingerprints add two MBPP train rows that state a test problem's own example: heap_sort's
+    # [1, 3, 5, 7, 9, 2, 4, 6, 8, 0] -> [0, ..., 9] (MBPP/372's) and super_seq("AGGTAB", "GXTXAYB", 6, 7),
+    # MBPP/187's inputs, with a 4 from the next assert after them
+    by_examples = {(line, task) for (line, task), by in flagged.items() if line in clean and "examples" in by}
+    assert sorted(task for _, task in by_examples) == ["MBPP/187", "MBPP/372"]
+    assert all(metas[line - 1]["source"] == "mbpp-train" for line, _ in by_examples)
+    assert len(by_any) == len(by_others) + 2 == 7  # 1.3% of the clean rows

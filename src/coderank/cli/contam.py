@@ -38,6 +38,10 @@ def contam(
     cosine: Annotated[float, typer.Option(help="Flag a row whose embedding cosine similarity reaches this.")] = 0.8,
     clone: Annotated[float, typer.Option(help="Flag a row whose type-2 clone containment (renamed identifiers, "
                                          "reformatted code and examples) reaches this.")] = 0.75,
+    examples: Annotated[float, typer.Option(help="Flag a row holding an item's own example values (the literal "
+                                            "inputs and output of its docstring examples and tests, each example "
+                                            "whole and close together) whose rarity score (summed -ln p of the "
+                                            "literals) reaches this.")] = 12.0,
     n: Annotated[int, typer.Option("-n", help="Word n-gram length.")] = 10,
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Run the embedding detector "
                                              "(all-MiniLM-L6-v2, offline; needs coderank\\[rigor]): by far the "
@@ -65,7 +69,7 @@ def contam(
 ) -> None:
     """Find benchmark problems that leak into a training set.
 
-    Every benchmark item (prompt + canonical solution) is compared with every training row by four scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings for paraphrases, and type-2 clone containment: the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high. A row is flagged when any score reaches its threshold. With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. Bad lines are reported with file and line and skipped; the exit status is then 1.
+    Every benchmark item (prompt + canonical solution) is compared with every training row by five scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings, type-2 clone containment (the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high), and example fingerprints for paraphrases: the item's own example inputs and outputs (from its docstring and tests) found together in the row, weighted by how rare those values are; the table then says which examples matched. A row is flagged when any score reaches its threshold. With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. Bad lines are reported with file and line and skipped; the exit status is then 1.
     """  # noqa: E501
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -74,7 +78,7 @@ def contam(
 
     if drop is not None:  # before the (long) check, not after it
         check_output_file(drop, [train], option="--drop")
-    thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n, clone=clone)
+    thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n, clone=clone, examples=examples)
     if top < 0:
         raise UsageError(f"--top must be 0 or more, got {top}")
     judge_model = None
@@ -124,7 +128,8 @@ def contam(
 def _print_report(report: ContamReport, top: int) -> None:
     th = report.thresholds
     leaked = report.leaked
-    detectors = f"{th.n}-gram overlap >= {th.ngram}, MinHash Jaccard >= {th.jaccard}, clone >= {th.clone}"
+    detectors = (f"{th.n}-gram overlap >= {th.ngram}, MinHash Jaccard >= {th.jaccard}, clone >= {th.clone}, "
+                 f"examples >= {th.examples:g}")
     detectors += f", cosine >= {th.cosine}" if report.embeddings else " (embeddings off)"
     if report.judge is not None:
         j = report.judge
@@ -136,15 +141,22 @@ def _print_report(report: ContamReport, top: int) -> None:
     if not leaked:
         return
     judged = report.judge is not None
-    cols = ("task", "line", "ngram", "jaccard", "cosine", "clone") + (("judge",) if judged else ()) + (
+    cols = ("task", "line", "ngram", "jaccard", "cosine", "clone", "examples") + (("judge",) if judged else ()) + (
         "flagged by", "row")
-    table = IdTable(*cols, ids=("task",), right=("line", "ngram", "jaccard", "cosine", "clone"))
+    table = IdTable(*cols, ids=("task",), right=("line", "ngram", "jaccard", "cosine", "clone", "examples"))
+    why: list[str] = []
     for item in leaked:
         for h in item.hits[:max(top, 1)] if top else [h for h in item.hits if h.flagged]:
             cells = [item.task_id, str(h.line), f"{h.ngram:.2f}", f"{h.jaccard:.2f}",
-                     "-" if h.cosine is None else f"{h.cosine:.2f}", f"{h.clone:.2f}"]
+                     "-" if h.cosine is None else f"{h.cosine:.2f}", f"{h.clone:.2f}", f"{h.examples:.1f}"]
             if judged:
                 cells.append(h.judge["verdict"] if h.judge else "-")
             table.add_row(*cells, ", ".join(h.flagged_by) or "-", escape(h.preview[:60]))
+            if "examples" in h.flagged_by:
+                why.append(f"{item.task_id} line {h.line}: " + "; ".join(h.examples_matched))
     out.print(table)
+    if why:
+        out.print("examples matched (literal, its weight in nats):", highlight=False)
+        for line in why:
+            out.print("  " + escape(line), highlight=False)
     out.print(f"{report.timings.get('total', 0.0):.1f} s", highlight=False)

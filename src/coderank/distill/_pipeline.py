@@ -84,7 +84,8 @@ MANIFEST_FIELDS = {
     "selftest": "for self-written tests: version and sha256 of the prompt, runner and mutants; the mutants",
     "per_problem": "task id -> samples, passed (of samples), candidates (eligible distinct programs), leaked "
                    "(candidates dropped by decontamination), rows",
-    "decontam": "benchmarks (name, sha256), embeddings (bool), dropped (task_id, sample_index, leaks), "
+    "decontam": "benchmarks (name, sha256), embeddings (bool), detectors (name -> threshold, each detector that ran), "
+                "dropped (task_id, sample_index, leaks), "
                 "problems_lost (problems that got fewer rows than they would have without it)",
     "sandbox_limits": "the limits programs ran under",
     "sandbox_isolation": "the isolation layers that were active",
@@ -368,7 +369,7 @@ def distill(config: DistillConfig, progress: Progress | None = None) -> DistillR
         identity = {"kind": "distill", "samples_run": samples.run_id, "select": config.select,
                     "keep": manifest.keep, "match": match and match["sha256"], "output_form": config.output_form,
                     "decontam": [(b.name, b.sha256) for b in benches],
-                    "embeddings": bool(benches) and config.embeddings}
+                    "embeddings": bool(benches) and config.embeddings, "detectors": manifest.decontam["detectors"]}
         run_id, resumed = store.open_run(identity, manifest, kind="distill", model=config.model,
                                          benchmark=samples.source["name"])
         manifest = replace(manifest, run_id=run_id)
@@ -680,6 +681,15 @@ def _outputs(pools: dict[str, list[_Candidate]], config: DistillConfig) -> dict[
     return {key: str(hit["text"]).strip() if hit else "" for key, hit in hits.items()}
 
 
+def _detectors(benches: list[Any], config: DistillConfig) -> dict[str, Any]:
+    """The decontamination detectors that ran and their thresholds (none without benchmarks)."""
+    if not benches:
+        return {}
+    from coderank.rigor.contam import decontam_detectors
+
+    return decontam_detectors(config.embeddings)
+
+
 def _decontaminate(pools: dict[str, list[_Candidate]], outputs: dict[tuple[str, int], str], config: DistillConfig,
                    benches: list[Any], progress: Progress | None) -> dict[tuple[str, int], list[str]]:
     """``{(task id, sample index): leaks}`` for the candidates that match a benchmark problem."""
@@ -766,7 +776,8 @@ def _manifest(config: DistillConfig, samples: _Samples, match: dict[str, Any] | 
                  "pass_at_k": samples.summary.get("pass_at_k") or {}},
         per_problem=per_problem,
         decontam={"benchmarks": [{"name": b.name, "sha256": b.sha256} for b in benches],
-                  "embeddings": bool(benches) and config.embeddings, "dropped": dropped, "problems_lost": lost},
+                  "embeddings": bool(benches) and config.embeddings, "detectors": _detectors(benches, config),
+                  "dropped": dropped, "problems_lost": lost},
         sandbox_limits=config.limits.resolved().as_dict(),
         sandbox_isolation=samples.summary.get("isolation") or {},
         output={"path": str(config.out), "rows": len(rows), "sha256": out_sha},

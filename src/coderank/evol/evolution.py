@@ -83,7 +83,9 @@ class EvolManifest(Record):
         include_seeds: Whether the seeds' own answers are rows too.
         seed: The run seed.
         params: Decoding of the evolution and answer calls, ``max_chars``.
-        decontam: ``benchmarks`` (name, sha256) checked against, ``embeddings`` (whether that detector ran).
+        decontam: ``benchmarks`` (name, sha256) checked against, ``embeddings`` (whether that detector ran),
+            ``detectors`` (each detector that ran and its threshold, from
+            :func:`coderank.rigor.contam.decontam_detectors`; empty without benchmarks).
         sandbox_limits: The limits the answers' code ran under.
         platform: Python, system, machine, coderank's commit, llama-cpp-python's version.
         run_id: The run (once it has finished).
@@ -262,10 +264,12 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> EvolResult:
     seeds, seeds_sha = _seed_list(config)
     methods = _methods(config)
     benches = _benchmarks(config.decontam)
+    detectors: dict[str, Any] = {}
     if benches:
-        from coderank.rigor.contam import ensure_detectors
+        from coderank.rigor.contam import decontam_detectors, ensure_detectors
 
         ensure_detectors(config.embeddings)
+        detectors = decontam_detectors(config.embeddings)
     embedder = _embedder(config) if benches else None
     store = Store(config.store)
     backend = load_backend(config.model, config.backend)
@@ -281,7 +285,7 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> EvolResult:
             "include_seeds": config.include_seeds,
             "seed": config.seed, "methods": methods_hash, "params": params,
             "decontam": [(b.name, b.sha256) for b in benches], "embeddings": bool(benches) and config.embeddings,
-            "sandbox": sandbox,
+            "detectors": detectors, "sandbox": sandbox,
         }
         manifest = EvolManifest(
             version=MANIFEST_VERSION,
@@ -297,7 +301,7 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> EvolResult:
             seed=config.seed,
             params=params,
             decontam={"benchmarks": [{"name": b.name, "sha256": b.sha256} for b in benches],
-                      "embeddings": identity["embeddings"]},
+                      "embeddings": identity["embeddings"], "detectors": detectors},
             sandbox_limits=sandbox,
             platform=platform_info(),
             servers=served_by(backend),

@@ -1,7 +1,7 @@
 """Contamination: find benchmark problems that leak into a training set.
 
-Each benchmark item (its prompt plus its canonical solution) is compared with every row of a JSONL training
-file by four scores:
+Each benchmark item (its prompt plus its canonical solution, and for ``examples`` its tests) is compared with every
+row of a JSONL training file by five scores:
 
 ``ngram``
     The fraction of the item's distinct word n-grams (``n = 10`` by default) that also occur in the row.
@@ -38,8 +38,16 @@ file by four scores:
     (signatures, ``for i in range(len(``, boilerplate such as "write a python function to") are left out:
     they identify no item.
 
+``examples``
+    Example fingerprints, for paraphrases: the item's own example values (the literal inputs and outputs of its
+    docstring examples and test asserts) found in the row, each whole example (its inputs and its output) close
+    together, output last, weighted by how rare its literals are in ordinary test code and among the benchmark's
+    other items (:mod:`coderank.rigor.fingerprint`). A paraphrase restates the problem in other words but keeps
+    ``[1, 2, 3]`` and separator ``4`` giving ``[1, 4, 2, 4, 3]``; an honest row on the same task picks its own
+    values. Each flagged pair records which examples matched (``Hit.examples_matched``).
+
 ``judge`` (optional, ``--judge MODEL``)
-    A second stage for paraphrases, which no score above separates from honest same-task rows: each item's
+    A second stage for paraphrases, which the scores above do not all separate from honest same-task rows: each item's
     nearest rows by cosine that nothing else flagged are shown to an LLM, which answers whether the row is a
     rephrasing of the item (:mod:`coderank.rigor.judge`).
 
@@ -73,6 +81,7 @@ import numpy as np
 from coderank.errors import InputError, UsageError, install_hint
 from coderank.jsonl import json_error
 from coderank.paths import check_output_file
+from coderank.rigor.fingerprint import example_scores
 
 #: ``progress(stage, done, total)``: called now and then while a stage runs.
 ProgressFn = Callable[[str, int, int], None]
@@ -115,6 +124,9 @@ class Thresholds:
             HumanEval items reach). The LSH index searches from 0.6 x this value.
         cosine: Embedding cosine similarity (0.8).
         n: Word n-gram length of the overlap score (10).
+        examples: Example-fingerprint score (12.0, in nats: the summed ``-ln p`` of the matched examples'
+            distinct literals). Chosen on the ``dev`` half of the planted set: the lowest value with at most one
+            false positive there (half the issue's 1% budget); 10 flagged two, 14 missed two more paraphrases.
         clone: Type-2 clone containment (0.75). Chosen on the ``dev`` half of the planted set
             ``examples/contam_planted/`` (HumanEval and MBPP-test leaks with renamed identifiers and
             reformatted examples, layout and comments, among clean and honest same-task rows): the lowest
@@ -128,6 +140,7 @@ class Thresholds:
     cosine: float = 0.8
     n: int = 10
     clone: float = 0.75
+    examples: float = 12.0
 
     def __post_init__(self) -> None:
         for option, value in (("--ngram", self.ngram), ("--jaccard", self.jaccard), ("--cosine", self.cosine),
@@ -137,6 +150,9 @@ class Thresholds:
                                  "a threshold is the score at or above which a row is flagged")
         if self.n < 1:
             raise UsageError(f"-n must be at least 1, got {self.n}", "10 (word 10-grams) is the default")
+        if not (math.isfinite(self.examples) and self.examples > 0):
+            raise UsageError(f"--examples must be above 0, got {self.examples}",
+                             "the example-fingerprint score is a sum of -ln p over matched literals; 12 is the default")
 
 
 @dataclass(frozen=True)
@@ -167,6 +183,9 @@ class Hit:
             ``clone`` is 0).
         judge: For a pair the LLM judge saw: ``verdict`` (``yes`` flags the row, ``no``, ``unclear``), its raw
             ``answers`` (item first, then row first), the ``model`` spec and its ``identity``; else ``None``.
+        examples: Example-fingerprint score (see :mod:`coderank.rigor.fingerprint`; 0 when no example matched).
+        examples_matched: The item's examples found in the row, heaviest first, as ``inputs -> output`` with each
+            literal's weight: why ``examples`` flagged it.
     """
 
     line: int
@@ -178,6 +197,8 @@ class Hit:
     clone: float = 0.0
     clone_part: str | None = None
     judge: dict[str, Any] | None = None
+    examples: float = 0.0
+    examples_matched: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> bool:
@@ -214,7 +235,8 @@ class ContamReport:
         embeddings: Whether the embedding detector ran (``model`` names it).
         items: One result per benchmark item, in benchmark order.
         flagged_lines: Lines of the training rows flagged for any item, ascending.
-        timings: Seconds per stage (``read``, ``ngram``, ``minhash``, ``clone``, ``embed``, ``judge``, ``total``).
+        timings: Seconds per stage (``read``, ``ngram``, ``minhash``, ``clone``, ``examples``, ``embed``, ``judge``,
+            ``total``).
         judge: The LLM judge's model, identity, prompt hash, candidate settings and counts (``None``: no judge).
     """
 
@@ -257,7 +279,8 @@ class ContamReport:
             "bad_lines": [asdict(b) for b in self.bad_lines],
             "items": [
                 {"task_id": item.task_id, "leaked": item.leaked,
-                 "hits": [{**asdict(h), "flagged_by": list(h.flagged_by)} for h in item.hits]}
+                 "hits": [{**asdict(h), "flagged_by": list(h.flagged_by), "examples_matched": list(h.examples_matched)}
+                          for h in item.hits]}
                 for item in self.items
             ],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
@@ -829,6 +852,10 @@ def check_contamination(
                          total=n_rows)
     timings["clone"] = time.perf_counter() - t
 
+    t = time.perf_counter()
+    found = example_scores(problems, texts, tick=_Ticker(progress, "examples", n_rows))
+    timings["examples"] = time.perf_counter() - t
+
     sims: np.ndarray | None = None
     if embeddings:
         t = time.perf_counter()
@@ -843,7 +870,7 @@ def check_contamination(
     # Candidate rows per item: every pair with a non-zero sparse score, plus the embedding top-k and all rows
     # over the cosine threshold.
     candidates: dict[int, set[int]] = {i: set() for i in range(len(problems))}
-    for i, r in (*ngram.keys(), *jaccard.keys(), *clone.keys()):
+    for i, r in (*ngram.keys(), *jaccard.keys(), *clone.keys(), *found.keys()):
         candidates[i].add(r)
     if sims is not None and n_rows:
         k = min(top_k, n_rows)
@@ -860,8 +887,10 @@ def check_contamination(
             j = float(np.mean(item_sigs[i] == row_sigs[r]))
         c = float(sims[r, i]) if sims is not None else None
         cl, part = clone.get((i, r), (0.0, None))
+        ex = found[(i, r)].score if (i, r) in found else 0.0
         by = tuple(name for name, value, limit in (("ngram", g, th.ngram), ("jaccard", j, th.jaccard),
-                                                    ("cosine", c, th.cosine), ("clone", cl, th.clone))
+                                                    ("cosine", c, th.cosine), ("clone", cl, th.clone),
+                                                    ("examples", ex, th.examples))
                    if value is not None and value >= limit)
         return g, j, c, cl, part, by
 
@@ -887,11 +916,14 @@ def check_contamination(
             if verdict is not None and verdict["verdict"] == "yes":
                 by += ("judge",)
             preview = " ".join(texts[r].split())[:100]
+            match = found.get((i, r))
             hits.append(Hit(lines[r], round(g, 4), round(j, 4), None if c is None else round(c, 4), by, preview,
-                            round(cl, 4), part, verdict))
+                            round(cl, 4), part, verdict, match.score if match else 0.0,
+                            match.examples if match else ()))
             if by:
                 flagged_rows.add(r)
-        hits.sort(key=lambda h: (not h.flagged, -max(h.ngram, h.jaccard, h.cosine or 0.0, h.clone), h.line))
+        hits.sort(key=lambda h: (not h.flagged, -max(h.ngram, h.jaccard, h.cosine or 0.0, h.clone,
+                                                     h.examples / th.examples), h.line))
         n_flagged = sum(h.flagged for h in hits)
         hits = hits[:max(top_k, n_flagged)]
         results.append(ItemResult(problem.task_id, n_flagged > 0, tuple(hits)))
@@ -962,8 +994,13 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
         stage: The label passed to ``progress``.
         judge: A :class:`coderank.rigor.judge.Judge` for the paraphrase stage (needs ``embedder``).
 
+    Every detector runs at its default threshold (:class:`Thresholds`); :func:`decontam_detectors` lists them for a
+    manifest.
+
     Returns:
-        ``{row index: ["HumanEval/0 (ngram 1.00, jaccard 0.95, clone 1.00)", ...]}`` for the flagged rows only.
+        ``{row index: ["HumanEval/0 (ngram 1.00, jaccard 0.95, clone 1.00)", ...]}`` for the flagged rows only; an
+        ``examples`` flag names the matched examples (``"HumanEval/5 (examples 15.0: [1, 2, 3] (2.9), 4 (1.4) ->
+        [1, 4, 2, 4, 3] (11.1))"``).
     """
     if not rows or not benchmarks:
         return {}
@@ -978,9 +1015,28 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
             for item in report.leaked:
                 for hit in item.hits:
                     if hit.flagged:
-                        scores = ", ".join("judge yes" if by == "judge" else f"{by} {getattr(hit, by):.2f}"
+                        scores = ", ".join("judge yes" if by == "judge" else
+                                           f"examples {hit.examples:.1f}: {'; '.join(hit.examples_matched[:2])}"
+                                           if by == "examples" else f"{by} {getattr(hit, by):.2f}"
                                            for by in hit.flagged_by)
                         leaks.setdefault(hit.line - 1, []).append(f"{item.task_id} ({scores})")
             if progress:
                 progress(stage, n, len(benchmarks))
     return leaks
+
+
+def decontam_detectors(embeddings: bool, judge: Any = None) -> dict[str, Any]:
+    """The detectors :func:`flag_rows` runs and their thresholds, as ``evol`` and ``distill`` record them.
+
+    Args:
+        embeddings: Whether the embedding detector runs (an embedder is passed to :func:`flag_rows`).
+        judge: The :class:`coderank.rigor.judge.Judge` passed to :func:`flag_rows`, if any.
+    """
+    th = Thresholds()
+    detectors: dict[str, Any] = {"ngram": th.ngram, "n": th.n, "jaccard": th.jaccard, "clone": th.clone,
+                                 "examples": th.examples}
+    if embeddings:
+        detectors["cosine"] = th.cosine
+    if judge is not None:
+        detectors["judge"] = judge.model
+    return detectors
