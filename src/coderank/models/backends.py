@@ -197,10 +197,17 @@ def load_backend(spec: str, options: BackendOptions | None = None) -> Backend:
 # --- llama.cpp (local GGUF) --------------------------------------------------------------------------------
 
 class LlamaCppBackend:
-    """A local GGUF model through llama-cpp-python, on the CPU."""
+    """A local GGUF model through llama-cpp-python, on the CPU.
+
+    ``options.extra["batch_size"]`` (``coderank eval --batch-size B``): above 1, greedy requests are decoded B at
+    a time in one llama.cpp context (:mod:`coderank.models.batched`); batched arithmetic can change an answer, so
+    the batch size is then part of the identity (its own run ids and cached answers). Sampled requests still run
+    one at a time.
+    """
 
     def __init__(self, path: Path, options: BackendOptions, spec: str, sha256: str | None = None,
                  lora: Path | None = None) -> None:
+        self.batch_size = self._batch_size(options, lora)
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -219,17 +226,46 @@ class LlamaCppBackend:
         from coderank.store import sha256_text
 
         self.chat_template_sha256 = sha256_text(template) if template else None
+        self._batched: Any = None
+
+    @staticmethod
+    def _batch_size(options: BackendOptions, lora: Path | None) -> int:
+        from coderank.models.batched import MAX_BATCH
+
+        size = options.extra.get("batch_size", 1)
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_BATCH:
+            raise UsageError(f"--batch-size must be a whole number from 1 to {MAX_BATCH}, got {size!r}",
+                             "4 to 16 suit a few CPU cores; 1 decodes one request at a time")
+        if size > 1 and lora is not None:
+            raise UsageError("--batch-size above 1 does not apply LoRA adapters yet",
+                             "leave --batch-size out for lora: models")
+        return size
 
     def identity(self) -> dict[str, Any]:
-        """Weights sha256, file name and the chat template's sha256 (the template that ran), plus the LoRA adapter's."""
+        """Weights sha256, file name and the chat template's sha256 (the template that ran), plus the LoRA adapter's.
+
+        The batch size too where it is above 1: batched arithmetic can change greedy answers.
+        """
         ident: dict[str, Any] = {"backend": "llama.cpp", "weights_sha256": tagged(self.sha256),
                                  "file": self.path.name, "chat_template_sha256": self.chat_template_sha256}
         if self.lora is not None:
             ident["adapter_sha256"] = tagged(str(self.lora_sha256))
+        if self.batch_size > 1:
+            ident["batch_size"] = self.batch_size
         return ident
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[int, Completion]]:
-        """One at a time, in order (llama.cpp already uses every core for one request)."""
+        """One at a time, in order (llama.cpp already uses every core for one request).
+
+        With a batch size above 1, greedy requests ``batch_size`` at a time, yielded as they finish.
+        """
+        if self.batch_size > 1:
+            if self._batched is None:
+                from coderank.models.batched import BatchedGreedy
+
+                self._batched = BatchedGreedy(self.llm, self.batch_size)
+            yield from self._batched.generate(requests, self._one)
+            return
         for i, req in enumerate(requests):
             yield i, self._one(req)
 
