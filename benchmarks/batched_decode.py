@@ -13,6 +13,7 @@ passes and, for the answers that differ from today's, which verdicts changed. Fr
 line estimates the generation time of all 164 HumanEval problems (scaling the tokens of these N answers).
 
     python benchmarks/batched_decode.py [-n 24] [--batch-sizes 2,4,8] [--threads 2] [--rounds 1] [--score]
+    python benchmarks/batched_decode.py -n 0 --steps 1,4,8,16,32      # only the cost of one decode step
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from coderank.benchmarks import load_benchmark
 from coderank.evaluation import default_template
@@ -90,6 +92,55 @@ def score(problems: list, answers: list[Completion], mode: str) -> list[str]:
     return verdicts
 
 
+def step_times(llm: object, sizes: list[int], context: int = 400) -> None:
+    """Print what one decode step of B sequences costs, each ``context`` tokens deep, and the prompt-reading rate.
+
+    Each sequence's prompt is read first (timed: tokens per second), then 40 / B (at least 4) steps of B tokens.
+    """
+    import ctypes
+
+    import llama_cpp
+    import numpy as np
+
+    text = b"def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n" * 40
+    tokens = llm.tokenize(text, add_bos=False)[:context]  # type: ignore[attr-defined]
+    n_vocab = llm.n_vocab()  # type: ignore[attr-defined]
+    base = llm.context_params  # type: ignore[attr-defined]
+    for size in sizes:
+        params = type(base).from_buffer_copy(base)
+        params.n_ctx, params.n_seq_max, params.kv_unified = 1024 * size, size, False
+        ctx = llama_cpp.llama_init_from_model(llm.model, params)  # type: ignore[attr-defined]
+        batch = llama_cpp.llama_batch_init(512, 0, 1)
+
+        def decode(rows: list[tuple[int, int, int, bool]], ctx: object = ctx, batch: object = batch) -> None:
+            b: Any = batch
+            b.n_tokens = len(rows)
+            for r, (tok, pos, seq, logits) in enumerate(rows):
+                b.token[r], b.pos[r], b.n_seq_id[r], b.logits[r] = tok, pos, 1, logits
+                b.seq_id[r][0] = seq
+            assert llama_cpp.llama_decode(ctx, b) == 0
+
+        try:
+            start = time.perf_counter()
+            for s in range(size):
+                decode([(t, i, s, i == len(tokens) - 1) for i, t in enumerate(tokens)])
+            reading = size * len(tokens) / (time.perf_counter() - start)
+            steps = max(4, 40 // size)
+            start = time.perf_counter()
+            for k in range(steps):
+                decode([(tokens[k], len(tokens) + k, s, True) for s in range(size)])
+                for s in range(size):
+                    logits = llama_cpp.llama_get_logits_ith(ctx, s)
+                    int(np.ctypeslib.as_array(ctypes.cast(logits, ctypes.POINTER(ctypes.c_float)),
+                                              shape=(n_vocab,)).argmax())
+            step = (time.perf_counter() - start) / steps
+            print(f"  B={size:<3d} decode step {step * 1000:6.1f} ms, {size / step:6.1f} tokens/s; "
+                  f"prompt read at {reading:5.0f} tokens/s")
+        finally:
+            llama_cpp.llama_batch_free(batch)
+            llama_cpp.llama_free(ctx)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-m", "--model", default="default")
@@ -100,7 +151,18 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--template", default=None, help="default: what coderank eval picks for the model")
     ap.add_argument("--score", action="store_true", help="run the answers in the sandbox")
+    ap.add_argument("--steps", default=None, help="also time one decode step of these batch sizes (e.g. "
+                    "1,4,8,16,32), 400 tokens deep, and the prompt-reading rate; with -n 0 only that")
     args = ap.parse_args()
+    if args.n == 0:
+        backend = load_backend(args.model, BackendOptions(threads=args.threads, n_ctx=512))
+        assert isinstance(backend, LlamaCppBackend)
+        try:
+            print(f"{args.model}, --threads {args.threads}:")
+            step_times(backend.llm, [int(b) for b in (args.steps or "1,4,8,16,32").split(",")])
+        finally:
+            backend.close()
+        return 0
 
     problems = list(load_benchmark("humaneval"))[:args.n]
     requests, mode = requests_for(problems, args.template or default_template(args.model), args.max_tokens)
@@ -122,6 +184,9 @@ def main() -> int:
                     m.stable &= all(same(a, b) for a, b in zip(m.answers, answers, strict=True))
                 print(f"round {r + 1}: {m.name}: {m.seconds[-1]:.1f} s, {tokens} tokens (load average "
                       f"{os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+        if args.steps:
+            print(f"{args.model}, --threads {args.threads}:")
+            step_times(backend.llm, [int(b) for b in args.steps.split(",")])
     finally:
         backend.close()
 
