@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +35,30 @@ _DEPTH = 2  # jobs queued per worker: one running, one ready, so a worker never 
 _GRACE = 5.0  # seconds past a program's wall backstop before the harness gives up on its worker
 _START_TIMEOUT = 60.0
 _IDLE_POLL = 0.002  # seconds between asks of a source that had no job ready (a feed from a Ray driver)
+_SCRATCH_PREFIX = "coderank-sandbox-"
+
+
+def sweep_scratch(tmp: str | None = None) -> int:
+    """Remove the scratch directories of executors whose process is gone; returns how many.
+
+    An executor names its directory after its process id (``coderank-sandbox-<pid>-...``) and removes it when
+    it closes; one that was killed (SIGKILL, a Ray actor stopped, the machine's OOM killer) could not, so the
+    next executor on the host removes it. A directory whose process id is alive is left alone, whoever it is.
+    """
+    tmp = tmp or tempfile.gettempdir()
+    removed = 0
+    try:
+        names = [n for n in os.listdir(tmp) if n.startswith(_SCRATCH_PREFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        m = re.fullmatch(re.escape(_SCRATCH_PREFIX) + r"(\d+)-\w+", name)
+        if m is None or os.path.exists(f"/proc/{m.group(1)}"):
+            continue
+        path = os.path.join(tmp, name)
+        shutil.rmtree(path, ignore_errors=True)
+        removed += not os.path.exists(path)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -191,7 +217,8 @@ class Executor:
         if self._started:
             return
         self._started = True
-        self._tmp = tempfile.TemporaryDirectory(prefix="coderank-sandbox-")
+        sweep_scratch()  # what killed executors on this host left behind
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
         for i in range(self.n_workers):
             self._spawn(i)
         deadline = time.monotonic() + _START_TIMEOUT
