@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import textwrap
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +22,10 @@ ray = pytest.importorskip("ray")
 
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from coderank.benchmarks import load_benchmark  # noqa: E402
 from coderank.execution.pool import Executor, Job  # noqa: E402
 from coderank.execution.ray_pool import NodeExecutor, RayExecutor  # noqa: E402
 from coderank.execution.sandbox import Limits  # noqa: E402
+from coderank.problems import load_benchmark  # noqa: E402
 from coderank.store import Store  # noqa: E402
 from coderank.types import Problem, Status  # noqa: E402
 
@@ -252,21 +253,33 @@ def test_a_node_that_joins_mid_run_gets_work_and_is_recorded(cluster, monkeypatc
     monkeypatch.setattr(ray_pool, "_SCAN_EVERY", 0.5)  # look for new nodes often: the run is short
     slow = "import time\ndef add(a, b):\n    t = time.process_time()\n    while time.process_time() - t < 0.1:\n" \
            "        pass\n    return a + b\n"
-    jobs = [Job(i, ADD, slow if i % 2 else PROGRAMS["fails"]) for i in range(160)]
     seen: list[int] = []
     statuses: dict[int, str] = {}
+    made = 0
+
+    def jobs(pool: RayExecutor) -> Iterator[Job]:
+        # 160 jobs, and on a loaded machine (where a node takes long to start) more, until the node has joined
+        # and 40 jobs were handed out after that: the run must outlast the join however slow the machine is
+        nonlocal made
+        deadline, after = time.monotonic() + 120, None
+        while made < 160 or (after is None and time.monotonic() < deadline) or (after is not None and made < after):
+            if after is None and pool.joined:
+                after = made + 40
+            yield Job(made, ADD, slow if made % 2 else PROGRAMS["fails"])
+            made += 1
+
     with RayExecutor("auto", limits=LIMITS) as pool:
         assert len(pool.engine["nodes"]) == 2
         joined = None
-        for job, v in pool.map(jobs):
+        for job, v in pool.map(jobs(pool)):
             seen.append(job.key)
             statuses[job.key] = v.status.value
             if len(seen) == 5:
                 joined = cluster.add_node(num_cpus=1)
         engine, isolation = pool.engine, pool.isolation
     try:
-        assert sorted(seen) == list(range(160)), "every job exactly once"
-        assert statuses == {i: "passed" if i % 2 else "failed" for i in range(160)}
+        assert sorted(seen) == list(range(made)), "every job exactly once"
+        assert statuses == {i: "passed" if i % 2 else "failed" for i in range(made)}
         assert engine["nodes_joined"] == 1 and len(engine["nodes"]) == 3
         assert joined is not None and joined.node_id in {n["node_id"] for n in engine["nodes"]}
         assert all(state.startswith("active") for state in isolation.values())  # the new node's layers counted
