@@ -26,11 +26,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from coderank.benchmarks import load_benchmark
 from coderank.evaluation import default_template
 from coderank.models.backends import BackendOptions, Completion, LlamaCppBackend, Request, load_backend
 from coderank.models.batched import BatchedGreedy
 from coderank.models.prompts import get_template
+from coderank.problems import load_benchmark
 
 HUMANEVAL_PROBLEMS = 164
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from coderank.benchmarks import load_benchmark
+from coderank.problems import load_benchmark
 from coderank.rigor.contam import check_contamination
 
 VERBS = ["Write", "Implement", "Create", "Design", "Build", "Refactor", "Explain and write", "Optimise"]

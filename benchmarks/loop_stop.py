@@ -20,10 +20,10 @@ import sys
 import time
 from dataclasses import replace
 
-from coderank.benchmarks import load_benchmark
 from coderank.models import loops
 from coderank.models.backends import BackendOptions, Request, load_backend
 from coderank.models.prompts import get_template
+from coderank.problems import load_benchmark
 
 
 def main() -> int:

@@ -26,10 +26,10 @@ from collections.abc import Iterator
 
 import ray
 
-from coderank.benchmarks import load_benchmark
 from coderank.execution.pool import Executor, Job
 from coderank.execution.ray_pool import RayExecutor
 from coderank.execution.sandbox import Limits
+from coderank.problems import load_benchmark
 
 
 def jobs(repeat: int, limit: int | None) -> list[Job]:

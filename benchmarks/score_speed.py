@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 from coderank.api import ScoreConfig, score
-from coderank.benchmarks import load_benchmark
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
+from coderank.problems import load_benchmark
 from coderank.types import Problem
 
 

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from coderank import __version__
-from coderank.benchmarks import load_benchmark
 from coderank.errors import InputError
 from coderank.jsonl import json_lines
+from coderank.problems import load_benchmark
 
 
 def test_version(cli):

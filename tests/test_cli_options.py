@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
+from coderank.problems import load_benchmark
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import sys
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.models import backends
 from coderank.models.backends import Completion
+from coderank.problems import load_benchmark
 from coderank.store import Store
 
 BURN = '''    if not getattr({name}, "burned", False):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
+from coderank.problems import load_benchmark
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.models import backends
 from coderank.models.backends import Completion
+from coderank.problems import load_benchmark
 
 PROBLEMS = list(load_benchmark("classic"))[:2]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.models import backends
 from coderank.models.backends import Completion
+from coderank.problems import load_benchmark
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "leetcode_style.jsonl"
 CHAT_HASH_BEFORE = "sha256:32d5f397bb46f13df703ce9927324a6c4efbb75a619fa21ed310476d1004c96c"

@@ -68,7 +68,7 @@ def test_the_score_entry_point_runs_from_the_face(tmp_path):
     import json
 
     from coderank import ScoreConfig, score
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
 
     p = load_benchmark("humaneval").problems["HumanEval/0"]
     path = tmp_path / "s.jsonl"

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from coderank.benchmarks import load_benchmark
+from coderank.problems import load_benchmark
 from coderank.rigor.contam import check_contamination, clone_scores, load_embedder, row_text
 from coderank.rigor.fingerprint import example_scores
 

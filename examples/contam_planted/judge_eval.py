@@ -23,8 +23,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from coderank.benchmarks import load_benchmark
 from coderank.models.backends import BackendOptions
+from coderank.problems import load_benchmark
 from coderank.rigor.contam import (
     check_contamination,
     embed,

@@ -56,7 +56,7 @@ sys.path.insert(0, str(HERE))
 from honest import HONEST  # noqa: E402
 from paraphrased import PARAPHRASED  # noqa: E402
 
-from coderank.benchmarks import load_benchmark  # noqa: E402
+from coderank.problems import load_benchmark  # noqa: E402
 
 SEED = 21
 BUILTIN = set(dir(builtins)) | set(keyword.kwlist) | {"self", "cls"}

@@ -92,7 +92,7 @@ def run_all(programs: list[str]) -> list[bool]:
 
 def main() -> None:
     """Write mbpp_overlap.json."""
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
 
     test = list(load_benchmark("mbpp"))
     others = [p for b in ("mbpp-train", "mbpp-valid") for p in load_benchmark(b)]

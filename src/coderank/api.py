@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import coderank
-from coderank.benchmarks import load_benchmark
 from coderank.digest import sha256_file
 from coderank.errors import InputError, UsageError
 from coderank.evaluation import recording, run_summary
@@ -27,6 +26,7 @@ from coderank.execution.pool import Job, check_workers, open_pool
 from coderank.execution.ray_pool import check_address
 from coderank.execution.sandbox import Limits, check_data_unreadable
 from coderank.paths import check_output_file, require_file
+from coderank.problems import load_benchmark
 from coderank.record import BenchmarkRef, PassAtK, RunManifest, TemplateRef
 from coderank.samples import BadLine, Sample, count_lines, read_samples
 from coderank.scoring import Estimate, ks_for, summary

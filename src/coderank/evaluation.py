@@ -24,7 +24,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from coderank.benchmarks import Benchmark, load_benchmark
 from coderank.errors import CoderankError, Terminated, UsageError
 from coderank.execution.pool import Job, check_workers, open_pool
 from coderank.execution.ray_pool import check_address
@@ -34,6 +33,7 @@ from coderank.models import loops
 from coderank.models.backends import Backend, BackendOptions, Request, check_decoding, load_backend, served_by
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
+from coderank.problems import Benchmark, load_benchmark
 from coderank.record import BenchmarkRef, PassAtK, Record, RunManifest, RunSummary, TemplateRef, pass_at_k
 from coderank.store import SCORED, RunInfo, Store
 from coderank.types import Problem, Status

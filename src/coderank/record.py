@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 if TYPE_CHECKING:
-    from coderank.benchmarks import Benchmark
+    from coderank.problems import Benchmark
     from coderank.scoring import Estimate
 
 
@@ -336,7 +336,7 @@ class BenchmarkRef(Record):
     Attributes:
         name: Registry name or file.
         version: Version of the data.
-        sha256: Hash over the problems (:attr:`coderank.benchmarks.Benchmark.sha256`).
+        sha256: Hash over the problems (:attr:`coderank.problems.Benchmark.sha256`).
         source: Where the data came from (absent for a selftest run's instructions).
         problems: Problems the run covers.
         of: Problems the benchmark has (None in manifests written before it was recorded).

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from coderank.benchmarks import Benchmark
 from coderank.jsonl import DamagedGzip, json_error, numbered_lines, open_lines
+from coderank.problems import Benchmark
 from coderank.types import Problem
 
 

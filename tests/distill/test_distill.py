@@ -11,12 +11,12 @@ import re
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.distill import MANIFEST_FIELDS, DistillConfig, distill, manifest_path, rank
 from coderank.errors import InputError, UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models import backends
 from coderank.models.backends import Completion
+from coderank.problems import load_benchmark
 from coderank.store import Store
 
 HE0 = load_benchmark("humaneval").problems["HumanEval/0"]

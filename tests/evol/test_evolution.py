@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.errors import CoderankError, InputError, UsageError
 from coderank.evol.evolution import EvolConfig, evolve, manifest_path
 from coderank.evol.methods import METHODS
 from coderank.execution.sandbox import Limits
 from coderank.models import backends
 from coderank.models.backends import Completion
+from coderank.problems import load_benchmark
 from coderank.store import Store
 
 EXTRA = [" Also reject negative inputs by raising ValueError with a helpful message.",

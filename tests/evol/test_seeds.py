@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.errors import InputError
 from coderank.evol.seeds import Seed, bundled_seeds, load_seeds
+from coderank.problems import load_benchmark
 
 # Words too generic to tell a task apart, left out before comparing seeds for near-duplicates.
 _STOP = {"write", "a", "function", "that", "the", "of", "and", "or", "to", "returns", "return", "in", "is", "an",

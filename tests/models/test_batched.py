@@ -10,12 +10,12 @@ from dataclasses import replace
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.errors import UsageError
 from coderank.generation import _cut
 from coderank.models.backends import BackendOptions, LlamaCppBackend, Request
 from coderank.models.batched import MAX_BATCH, lead_bytes_pending
 from coderank.models.prompts import get_template
+from coderank.problems import load_benchmark
 
 
 def chat(text: str, max_tokens: int, stop: tuple[str, ...] = ()) -> Request:

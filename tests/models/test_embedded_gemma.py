@@ -41,9 +41,9 @@ def test_the_real_gemma_file_has_the_pinned_hash_and_continues_code_greedily():
 def test_stopping_at_a_loop_gives_the_answer_cut_from_a_whole_generation():
     """gemma-270m loops on these MBPP problems; stopped at the loop (streamed), its answers are exactly the whole
     answers cut afterwards, in far fewer tokens."""
-    from coderank.benchmarks import load_benchmark
     from coderank.models import loops
     from coderank.models.prompts import get_template
+    from coderank.problems import load_benchmark
 
     problems = load_benchmark("mbpp").problems
     template = get_template("completion")

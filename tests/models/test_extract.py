@@ -4,10 +4,10 @@ import ast
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.errors import UsageError
 from coderank.execution.pool import Executor, Job
 from coderank.models.extract import METHODS, Extraction, extract_program
+from coderank.problems import load_benchmark
 from coderank.types import Problem
 
 HE = load_benchmark("humaneval").problems

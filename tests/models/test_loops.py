@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.generation import GenStats, cached_generate, request_key
 from coderank.models import backends, loops
 from coderank.models.backends import Completion, Request
+from coderank.problems import load_benchmark
 from coderank.store import Store
 
 BODY = "    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n"

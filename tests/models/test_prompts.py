@@ -73,7 +73,7 @@ def test_wizardcoder_is_the_alpaca_format_read_as_a_chat_answer():
 def test_alpaca_asks_what_the_chat_template_asks_in_the_frame_train_teaches():
     # a base model fine-tuned on `coderank distill` rows (instruction: the chat template's user message) with
     # `train --prompt-format alpaca` must be asked at eval exactly as its rows were, for both problem shapes
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
     from coderank.train._data import ALPACA
 
     statement = Problem("lc/1", "class Solution:\n    def two(self, xs):\n        \"\"\"Add.\"\"\"\n", "two", "",
@@ -238,7 +238,7 @@ QUESTION = ("Return the sum of nums.\n\nExample 1: nums = [1, 2] gives 3; a list
 
 
 def _statement_problem():
-    from coderank.benchmarks.problemfile import docstring_prompt
+    from coderank.problems.problemfile import docstring_prompt
 
     return Problem(task_id="lc/1", prompt=docstring_prompt(QUESTION, STARTER), entry_point="Solution",
                    test="def check(candidate):\n    assert Solution().total([1, 2]) == 3\n",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.execution.pool import Executor, Job
 from coderank.models.extract import extract_program
+from coderank.problems import load_benchmark
 
 ANSWERS = [json.loads(line) for line in (Path(__file__).parent / "data" / "qwen05b_humaneval_answers.jsonl")
            .read_text().splitlines()]

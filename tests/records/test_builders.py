@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 import coderank
-from coderank.benchmarks import load_benchmark
+from coderank.problems import load_benchmark
 from coderank.record import BenchmarkRef, PassAtK, RunManifest, TemplateRef, pass_at_k
 from coderank.scoring import summary
 
 PLATFORM = {"python": "3.11.7", "system": "Linux", "machine": "x86_64", "coderank_commit": "abc"}
 LIMITS = {"cpu_seconds": 3.0, "wall_seconds": 12.0, "memory_bytes": 2147483648}
 TEMPLATE = {"name": "chat", "kind": "chat", "sha256": "sha256:" + "1" * 64}
-EVALPLUS = Path(__file__).parents[1] / "benchmarks" / "data" / "MbppPlus-mini.jsonl"
+EVALPLUS = Path(__file__).parents[1] / "problems" / "data" / "MbppPlus-mini.jsonl"
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,10 @@ import random
 
 import pytest
 
-from coderank.benchmarks import Benchmark, load_benchmark
 from coderank.errors import UsageError
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
+from coderank.problems import Benchmark, load_benchmark
 from coderank.rigor._inputs import Domain, Invariants, generate, read_tests
 from coderank.rigor.augment import GENERATOR, AugmentResult, augment_benchmark
 from coderank.rigor.perturb import write_problem_file
@@ -206,7 +206,7 @@ def test_cli_augment_writes_the_file_and_the_json_document(cli, tmp_path):
 
 
 def test_derivation_needs_every_line_to_name_the_same_source():
-    from coderank.benchmarks.problemfile import derivation_of
+    from coderank.problems.problemfile import derivation_of
 
     def row(tid, key, base):
         return Problem(tid, "def f():\n", "f", "pass\n", metadata={key: {
@@ -221,9 +221,9 @@ def test_derivation_needs_every_line_to_name_the_same_source():
 def test_evalplus_contracts_filter_inputs_their_prose_would_forbid(tmp_path):
     from pathlib import Path
 
-    from coderank.benchmarks.evalplus import read_contracts
+    from coderank.problems.evalplus import read_contracts
 
-    contracts = read_contracts(Path(__file__).parent.parent / "benchmarks" / "data" / "HumanEvalPlus-mini.jsonl")
+    contracts = read_contracts(Path(__file__).parent.parent / "problems" / "data" / "HumanEvalPlus-mini.jsonl")
     assert set(contracts) == {"HumanEval/0", "HumanEval/2", "HumanEval/32"}
     he = load_benchmark("humaneval")
     part = dataclasses.replace(he, problems={"HumanEval/2": he.problems["HumanEval/2"]})

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
+from coderank.problems import load_benchmark
 from coderank.rigor.contam import (
     CloneIndex,
     Thresholds,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
+from coderank.problems import load_benchmark
 from coderank.rigor.contam import Thresholds, check_contamination, decontam_detectors, flag_rows, row_text
 from coderank.rigor.fingerprint import (
     EXAMPLE_WINDOW,

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.digest import sha256_text
 from coderank.errors import UsageError
 from coderank.models.backends import BackendOptions
+from coderank.problems import load_benchmark
 from coderank.rigor import judge as J
 from coderank.rigor.contam import judge_candidates
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from coderank.benchmarks import Benchmark, load_benchmark
 from coderank.errors import UsageError
 from coderank.models import backends
 from coderank.models.backends import Completion
+from coderank.problems import Benchmark, load_benchmark
 from coderank.rigor import paraphrase
 from coderank.rigor.perturb import perturb_benchmark, write_problem_file
 

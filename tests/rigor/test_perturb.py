@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from coderank.benchmarks import Benchmark, load_benchmark
+from coderank.problems import Benchmark, load_benchmark
 from coderank.rigor._docstring import Unchanged
 from coderank.rigor.perturb import (
     KINDS,

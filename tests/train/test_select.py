@@ -30,7 +30,7 @@ def test_classic_is_a_clean_dev_set():
 
 @pytest.mark.parametrize("task_id", ["mine/1", "HumanEval/0#rename"])
 def test_a_problem_file_that_copies_humaneval_is_refused(tmp_path, task_id):
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
 
     p = load_benchmark("humaneval").problems["HumanEval/0"]
     path = tmp_path / "dev.jsonl"
@@ -56,7 +56,7 @@ def test_mbpp_validation_and_train_splits_are_clean_dev_sets(name, size):
 
 @pytest.mark.parametrize("task_id", ["mine/1", "MBPP/11#rename"])
 def test_a_problem_file_that_copies_an_mbpp_test_problem_is_refused(tmp_path, task_id):
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
 
     p = load_benchmark("mbpp").problems["MBPP/11"]
     path = tmp_path / "dev.jsonl"

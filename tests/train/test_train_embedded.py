@@ -111,7 +111,7 @@ def test_gguf_adapter_and_transformers_adapter_give_the_same_greedy_text(resumed
 
 
 def test_select_on_a_dev_set_scores_every_checkpoint_and_records_the_choice(resumed, tmp_path, cli):
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
 
     _, data, out, _ = resumed
     classic = load_benchmark("classic")

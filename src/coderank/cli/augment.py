@@ -54,9 +54,9 @@ def augment(
 
     Evaluate on it like any benchmark (`coderank eval -b OUT.jsonl`); `coderank board` then shows a run's drop against the same model's run on the source benchmark.
     """  # noqa: E501
-    from coderank.benchmarks import load_benchmark
-    from coderank.benchmarks.evalplus import read_contracts
     from coderank.paths import check_output_file
+    from coderank.problems import load_benchmark
+    from coderank.problems.evalplus import read_contracts
     from coderank.rigor.augment import augment_benchmark
     from coderank.rigor.perturb import write_problem_file
 

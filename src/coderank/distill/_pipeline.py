@@ -429,7 +429,7 @@ def _check_match_early(match: dict[str, Any] | None, config: DistillConfig, sour
 
 
 def _benchmarks(names: tuple[str, ...]) -> list[Any]:
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
 
     return [load_benchmark(n) for n in dict.fromkeys(names)]
 
@@ -437,9 +437,9 @@ def _benchmarks(names: tuple[str, ...]) -> list[Any]:
 # --- samples with trusted tests: an eval run ---------------------------------------------------------------
 
 def _trusted(config: DistillConfig, match: dict[str, Any] | None, progress: Progress | None) -> _Samples:
-    from coderank.benchmarks import load_benchmark
     from coderank.evaluation import EvalConfig, default_template, evaluate, select_problems
     from coderank.models import prompts
+    from coderank.problems import load_benchmark
     from coderank.train import TEST_BENCHMARKS, test_overlap
 
     assert config.benchmark is not None

@@ -347,7 +347,7 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> EvolResult:
 
 
 def _benchmarks(names: tuple[str, ...]) -> list[Any]:
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
 
     return [load_benchmark(n) for n in dict.fromkeys(names)]
 

@@ -6,7 +6,7 @@ For each problem (:func:`augment_benchmark`):
    mutated, type-aware and seeded, within the domain and invariants the original inputs show
    (:mod:`coderank.rigor._inputs`), up to ``per_problem`` new inputs.
 2. **Expected outputs.** The canonical solution runs on the original and the new inputs in the sandbox
-   (:func:`coderank.benchmarks.reference.run_inputs`). The *contract filter* drops a new input when the
+   (:func:`coderank.problems.reference.run_inputs`). The *contract filter* drops a new input when the
    canonical solution raises on it, runs out of time or memory on it, needs more than 50 ms of CPU for it,
    returns something that is not plain data (or NaN), or returns a value of another type than it returns for
    the original inputs; also when the test it makes would be very large. What no filter can see: a
@@ -26,7 +26,7 @@ For each problem (:func:`augment_benchmark`):
    problem is kept as it was and reported ``failed``); the mutants run against it too, so the mutation score
    *after* is measured through the same path ``coderank eval`` uses, not predicted.
 
-Output: a problem file (:mod:`coderank.benchmarks.problemfile`) with the source's task ids, prompts and
+Output: a problem file (:mod:`coderank.problems.problemfile`) with the source's task ids, prompts and
 canonical solutions; each test is the original test code followed by the kept cases (their ``check`` runs the
 original ``check`` first). Every line's ``metadata.augmentation`` records the generator and its version, the
 seed and budgets, the source task's and benchmark's names and hashes, and the per-problem counts; a file whose
@@ -53,8 +53,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from coderank.benchmarks import Benchmark
-from coderank.benchmarks.reference import (
+from coderank.errors import UsageError
+from coderank.problems import Benchmark
+from coderank.problems.reference import (
     RunRequest,
     cases_test_code,
     comparator,
@@ -63,7 +64,6 @@ from coderank.benchmarks.reference import (
     run_inputs,
     to_source,
 )
-from coderank.errors import UsageError
 from coderank.rigor._inputs import Domain, generate, read_tests
 from coderank.rigor.mutants import Mutant, sample_mutants
 from coderank.types import Problem
@@ -354,13 +354,13 @@ def augment_benchmark(
         limit: Only the first ``limit`` problems (the derivation still names the whole source benchmark and its
             hash, so runs on the source compare with runs on the part).
         contracts: ``task_id -> contract`` (input-validity asserts placed between prompt and canonical solution,
-            as in EvalPlus's HumanEval+ files; see :func:`coderank.benchmarks.evalplus.read_contracts`).
+            as in EvalPlus's HumanEval+ files; see :func:`coderank.problems.evalplus.read_contracts`).
         skip: Task ids to keep as they are (e.g. problems whose docstring leaves ties or order open, where the
             canonical solution's choice is one of several right answers).
         progress: Called as ``progress(stage, done, total)``; stages ``reference``, ``mutants`` (against the
             original tests), ``survivors`` (the mutants the originals miss, on the new inputs), ``check``.
         executor: A started :class:`~coderank.execution.pool.Executor` to use (give it
-            :func:`~coderank.benchmarks.reference.reference_limits`), instead of a new one.
+            :func:`~coderank.problems.reference.reference_limits`), instead of a new one.
         ray: Run the programs on this Ray cluster (``HOST:PORT``, ``auto`` or ``local``) instead of this
             machine; the verdicts, and so the derived tests, are the same.
 

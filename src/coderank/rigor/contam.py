@@ -793,8 +793,8 @@ def check_contamination(
     Args:
         train_path: JSONL training file (see :func:`row_text` for the accepted fields); bad lines are
             reported in the result and skipped.
-        benchmark: A benchmark name or problem-file path (see :func:`coderank.benchmarks.load_benchmark`), or
-            a loaded :class:`~coderank.benchmarks.Benchmark`.
+        benchmark: A benchmark name or problem-file path (see :func:`coderank.problems.load_benchmark`), or
+            a loaded :class:`~coderank.problems.Benchmark`.
         thresholds: When a pair counts as a leak (defaults: :class:`Thresholds`).
         embeddings: Run the embedding detector (needs ``coderank[rigor]``; the slowest of the three on a CPU).
         top_k: Closest rows listed per item (flagged rows are always all listed).
@@ -812,7 +812,7 @@ def check_contamination(
         UsageError: unknown benchmark, embeddings requested without the model installed, or a judge without
             embeddings.
     """
-    from coderank.benchmarks import load_benchmark
+    from coderank.problems import load_benchmark
 
     if judge is not None and not embeddings:
         raise UsageError("--judge needs the embedding detector: the judge sees each item's nearest rows by cosine",

@@ -26,7 +26,7 @@ Every derived problem is checked in the sandbox: its (renamed) canonical solutio
 tests, else it is dropped and reported with the verdict. A problem a kind cannot change (no examples, no
 matching wording) is reported as ``unchanged`` and not emitted.
 
-Output: one problem file (JSONL, :mod:`coderank.benchmarks.problemfile`) holding all kinds, task ids
+Output: one problem file (JSONL, :mod:`coderank.problems.problemfile`) holding all kinds, task ids
 ``<original id>#<kind>`` (e.g. ``HumanEval/0#rename``); each line's ``metadata.perturbation`` records the
 kind, the seed, the source task id and problem hash, the source benchmark and its hash, and what changed.
 """
@@ -46,9 +46,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from coderank.benchmarks import Benchmark
 from coderank.errors import UsageError
 from coderank.paths import write_atomic
+from coderank.problems import Benchmark
 from coderank.rigor import paraphrase
 from coderank.rigor._docstring import (
     STYLES,

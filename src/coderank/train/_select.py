@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coderank.benchmarks import Benchmark, load_benchmark
 from coderank.errors import CoderankError, UsageError
+from coderank.problems import Benchmark, load_benchmark
 
 log = logging.getLogger(__name__)
 

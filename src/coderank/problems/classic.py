@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 
-from coderank.benchmarks._benchmark import Benchmark, register
-from coderank.benchmarks.problemfile import load_problem_file
+from coderank.problems._benchmark import Benchmark, register
+from coderank.problems.problemfile import load_problem_file
 
 VERSION = "1"
 _RESOURCE = ("data", "classic.jsonl")
@@ -26,8 +26,8 @@ def classic() -> Benchmark:
     Raises:
         InputError: the bundled data file is invalid (a packaging bug).
     """
-    resource = importlib.resources.files("coderank.benchmarks").joinpath(*_RESOURCE)
+    resource = importlib.resources.files("coderank.problems").joinpath(*_RESOURCE)
     with importlib.resources.as_file(resource) as path:
         bench = load_problem_file(path)
     return dataclasses.replace(bench, name="classic", version=VERSION,
-                               source=f"coderank package data (benchmarks/{'/'.join(_RESOURCE)})")
+                               source=f"coderank package data (problems/{'/'.join(_RESOURCE)})")

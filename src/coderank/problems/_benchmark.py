@@ -103,7 +103,7 @@ def load_benchmark(spec: str) -> Benchmark:
     """Load a benchmark by registry name, from a problem file (``.jsonl``), or from an EvalPlus release file.
 
     ``evalplus:PATH`` and ``evalplus-base:PATH`` load EvalPlus's HumanEval+/MBPP+ files with their plus or base
-    tests (:mod:`coderank.benchmarks.evalplus`); a bare path to a ``.jsonl``/``.jsonl.gz`` file in EvalPlus's
+    tests (:mod:`coderank.problems.evalplus`); a bare path to a ``.jsonl``/``.jsonl.gz`` file in EvalPlus's
     format loads as ``evalplus:PATH``; any other path is a problem file. Schemes and file formats are registered
     by the modules that read them (:func:`register_scheme`, :func:`register_format`).
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from coderank.benchmarks import load_benchmark, mbpp, names
 from coderank.errors import CoderankError
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
 from coderank.models.extract import extract_program
 from coderank.models.prompts import get_template
+from coderank.problems import load_benchmark, mbpp, names
 from coderank.types import Status
 
 # Some references hold invalid escapes ('\s' in a regex): parsing them warns, which is the data, not a finding.
@@ -45,7 +45,7 @@ def _all(sets):
 
 
 def test_the_bundled_file_is_the_pinned_release():
-    raw = importlib.resources.files("coderank.benchmarks").joinpath("data", "mbpp.jsonl.gz").read_bytes()
+    raw = importlib.resources.files("coderank.problems").joinpath("data", "mbpp.jsonl.gz").read_bytes()
     assert hashlib.sha256(gzip.decompress(raw)).hexdigest() == RELEASE_SHA256 == mbpp.SHA256
     rows = mbpp.rows()
     assert [r["task_id"] for r in rows] == list(range(1, 975))
@@ -53,7 +53,7 @@ def test_the_bundled_file_is_the_pinned_release():
 
 
 def test_altered_or_damaged_data_is_refused_with_the_fix():
-    good = importlib.resources.files("coderank.benchmarks").joinpath("data", "mbpp.jsonl.gz").read_bytes()
+    good = importlib.resources.files("coderank.problems").joinpath("data", "mbpp.jsonl.gz").read_bytes()
     altered = gzip.compress(gzip.decompress(good).replace(b"remove_Occ", b"remove_occ"))
     with pytest.raises(CoderankError) as info:
         mbpp._decode(altered)
@@ -80,13 +80,13 @@ def test_loading_checks_the_hash_of_the_installed_file(monkeypatch):
 
 
 def test_the_attribution_ships_with_the_data_and_in_every_problem(sets):
-    data = importlib.resources.files("coderank.benchmarks").joinpath("data")
+    data = importlib.resources.files("coderank.problems").joinpath("data")
     notice = data.joinpath("MBPP-NOTICE.txt").read_text()
     assert "CC BY 4.0" in notice and "Austin" in notice and "Google" in notice and RELEASE_SHA256 in notice
     # pyproject's package data must take both files into the wheel
     patterns = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["tool"]["setuptools"][
         "package-data"]["coderank"]
-    for name in ("benchmarks/data/mbpp.jsonl.gz", "benchmarks/data/MBPP-NOTICE.txt"):
+    for name in ("problems/data/mbpp.jsonl.gz", "problems/data/MBPP-NOTICE.txt"):
         assert any(fnmatch.fnmatch(name, pat) for pat in patterns), name
     for p in _all(sets):
         assert p.metadata["attribution"] == mbpp.ATTRIBUTION and "CC BY 4.0" in p.metadata["attribution"]

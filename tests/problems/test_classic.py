@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from coderank.benchmarks import load_benchmark, names
 from coderank.execution.pool import Executor, Job
+from coderank.problems import load_benchmark, names
 from coderank.types import Status
 
 

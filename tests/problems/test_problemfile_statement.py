@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
-from coderank.benchmarks.problemfile import docstring_prompt
 from coderank.errors import InputError
+from coderank.problems import load_benchmark
+from coderank.problems.problemfile import docstring_prompt
 from coderank.types import Problem
 
 STARTER = "from typing import List\n\n\nclass Solution:\n    def total(self, nums: List[int]) -> int:\n"

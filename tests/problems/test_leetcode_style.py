@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.execution.pool import Executor, Job
+from coderank.problems import load_benchmark
 
 FILE = Path(__file__).resolve().parents[2] / "examples" / "leetcode_style.jsonl"
 

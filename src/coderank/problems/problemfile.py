@@ -30,9 +30,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from coderank.benchmarks._benchmark import Benchmark, register_format
 from coderank.errors import InputError
 from coderank.jsonl import json_lines, open_lines
+from coderank.problems._benchmark import Benchmark, register_format
 from coderank.types import Problem
 
 _KNOWN = {"task_id", "prompt", "entry_point", "test", "cases", "canonical_solution", "metadata", "language",

@@ -19,7 +19,7 @@ left out and counted in the problem's metadata (``evalplus.dropped_inputs``).
 
 Comparison is EvalPlus's: exact, or with ``atol`` (at least 1e-6 for float results); the few tasks EvalPlus
 judges with a special oracle (HumanEval/32's root of a polynomial, MBPP+'s set-valued and "not None" tasks,
-and four more) use the same rule here (:data:`coderank.benchmarks.reference.ORACLES`). MBPP+ stores
+and four more) use the same rule here (:data:`coderank.problems.reference.ORACLES`). MBPP+ stores
 tuples, sets and complex numbers as JSON lists or strings; per task they are rebuilt as EvalPlus's own loader
 does (:data:`_MBPP_ARGS`; the facts come from EvalPlus's ``evalplus/data/mbpp.py``, the code is ours).
 
@@ -37,13 +37,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from coderank.benchmarks._benchmark import Benchmark, register_format, register_scheme
-from coderank.benchmarks.reference import RUNNER_VERSION, Outcome, RunRequest, cases_test_code, contains_opaque
 from coderank.digest import sha256_bytes
 from coderank.errors import InputError
 from coderank.execution import codec
 from coderank.jsonl import json_lines
 from coderank.paths import data_home, require_file, write_atomic
+from coderank.problems._benchmark import Benchmark, register_format, register_scheme
+from coderank.problems.reference import RUNNER_VERSION, Outcome, RunRequest, cases_test_code, contains_opaque
 from coderank.types import Problem
 
 __all__ = ["SCHEMES", "is_evalplus_file", "load_evalplus", "read_contracts"]
@@ -220,8 +220,8 @@ def _expected(requests: list[RunRequest], file_sha256: str, executor: Any,
     cached = _load_cache(cache)
     if cached is not None and all(len(cached.get(r.key, ())) == len(r.inputs) for r in requests):
         return cached
-    from coderank.benchmarks.reference import reference_limits, run_inputs
     from coderank.execution.pool import Executor
+    from coderank.problems.reference import reference_limits, run_inputs
 
     log.info("computing EvalPlus expected outputs for %d problems in the sandbox (cached in %s)", len(requests),
              cache)

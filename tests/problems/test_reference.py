@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from coderank.benchmarks.reference import (
+from coderank.execution.codec import Opaque
+from coderank.execution.pool import Executor, Job
+from coderank.problems.reference import (
     RunRequest,
     cases_test_code,
     comparator,
@@ -14,8 +16,6 @@ from coderank.benchmarks.reference import (
     run_inputs,
     to_source,
 )
-from coderank.execution.codec import Opaque
-from coderank.execution.pool import Executor, Job
 from coderank.types import Problem
 
 

@@ -32,7 +32,7 @@ How a release line becomes a :class:`~coderank.types.Problem`:
   the prompt it redefines the stub (Python keeps the last definition), so ``prompt + canonical_solution``
   runs the reference with its imports and helpers exactly as released.
 
-Every reference is checked against its own tests in the sandbox (``tests/benchmarks/test_mbpp.py``); the
+Every reference is checked against its own tests in the sandbox (``tests/problems/test_mbpp.py``); the
 ones that fail are kept, not dropped, and listed with the reason in :data:`REFERENCE_FAILURES` so a score
 can be read against them (no model is expected to pass a problem whose own reference does not).
 """
@@ -50,8 +50,8 @@ import textwrap
 import warnings
 from typing import Any
 
-from coderank.benchmarks._benchmark import Benchmark, register
 from coderank.errors import CoderankError
+from coderank.problems._benchmark import Benchmark, register
 from coderank.types import Problem
 
 __all__ = ["ATTRIBUTION", "REFERENCE_FAILURES", "SHA256", "SPLITS", "entry_point_of", "mbpp_problem", "rows"]
@@ -97,7 +97,7 @@ _BUILTINS = frozenset(dir(builtins))
 
 
 def _resource() -> Any:
-    return importlib.resources.files("coderank.benchmarks").joinpath(*_DATA)
+    return importlib.resources.files("coderank.problems").joinpath(*_DATA)
 
 
 def _decode(raw: bytes) -> list[dict[str, Any]]:
@@ -128,7 +128,7 @@ def rows() -> tuple[dict[str, Any], ...]:
     try:
         raw = _resource().read_bytes()
     except (FileNotFoundError, ModuleNotFoundError) as exc:
-        raise CoderankError("the bundled MBPP data (coderank/benchmarks/data/mbpp.jsonl.gz) is missing",
+        raise CoderankError("the bundled MBPP data (coderank/problems/data/mbpp.jsonl.gz) is missing",
                             "reinstall coderank; the file ships with the package") from exc
     return tuple(_decode(raw))
 
@@ -246,7 +246,7 @@ def _benchmark(name: str) -> Benchmark:
     problems = {p.task_id: p for p in (mbpp_problem(r) for r in rows() if first <= r["task_id"] <= last)}
     return Benchmark(name=name, version=f"MBPP release sha256:{SHA256[:16]}; coderank build {BUILD}",
                      problems=problems,
-                     source=f"coderank package data (benchmarks/{'/'.join(_DATA)}): MBPP {split} split, task ids "
+                     source=f"coderank package data (problems/{'/'.join(_DATA)}): MBPP {split} split, task ids "
                             f"{first}-{last}; {ATTRIBUTION}",
                      data_file=str(_resource()))
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from coderank.benchmarks import load_benchmark
 from coderank.errors import InputError, UsageError
+from coderank.problems import load_benchmark
 
 
 def test_humaneval_has_164_problems_from_the_package_data():

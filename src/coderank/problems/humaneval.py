@@ -10,8 +10,8 @@ import importlib.metadata
 import importlib.resources
 import json
 
-from coderank.benchmarks._benchmark import Benchmark, register
 from coderank.errors import CoderankError
+from coderank.problems._benchmark import Benchmark, register
 from coderank.types import Problem
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from coderank.benchmarks import Benchmark, load_benchmark
-from coderank.benchmarks import evalplus as ep
 from coderank.errors import InputError, UsageError
 from coderank.execution.pool import Executor, Job
 from coderank.execution.sandbox import Limits
 from coderank.paths import data_home
+from coderank.problems import Benchmark, load_benchmark
+from coderank.problems import evalplus as ep
 
 DATA = Path(__file__).parent / "data"
 HE = DATA / "HumanEvalPlus-mini.jsonl"
@@ -129,7 +129,7 @@ def test_expected_outputs_are_cached_by_file_hash(monkeypatch):
     def no_sandbox(*args, **kwargs):
         raise AssertionError("the sandbox ran although the outputs are cached")
 
-    monkeypatch.setattr("coderank.benchmarks.reference.run_inputs", no_sandbox)
+    monkeypatch.setattr("coderank.problems.reference.run_inputs", no_sandbox)
     assert load_benchmark(f"evalplus:{MBPP}").sha256 == first.sha256
 
 
@@ -140,7 +140,7 @@ def test_a_gzipped_release_file_is_detected_by_its_fields(tmp_path):
     assert bench.name == f"evalplus:{gz}"
     assert bench.sha256 == load_benchmark(f"evalplus:{HE}").sha256  # same problems and tests
     plain = tmp_path / "plain.jsonl"
-    shutil.copy(DATA.parent.parent.parent / "src/coderank/benchmarks/data/classic.jsonl", plain)
+    shutil.copy(DATA.parent.parent.parent / "src/coderank/problems/data/classic.jsonl", plain)
     assert load_benchmark(str(plain)).name == str(plain)  # an ordinary problem file stays one
 
 
