@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,6 +98,9 @@ def launches(monkeypatch):
 
     def call(command, env=None):
         calls.append((command, env))
+        tmp = Path(env["TMPDIR"])  # the launch's own temporary directory (torchrun leaves folders in it) ...
+        assert tmp.is_dir() and tmp.name.startswith("coderank-launch-")
+        (tmp / "torchelastic_x" / "attempt_0").mkdir(parents=True)  # ... as torchrun does
         return 0
 
     monkeypatch.setattr("coderank.cli.train.subprocess.call", call)
@@ -131,6 +135,7 @@ def test_num_processes_runs_accelerate_launch_with_the_same_options(cli, launche
     forwarded = command[command.index("coderank") + 2:]
     assert "--num-processes" not in forwarded and "--epochs" not in forwarded  # defaults stay defaults
     assert env["OMP_NUM_THREADS"] == "2"
+    assert not Path(env["TMPDIR"]).exists()  # removed after the launch, with what the launcher left in it
     assert "launching: accelerate launch --multi_gpu --num_processes 2" in err
     # The launched command builds the same configuration as the user's own, without --num-processes.
     seen, stop = configs
@@ -211,7 +216,8 @@ def rows_file(tmp_path_factory):
 
 def run_coderank(args, cwd, launcher=None, timeout=300):
     """``python -m coderank train ARGS`` (or under ``launcher``), as a user runs it; ``(status, json, stderr)``."""
-    env = {**os.environ, "CODERANK_HOME": str(cwd / "home"), "PYTHONWARNINGS": "ignore"}
+    (cwd / "tmp").mkdir(exist_ok=True)  # a temporary directory to look at afterwards
+    env = {**os.environ, "CODERANK_HOME": str(cwd / "home"), "PYTHONWARNINGS": "ignore", "TMPDIR": str(cwd / "tmp")}
     command = [sys.executable, *(launcher or []), "-m", "coderank", "train", *args]
     proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     doc = json.loads(proc.stdout) if proc.returncode == 0 else None  # one document: only the main process prints
@@ -233,6 +239,7 @@ def two_processes(tiny_model, rows_file, tmp_path_factory):
     code, doc, err = run_coderank([str(rows_file), "--out", "out", "--base", str(tiny_model), *FLAGS,
                                    "--num-processes", "2"], cwd)
     assert code == 0, err
+    assert list((cwd / "tmp").iterdir()) == []  # torchrun's torchelastic_* folder went with the launch's own
     return cwd / "out", doc, err
 
 

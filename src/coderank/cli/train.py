@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -64,7 +65,10 @@ def _launch(ctx: Any, processes: int, threads: int | None) -> None:
     shown = ["accelerate", "launch", *command[3:]]  # what a user would type for the same
     err.print(f"[dim]launching:[/] {escape(' '.join(shown))}", highlight=False)
     sys.stdout.flush()
-    rc = subprocess.call(command, env=env)
+    # torchrun leaves a torchelastic_* folder in the temporary directory after every launch: give the launch a
+    # temporary directory of its own and remove it afterwards, so that nothing is left on the host
+    with tempfile.TemporaryDirectory(prefix="coderank-launch-") as tmp:
+        rc = subprocess.call(command, env={**env, "TMPDIR": tmp})
     if rc:
         err.print(f"[red]error:[/] training on {processes} processes failed (exit status {rc}): the first error "
                   "above says why; torchrun's report of the processes follows it", highlight=False)
