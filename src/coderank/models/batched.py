@@ -2,9 +2,11 @@
 
 Decoding one token of a small quantized model on a few CPU cores spends most of its time in the weights'
 matrix products; one ``llama_decode`` over a batch that holds the next token of B sequences computes them as
-matrix-matrix products, which llama.cpp's CPU kernels do for far less than B times the cost of one (measured
-in ``benchmarks/batched_decode.py``). :class:`BatchedGreedy` keeps up to B requests in flight in one llama.cpp
-context, one sequence id (and one KV-cache stream) each, and starts the next request as soon as one finishes.
+matrix-matrix products, which llama.cpp's CPU kernels do for far less than B times the cost of one from B = 4
+on (rows go through the repacked weights' kernel in groups of 4; fewer rows cost one product each: B = 2 or 3
+gave no speed-up here; measured in ``benchmarks/batched_decode.py``). :class:`BatchedGreedy` keeps up to B
+requests in flight in one llama.cpp context, one sequence id (and one KV-cache stream) each, and starts the next
+request as soon as one finishes.
 
 It reproduces what ``Llama.create_completion`` / ``create_chat_completion`` do for a greedy request, so that
 with one sequence in flight it gives exactly today's answers (tested):
