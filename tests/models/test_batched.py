@@ -61,7 +61,8 @@ def test_the_backend_refuses_a_batch_size_it_cannot_run_before_loading_anything(
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    (["--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--batch-size", "0"], "--batch-size must be a whole number from 1 to 64, got 0"),
+    (["--batch-size", "65"], "--batch-size must be a whole number from 1 to 64, got 65"),
     (["--batch-size", "4", "-m", "openai:gpt-4o"], "batches local GGUF models"),
     (["--batch-size", "4", "-m", "hf:./x"], "batches local GGUF models"),
     (["--batch-size", "4", "--temperature", "0.8"], "greedy answers only"),

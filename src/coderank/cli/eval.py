@@ -132,13 +132,15 @@ def check_batch_size(batch_size: int, model: str, temperature: float) -> None:
     """Refuse a ``--batch-size`` that would not batch anything, before a model is loaded.
 
     Raises:
-        UsageError: B below 1; B > 1 with a model llama.cpp does not run here, or with sampling (only greedy
-            answers are batched, and B would make a run id of its own for nothing).
+        UsageError: B outside 1 to ``MAX_BATCH``; B > 1 with a model llama.cpp does not run here, or with
+            sampling (only greedy answers are batched, and B would make a run id of its own for nothing).
     """
     from coderank.models import embedded
+    from coderank.models.batched import MAX_BATCH
 
-    if batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise UsageError(f"--batch-size must be a whole number from 1 to {MAX_BATCH}, got {batch_size}",
+                         "4 to 16 suit a few CPU cores; 1 decodes one request at a time")
     if batch_size == 1:
         return
     if model not in embedded.MODELS and model.partition(":")[0] != "gguf":
