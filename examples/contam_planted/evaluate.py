@@ -2,6 +2,7 @@
 
     python examples/contam_planted/evaluate.py [--split dev|test] [--sweep] [--sweep-examples]
     python examples/contam_planted/evaluate.py --embeddings [--judge MODEL] [--judge-top 3] [--judge-min 0.5]
+    python examples/contam_planted/evaluate.py --heldout [--no-embeddings]
 
 Runs :func:`coderank.rigor.contam.check_contamination` on ``train.jsonl`` against HumanEval and against MBPP's
 test split, and counts, per detector: planted leaks caught (a leak counts as caught when its own row is
@@ -11,7 +12,9 @@ way). Paraphrased leaks (``paraphrased.py``) are counted apart from the renamed 
 judge (with the embeddings it needs) and prints its cost; its answers are cached in the store
 (``$CODERANK_HOME``), so a second run reads them back. ``--sweep`` prints recall and false positives of the
 clone score over thresholds, which is how its default was chosen (on ``--split dev``); ``--sweep-examples`` does
-the same for the example-fingerprint score, for both halves side by side, with its speed.
+the same for the example-fingerprint score, for both halves side by side, with its speed. ``--heldout`` measures
+every detector (with embeddings unless ``--no-embeddings``) on ``heldout_paraphrased.py``'s 40 paraphrases and 20
+honest rows, written blind to the detectors after their thresholds were chosen.
 """
 
 from __future__ import annotations
@@ -42,7 +45,11 @@ def main() -> None:
     ap.add_argument("--judge-top", type=int, default=3)
     ap.add_argument("--judge-min", type=float, default=0.5)
     ap.add_argument("--threads", type=int, help="CPU threads of a local judge model")
+    ap.add_argument("--heldout", action="store_true", help="measure on the blind held-out rows instead")
+    ap.add_argument("--no-embeddings", action="store_true", help="with --heldout: without the embedding detector")
     args = ap.parse_args()
+    if args.heldout:
+        return heldout(embeddings=not args.no_embeddings)
     metas = [json.loads(line)["meta"] for line in Path(args.train).read_text(encoding="utf-8").splitlines()]
     keep = [args.split in (None, m["split"]) for m in metas]
     clean = [k and m["kind"] in ("clean", "same-task") for k, m in zip(keep, metas, strict=True)]
@@ -91,7 +98,8 @@ def main() -> None:
         "any but examples": ("ngram", "jaccard", "clone", "cosine", "judge")}
     if embeddings:
         detectors["cosine"] = ("cosine",)
-        detectors["any but cosine"] = ("ngram", "jaccard", "clone", "examples", "judge")
+        detectors["examples+cosine"] = ("examples+cosine",)
+        detectors["any but cosine"] = ("ngram", "jaccard", "clone", "examples", "examples+cosine", "judge")
     if judge is not None:
         detectors["judge"] = ("judge",)
     for bench in BENCHES:
@@ -211,6 +219,44 @@ def sweep_examples(train: str, metas: list[dict]) -> None:
                          f"/{len(frag)}, {sum(best_clean[r] >= th for r in clean)}/{len(clean)}, "
                          f"{sum(best_clean[r] >= th for r in same)}/{len(same)}")
         print(f"examples >= {th:4.1f} | dev {cells[0]} | test {cells[1]}")
+
+
+def heldout(*, embeddings: bool) -> None:
+    """Paraphrases caught (for their own item) and honest rows flagged, per detector, on the blind held-out rows."""
+    import sys
+    import tempfile
+
+    sys.path.insert(0, str(HERE))
+    from heldout_paraphrased import HONEST_HELDOUT, PARAPHRASED_HELDOUT
+
+    para, honest = PARAPHRASED_HELDOUT, HONEST_HELDOUT
+    rows = [{"instruction": p[1], "output": p[2] or ""} for p in para] + [{"instruction": h[1], "output": h[2]}
+                                                                          for h in honest]
+    own: dict[int, tuple[str, ...]] = {}
+    honest_flagged: list[str] = []
+    embedder = load_embedder() if embeddings else None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "heldout.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        for bench in BENCHES:
+            rep = check_contamination(path, bench, embeddings=embeddings, embedder=embedder)
+            for item in rep.items:
+                for h in item.hits:
+                    if h.line <= len(para) and para[h.line - 1][0] == item.task_id:
+                        own[h.line] = h.flagged_by
+                    elif h.line > len(para) and h.flagged:
+                        honest_flagged.append(f"{honest[h.line - len(para) - 1][0]} row flagged for {item.task_id} "
+                                              f"by {', '.join(h.flagged_by)} (cosine {h.cosine})")
+    names = ["ngram", "jaccard", "clone", "examples"] + (["cosine", "examples+cosine"] if embeddings else [])
+    print(f"{len(para)} held-out paraphrases, {len(honest)} honest rows; embeddings {'on' if embeddings else 'off'}")
+    for name in [*names, "any"]:
+        caught = [line for line, by in own.items() if by and (name == "any" or name in by)]
+        kinds = Counter(para[line - 1][3] for line in caught)
+        print(f"{name:16} {len(caught):2}/{len(para)} caught (kept all {kinds['all']}/8, some {kinds['some']}/24, "
+              f"none {kinds['none']}/8)")
+    missed = [f"{p[0]} ({p[3]})" for line, p in enumerate(para, start=1) if not own.get(line)]
+    print("missed:", ", ".join(missed))
+    print(f"honest rows flagged: {len(honest_flagged)}/{len(honest)}" + "".join(f"\n  {h}" for h in honest_flagged))
 
 
 if __name__ == "__main__":

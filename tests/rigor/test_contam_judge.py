@@ -135,7 +135,10 @@ def test_cli_judge_flags_the_paraphrase_records_it_per_row_and_caches(cli, chat_
     seen = []
     url = chat_server(_scripted(seen, quirks=False))
     bench = _problem_file(tmp_path / "four.jsonl", "HumanEval/2", "HumanEval/13", "HumanEval/28", "HumanEval/47")
-    args = ("contam", str(LEAKS), "-b", str(bench), "--judge", "openai:judge", "--base-url", url, "--json")
+    # the judge sees only rows no detector flagged: examples+cosine would flag this paraphrase (one kept example,
+    # 3.5 -> 0.5, and cosine 0.65), so it is switched off here to drive the judge's yes path
+    args = ("contam", str(LEAKS), "-b", str(bench), "--judge", "openai:judge", "--base-url", url,
+            "--examples-with-cosine", "100", "--json")
     code, stdout, stderr = cli(*args, "--drop", str(tmp_path / "clean.jsonl"))
     assert code == 0, stderr
     doc = json.loads(stdout)

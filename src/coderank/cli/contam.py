@@ -42,6 +42,11 @@ def contam(
                                             "inputs and output of its docstring examples and tests, each example "
                                             "whole and close together) whose rarity score (summed -ln p of the "
                                             "literals) reaches this.")] = 12.0,
+    examples_with_cosine: Annotated[float, typer.Option(help="With embeddings: flag a row whose example score "
+                                                        "reaches this weaker value when its cosine also reaches "
+                                                        "--cosine-with-examples (flagged by examples+cosine).")] = 8.0,
+    cosine_with_examples: Annotated[float, typer.Option(help="The cosine that goes with --examples-with-cosine.")
+                                    ] = 0.55,
     n: Annotated[int, typer.Option("-n", help="Word n-gram length.")] = 10,
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="Run the embedding detector "
                                              "(all-MiniLM-L6-v2, offline; needs coderank\\[rigor]): by far the "
@@ -69,7 +74,7 @@ def contam(
 ) -> None:
     """Find benchmark problems that leak into a training set.
 
-    Every benchmark item (prompt + canonical solution) is compared with every training row by five scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings, type-2 clone containment (the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high), and example fingerprints for paraphrases: the item's own example inputs and outputs (from its docstring and tests) found together in the row, weighted by how rare those values are; the table then says which examples matched. A row is flagged when any score reaches its threshold. With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. Bad lines are reported with file and line and skipped; the exit status is then 1.
+    Every benchmark item (prompt + canonical solution) is compared with every training row by five scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings, type-2 clone containment (the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high), and example fingerprints for paraphrases: the item's own example inputs and outputs (from its docstring and tests) found together in the row, weighted by how rare those values are; the table then says which examples matched. A row is flagged when any score reaches its threshold, or when a weaker example score and a weaker cosine come together (--examples-with-cosine, --cosine-with-examples). With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. Bad lines are reported with file and line and skipped; the exit status is then 1.
     """  # noqa: E501
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -78,7 +83,8 @@ def contam(
 
     if drop is not None:  # before the (long) check, not after it
         check_output_file(drop, [train], option="--drop")
-    thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n, clone=clone, examples=examples)
+    thresholds = Thresholds(ngram=ngram, jaccard=jaccard, cosine=cosine, n=n, clone=clone, examples=examples,
+                            examples_with_cosine=examples_with_cosine, cosine_with_examples=cosine_with_examples)
     if top < 0:
         raise UsageError(f"--top must be 0 or more, got {top}")
     judge_model = None
@@ -130,7 +136,8 @@ def _print_report(report: ContamReport, top: int) -> None:
     leaked = report.leaked
     detectors = (f"{th.n}-gram overlap >= {th.ngram}, MinHash Jaccard >= {th.jaccard}, clone >= {th.clone}, "
                  f"examples >= {th.examples:g}")
-    detectors += f", cosine >= {th.cosine}" if report.embeddings else " (embeddings off)"
+    detectors += (f", cosine >= {th.cosine}, examples >= {th.examples_with_cosine:g} with cosine >= "
+                  f"{th.cosine_with_examples}" if report.embeddings else " (embeddings off)")
     if report.judge is not None:
         j = report.judge
         detectors += (f", judge {escape(j['model'])} on each item's top {j['top_k']} unflagged rows with cosine >= "
@@ -152,7 +159,7 @@ def _print_report(report: ContamReport, top: int) -> None:
             if judged:
                 cells.append(h.judge["verdict"] if h.judge else "-")
             table.add_row(*cells, ", ".join(h.flagged_by) or "-", escape(h.preview[:60]))
-            if "examples" in h.flagged_by:
+            if {"examples", "examples+cosine"} & set(h.flagged_by):
                 why.append(f"{item.task_id} line {h.line}: " + "; ".join(h.examples_matched))
     out.print(table)
     if why:

@@ -52,7 +52,9 @@ row of a JSONL training file by five scores:
     rephrasing of the item (:mod:`coderank.rigor.judge`).
 
 A row is flagged as a leak of an item when any score reaches its threshold (see :class:`Thresholds` for the
-defaults and how they were chosen), or when the judge says it is a rephrasing of it. The training rows are held
+defaults and how they were chosen), when, with embeddings, a weaker example score and a weaker cosine come
+together (``examples+cosine``: a paraphrase that keeps only common example values, close to the item in
+meaning), or when the judge says it is a rephrasing of it. The training rows are held
 in memory (their text and, with embeddings, a rows x items similarity matrix: about 65 MB for 100k rows x 164
 items).
 """
@@ -133,6 +135,14 @@ class Thresholds:
             value with no false positive there. 0.7 flagged an honest palindrome check, a type-2 clone of
             HumanEval/72's last five lines (0.74); 0.8 missed two more leaks of the first half of a program.
             Verbatim and renamed leaks of more than a few lines score 1.0.
+        examples_with_cosine: With embeddings, a weaker example score (8.0) that flags a row when the row is
+            also close to the item by embedding (``cosine_with_examples``): two weak signals that an honest row
+            rarely shows together (``examples+cosine``). Paraphrases that keep only common example values score
+            7-12; clean rows holding common values are rarely about the same problem. Chosen on the ``dev`` half
+            of the planted set: its clean pairs with an example score of 8 or more have cosine 0.49 or less; its
+            paraphrase missed at 12 (HumanEval/65) has 9.2 and 0.59.
+        cosine_with_examples: The embedding cosine that goes with ``examples_with_cosine`` (0.55; on ``dev``,
+            clean pairs scoring 5-8 on examples reach 0.55).
     """
 
     ngram: float = 0.2
@@ -141,18 +151,23 @@ class Thresholds:
     n: int = 10
     clone: float = 0.75
     examples: float = 12.0
+    examples_with_cosine: float = 8.0
+    cosine_with_examples: float = 0.55
 
     def __post_init__(self) -> None:
         for option, value in (("--ngram", self.ngram), ("--jaccard", self.jaccard), ("--cosine", self.cosine),
-                              ("--clone", self.clone)):
+                              ("--clone", self.clone), ("--cosine-with-examples", self.cosine_with_examples)):
             if not (math.isfinite(value) and 0 < value <= 1):
                 raise UsageError(f"{option} must be above 0 and at most 1, got {value}",
                                  "a threshold is the score at or above which a row is flagged")
         if self.n < 1:
             raise UsageError(f"-n must be at least 1, got {self.n}", "10 (word 10-grams) is the default")
-        if not (math.isfinite(self.examples) and self.examples > 0):
-            raise UsageError(f"--examples must be above 0, got {self.examples}",
-                             "the example-fingerprint score is a sum of -ln p over matched literals; 12 is the default")
+        for option, value, default in (("--examples", self.examples, 12),
+                                       ("--examples-with-cosine", self.examples_with_cosine, 8)):
+            if not (math.isfinite(value) and value > 0):
+                raise UsageError(f"{option} must be above 0, got {value}",
+                                 f"the example-fingerprint score is a sum of -ln p over matched literals; {default} is "
+                                 "the default")
 
 
 @dataclass(frozen=True)
@@ -176,7 +191,8 @@ class Hit:
         ngram: Fraction of the item's n-grams found in the row.
         jaccard: MinHash Jaccard estimate.
         cosine: Embedding cosine similarity (``None`` without embeddings).
-        flagged_by: The scores that reached their thresholds (empty: a near miss, listed for context).
+        flagged_by: The scores that reached their thresholds (empty: a near miss, listed for context);
+            ``examples+cosine`` when both weaker thresholds were reached together.
         preview: The start of the row's text.
         clone: Type-2 clone containment (see :func:`clone_scores`).
         clone_part: Which part of the item gave ``clone``: ``prompt``, ``solution`` or ``both`` (``None`` when
@@ -892,6 +908,9 @@ def check_contamination(
                                                     ("cosine", c, th.cosine), ("clone", cl, th.clone),
                                                     ("examples", ex, th.examples))
                    if value is not None and value >= limit)
+        if (c is not None and "examples" not in by and ex >= th.examples_with_cosine
+                and c >= th.cosine_with_examples):
+            by += ("examples+cosine",)
         return g, j, c, cl, part, by
 
     judged: dict[tuple[int, int], dict[str, Any]] = {}
@@ -1017,7 +1036,10 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
                     if hit.flagged:
                         scores = ", ".join("judge yes" if by == "judge" else
                                            f"examples {hit.examples:.1f}: {'; '.join(hit.examples_matched[:2])}"
-                                           if by == "examples" else f"{by} {getattr(hit, by):.2f}"
+                                           if by == "examples" else
+                                           f"examples {hit.examples:.1f} with cosine {hit.cosine or 0:.2f}: "
+                                           f"{'; '.join(hit.examples_matched[:2])}"
+                                           if by == "examples+cosine" else f"{by} {getattr(hit, by):.2f}"
                                            for by in hit.flagged_by)
                         leaks.setdefault(hit.line - 1, []).append(f"{item.task_id} ({scores})")
             if progress:
@@ -1037,6 +1059,7 @@ def decontam_detectors(embeddings: bool, judge: Any = None) -> dict[str, Any]:
                                  "examples": th.examples}
     if embeddings:
         detectors["cosine"] = th.cosine
+        detectors["examples+cosine"] = [th.examples_with_cosine, th.cosine_with_examples]
     if judge is not None:
         detectors["judge"] = judge.model
     return detectors
