@@ -90,6 +90,16 @@ def test_a_row_the_example_score_flags_alone_is_not_flagged_twice(change_base_ro
     assert _hit(rep, "HumanEval/44").flagged_by == ("examples",)
 
 
+def test_the_cosine_alone_flags_only_when_asked(change_base_row):
+    strict = Thresholds(examples=100.0, examples_with_cosine=100.0)  # the example scores flag nothing here
+    rep = check_contamination(change_base_row, "humaneval", embedder=FixedCosine(0.95), thresholds=strict)
+    assert rep.flagged_lines == () and _hit(rep, "HumanEval/44").cosine == pytest.approx(0.95, abs=1e-4)
+    review = Thresholds(examples=100.0, examples_with_cosine=100.0, cosine=0.9)
+    rep = check_contamination(change_base_row, "humaneval", embedder=FixedCosine(0.95), thresholds=review)
+    assert rep.flagged_lines == (1,) and len(rep.leaked) == 164  # every item is 0.95 from the row here
+    assert all(i.hits[0].flagged_by == ("cosine",) for i in rep.leaked)
+
+
 @pytest.mark.parametrize(("option", "value"), [("examples_with_cosine", 0.0), ("examples_with_cosine", float("nan")),
                                                ("cosine_with_examples", 0.0), ("cosine_with_examples", 1.2)])
 def test_out_of_range_thresholds_are_refused(option, value):
@@ -144,10 +154,9 @@ def test_heldout_paraphrases_with_the_embedding_model(tmp_path):
                     honest_flagged.add((h.line, item.task_id, h.flagged_by))
     caught = {line for line, by in own.items() if by}
     by_pair = {para[line - 1][0] for line, by in own.items() if by == ("examples+cosine",)}
-    assert by_pair == {"HumanEval/44", "HumanEval/70", "HumanEval/135", "MBPP/294"}
-    assert len(caught) == 31  # 27 without the pair: 77.5% of 40 (67.5%)
+    assert by_pair == {"HumanEval/3", "HumanEval/44", "HumanEval/70", "HumanEval/131", "HumanEval/135",
+                       "HumanEval/139", "MBPP/294"}
+    assert len(caught) == 30  # 23 by the example score alone: 75% of 40 (57.5%)
     kept = {k: sum(1 for line in caught if para[line - 1][3] == k) for k in ("all", "some", "none")}
-    assert kept == {"all": 8, "some": 22, "none": 1}
-    # one honest row is flagged, by cosine alone (0.91: a balanced-tree check against MBPP/367), not by the pair
-    assert honest_flagged == {(len(para) + 1 + next(i for i, h in enumerate(honest) if h[0] == "MBPP/367"),
-                               "MBPP/367", ("cosine",))}
+    assert kept == {"all": 8, "some": 22, "none": 0}
+    assert honest_flagged == set()  # (a cosine of 0.8 alone would flag one: a balanced-tree check, 0.91 to MBPP/367)

@@ -35,7 +35,10 @@ def contam(
                                               show_default=False)] = None,
     ngram: Annotated[float, typer.Option(help="Flag a row holding this fraction of an item's word n-grams.")] = 0.2,
     jaccard: Annotated[float, typer.Option(help="Flag a row whose MinHash Jaccard estimate reaches this.")] = 0.4,
-    cosine: Annotated[float, typer.Option(help="Flag a row whose embedding cosine similarity reaches this.")] = 0.8,
+    cosine: Annotated[float | None, typer.Option(help="Flag a row whose embedding cosine similarity alone reaches "
+                                                "this, for a human to review (off by default: rows that teach the "
+                                                "same task score as high as paraphrases; the README gives the "
+                                                "measured cost).", show_default=False)] = None,
     clone: Annotated[float, typer.Option(help="Flag a row whose type-2 clone containment (renamed identifiers, "
                                          "reformatted code and examples) reaches this.")] = 0.75,
     examples: Annotated[float, typer.Option(help="Flag a row holding an item's own example values (the literal "
@@ -74,7 +77,7 @@ def contam(
 ) -> None:
     """Find benchmark problems that leak into a training set.
 
-    Every benchmark item (prompt + canonical solution) is compared with every training row by five scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings, type-2 clone containment (the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high), and example fingerprints for paraphrases: the item's own example inputs and outputs (from its docstring and tests) found together in the row, weighted by how rare those values are; the table then says which examples matched. A row is flagged when any score reaches its threshold, or when a weaker example score and a weaker cosine come together (--examples-with-cosine, --cosine-with-examples). With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. Bad lines are reported with file and line and skipped; the exit status is then 1.
+    Every benchmark item (prompt + canonical solution) is compared with every training row by five scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings, type-2 clone containment (the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high), and example fingerprints for paraphrases: the item's own example inputs and outputs (from its docstring and tests) found together in the row, weighted by how rare those values are; the table then says which examples matched. A row is flagged when any score but the cosine reaches its threshold, or when a weaker example score and a weaker cosine come together (--examples-with-cosine, --cosine-with-examples); the cosine flags alone only with --cosine (rows that teach the same task score as high as paraphrased leaks). With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. Bad lines are reported with file and line and skipped; the exit status is then 1.
     """  # noqa: E501
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -136,8 +139,9 @@ def _print_report(report: ContamReport, top: int) -> None:
     leaked = report.leaked
     detectors = (f"{th.n}-gram overlap >= {th.ngram}, MinHash Jaccard >= {th.jaccard}, clone >= {th.clone}, "
                  f"examples >= {th.examples:g}")
-    detectors += (f", cosine >= {th.cosine}, examples >= {th.examples_with_cosine:g} with cosine >= "
-                  f"{th.cosine_with_examples}" if report.embeddings else " (embeddings off)")
+    detectors += (f", examples >= {th.examples_with_cosine:g} with cosine >= {th.cosine_with_examples}"
+                  + (f", cosine >= {th.cosine}" if th.cosine is not None else "")
+                  if report.embeddings else " (embeddings off)")
     if report.judge is not None:
         j = report.judge
         detectors += (f", judge {escape(j['model'])} on each item's top {j['top_k']} unflagged rows with cosine >= "
