@@ -1007,6 +1007,15 @@ def drop_flagged(report: ContamReport, out_path: str | Path) -> int:
     return dropped
 
 
+#: The thresholds ``evol`` and ``distill`` drop their own rows by: the defaults, plus the cosine alone at 0.8.
+#: Data made for training should keep away from the test sets' tasks, not only from their text: a row that teaches
+#: a test problem's task in other words (13 of the planted set's 66 honest same-task rows, and MBPP train problems
+#: that duplicate a test problem) would lift the score on that problem without being a copy. Dropping a few honest
+#: rows costs a generated data set little; ``coderank contam`` (an audit, where a flag must mean a leak) leaves the
+#: cosine off unless asked.
+DECONTAM_THRESHOLDS = Thresholds(cosine=0.8)
+
+
 def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embedder: Any = None,
               progress: ProgressFn | None = None, stage: str = "decontaminating",
               judge: Any = None) -> dict[int, list[str]]:
@@ -1021,8 +1030,8 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
         stage: The label passed to ``progress``.
         judge: A :class:`coderank.rigor.judge.Judge` for the paraphrase stage (needs ``embedder``).
 
-    Every detector runs at its default threshold (:class:`Thresholds`); :func:`decontam_detectors` lists them for a
-    manifest.
+    Every detector runs at :data:`DECONTAM_THRESHOLDS` (the defaults, and the cosine alone at 0.8);
+    :func:`decontam_detectors` lists them for a manifest.
 
     Returns:
         ``{row index: ["HumanEval/0 (ngram 1.00, jaccard 0.95, clone 1.00)", ...]}`` for the flagged rows only; an
@@ -1038,7 +1047,8 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
         if progress:
             progress(stage, 0, len(benchmarks))
         for n, bench in enumerate(benchmarks, start=1):
-            report = check_contamination(path, bench, embeddings=embedder is not None, embedder=embedder, judge=judge)
+            report = check_contamination(path, bench, thresholds=DECONTAM_THRESHOLDS, embeddings=embedder is not None,
+                                         embedder=embedder, judge=judge)
             for item in report.leaked:
                 for hit in item.hits:
                     if hit.flagged:
@@ -1062,10 +1072,11 @@ def decontam_detectors(embeddings: bool, judge: Any = None) -> dict[str, Any]:
         embeddings: Whether the embedding detector runs (an embedder is passed to :func:`flag_rows`).
         judge: The :class:`coderank.rigor.judge.Judge` passed to :func:`flag_rows`, if any.
     """
-    th = Thresholds()
+    th = DECONTAM_THRESHOLDS
     detectors: dict[str, Any] = {"ngram": th.ngram, "n": th.n, "jaccard": th.jaccard, "clone": th.clone,
                                  "examples": th.examples}
     if embeddings:
+        detectors["cosine"] = th.cosine
         detectors["examples+cosine"] = [th.examples_with_cosine, th.cosine_with_examples]
     if judge is not None:
         detectors["judge"] = judge.model
