@@ -479,22 +479,20 @@ def _selfcheck() -> int:
     print(f"honest solutions passing our asserts: {hpassed}/{len(HONEST_HELDOUT)}")
 
     print("problem example values found in the instruction (an example counts if all its inputs and its output occur):")
+    def kept_counts(task_id: str, instruction: str) -> str:
+        prompt, test, entry = problem(task_id)
+        doc = _doc_examples(prompt, entry) if task_id.startswith("HumanEval") else _prompt_asserts(prompt)
+        tests = _test_examples(test)
+        d = sum(all(_present(v, instruction) for v in ex) for ex in doc)
+        t = sum(all(_present(v, instruction) for v in ex) for ex in tests)
+        return f"{d:>3}/{len(doc):<3}    {t:>3}/{len(tests)}"
+
     print("  row                kept  docstring  tests")
     for task_id, instruction, _, kept in PARAPHRASED_HELDOUT:
-        prompt, test, entry = problem(task_id)
-        doc = _doc_examples(prompt, entry) if task_id.startswith("HumanEval") else _prompt_asserts(prompt)
-        tests = _test_examples(test)
-        d = sum(all(_present(v, instruction) for v in ex) for ex in doc)
-        t = sum(all(_present(v, instruction) for v in ex) for ex in tests)
-        print(f"  {task_id:18} {kept:5} {d:>3}/{len(doc):<3}    {t:>3}/{len(tests)}")
+        print(f"  {task_id:18} {kept:5} {kept_counts(task_id, instruction)}")
     print("  honest rows (should keep none):")
     for task_id, instruction, _ in HONEST_HELDOUT:
-        prompt, test, entry = problem(task_id)
-        doc = _doc_examples(prompt, entry) if task_id.startswith("HumanEval") else _prompt_asserts(prompt)
-        tests = _test_examples(test)
-        d = sum(all(_present(v, instruction) for v in ex) for ex in doc)
-        t = sum(all(_present(v, instruction) for v in ex) for ex in tests)
-        print(f"  {task_id:18} -     {d:>3}/{len(doc):<3}    {t:>3}/{len(tests)}")
+        print(f"  {task_id:18} -     {kept_counts(task_id, instruction)}")
     print("OK" if failures == 0 else f"{failures} FAILURES")
     return failures
 
