@@ -26,7 +26,8 @@ from collections import Counter
 from pathlib import Path
 
 from coderank.problems import load_benchmark
-from coderank.rigor.contam import check_contamination, clone_scores, load_embedder, row_text
+from coderank.rigor.clone import clone_scores
+from coderank.rigor.contam import check_contamination, load_embedder, row_text
 from coderank.rigor.fingerprint import example_scores
 
 HERE = Path(__file__).resolve().parent

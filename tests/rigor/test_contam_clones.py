@@ -16,14 +16,8 @@ from pathlib import Path
 import pytest
 
 from coderank.problems import load_benchmark
-from coderank.rigor.contam import (
-    CloneIndex,
-    Thresholds,
-    check_contamination,
-    code_tokens,
-    flag_rows,
-    prose_words,
-)
+from coderank.rigor.clone import CloneIndex, code_tokens, prose_words
+from coderank.rigor.contam import Thresholds, check_contamination, flag_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = ROOT / "examples" / "contam_planted" / "train.jsonl"
