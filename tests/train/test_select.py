@@ -117,3 +117,42 @@ def test_checkpoints_are_scored_by_their_eval_runs(tmp_path, monkeypatch):
     assert scores["checkpoint-4"]["passed"] == scores["checkpoint-4"]["problems"] == 2
     assert scores["checkpoint-2"]["run_id"] != scores["checkpoint-4"]["run_id"]
     assert scores["checkpoint-4"]["run_id"].startswith("run-") and choose(scores) == "checkpoint-4"
+
+
+def test_scoring_uses_the_trainings_threads_and_reports_answers(tmp_path, monkeypatch):
+    """`coderank train --threads 1` twice side by side: each selection must score with one thread, not all cores
+    (four busy threads on two cores ran llama.cpp at 6 tokens/s instead of about 30), and show its progress."""
+    from coderank.models import backends
+    from coderank.models.backends import Completion
+    from coderank.train._select import score_checkpoints
+
+    seen = []
+
+    class Checkpoint:
+        def identity(self):
+            return {"backend": "script"}
+
+        def close(self):
+            pass
+
+        def generate(self, requests):
+            for i, _ in enumerate(requests):
+                yield i, Completion("```python\ndef add(a, b):\n    return a + b\n```", "stop", 10, 20, 0.01)
+
+    def load(rest, options):
+        seen.append(options.threads)
+        return Checkpoint()
+
+    monkeypatch.setitem(backends._REGISTRY, "script", load)
+    path = tmp_path / "dev.jsonl"
+    prompt = "def add(a, b):\n    \"\"\"Add them.\"\"\"\n"
+    path.write_text("".join(json.dumps({"task_id": f"dev/{i}", "prompt": prompt, "entry_point": "add",
+                                        "test": f"def check(f):\n    assert f({i}, 1) == {i + 1}\n"}) + "\n"
+                            for i in range(20)))
+    dev = check_dev_set(str(path), allow_test=False)
+    events = []
+    score_checkpoints([("checkpoint-2", 2, "script:x")], dev, "chat", tmp_path / "selection.db", 64,
+                      lambda msg, done, total: events.append(msg), threads=1)
+    assert seen == [1]
+    answers = [m for m in events if "answers generated" in m]
+    assert answers[-1] == "selecting: checkpoint-2: 20/20 answers generated" and 2 <= len(answers) <= 12

@@ -662,7 +662,7 @@ def _finish(config: TrainConfig, manifest: TrainManifest, out: Path, dev: _selec
             emit(TrainEvent("selecting", phase, step=done, total=total))
 
         scores = _select.score_checkpoints(candidates, dev, template, out / "selection.db", config.select_max_tokens,
-                                           on_eval)
+                                           on_eval, threads=config.threads)
         chosen = _select.choose(scores)
         manifest.selection = {"rule": _select.RULE, "dev_set": dev.record(), "template": template,
                               "max_tokens": config.select_max_tokens, "scores": scores, "chosen": chosen}

@@ -104,20 +104,39 @@ Progress = Callable[[str, int, int], None]
 
 
 def score_checkpoints(candidates: list[tuple[str, int, str]], dev: DevSet, template: str, store: Path,
-                      max_tokens: int, progress: Progress | None = None) -> dict[str, dict[str, Any]]:
+                      max_tokens: int, progress: Progress | None = None, *,
+                      threads: int | None = None) -> dict[str, dict[str, Any]]:
     """Evaluate each ``(name, step, model spec)`` greedily on the dev set; ``{name: {step, pass@1, ...}}``.
+
+    Args:
+        candidates: ``(name, step, model spec)`` of each checkpoint.
+        dev: The dev set (never a test split).
+        template: The prompt template the model was trained with.
+        store: The selection's own store (answers cached: a killed selection resumes).
+        max_tokens: Generation limit per answer.
+        threads: CPU threads of a local model (``coderank train --threads``; None: all cores). Two trainings
+            side by side each given ``--threads 1`` must not score with all cores each: four busy threads on two
+            cores ran llama.cpp at 6 tokens/s instead of about 30.
+        progress: ``progress(message, candidates done, candidates)``, also at every tenth of a candidate's answers.
 
     Raises:
         CoderankError: a candidate cannot be loaded or evaluated.
     """
     from coderank.evaluation import EvalConfig, evaluate
+    from coderank.models.backends import BackendOptions
 
     scores: dict[str, dict[str, Any]] = {}
     for n, (name, step, spec) in enumerate(candidates, start=1):
         if progress:
             progress(f"selecting: {name}", n - 1, len(candidates))
+
+        def answers(phase: str, done: int, total: int, name: str = name, n: int = n) -> None:
+            if progress and phase == "generating" and total and (done == total or done % max(1, total // 10) == 0):
+                progress(f"selecting: {name}: {done}/{total} answers generated", n - 1, len(candidates))
+
         result = evaluate(EvalConfig(model=spec, benchmark=dev.spec, template=template, store=store,
-                                     max_tokens=max_tokens))
+                                     max_tokens=max_tokens, backend=BackendOptions(threads=threads)),
+                          progress=answers)
         p1 = result.pass_at_1
         value, low, high = (p1.value, p1.low, p1.high) if p1 is not None else (None, None, None)
         passed = sum(v["c"] for v in result.per_problem.values())
