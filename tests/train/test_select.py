@@ -155,4 +155,5 @@ def test_scoring_uses_the_trainings_threads_and_reports_answers(tmp_path, monkey
                       lambda msg, done, total: events.append(msg), threads=1)
     assert seen == [1]
     answers = [m for m in events if "answers generated" in m]
-    assert answers[-1] == "selecting: checkpoint-2: 20/20 answers generated" and 2 <= len(answers) <= 12
+    assert answers[-1] == "checkpoint-2: 20/20 answers generated" and 2 <= len(answers) <= 12
+    assert events[0] == "checkpoint-2 (1 of 1)" and events[-1] == "1 checkpoint scored"

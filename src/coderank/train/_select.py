@@ -128,11 +128,11 @@ def score_checkpoints(candidates: list[tuple[str, int, str]], dev: DevSet, templ
     scores: dict[str, dict[str, Any]] = {}
     for n, (name, step, spec) in enumerate(candidates, start=1):
         if progress:
-            progress(f"selecting: {name}", n - 1, len(candidates))
+            progress(f"{name} ({n} of {len(candidates)})", n - 1, len(candidates))
 
         def answers(phase: str, done: int, total: int, name: str = name, n: int = n) -> None:
             if progress and phase == "generating" and total and (done == total or done % max(1, total // 10) == 0):
-                progress(f"selecting: {name}: {done}/{total} answers generated", n - 1, len(candidates))
+                progress(f"{name}: {done}/{total} answers generated", n - 1, len(candidates))
 
         result = evaluate(EvalConfig(model=spec, benchmark=dev.spec, template=template, store=store,
                                      max_tokens=max_tokens, backend=BackendOptions(threads=threads)),
@@ -144,7 +144,7 @@ def score_checkpoints(candidates: list[tuple[str, int, str]], dev: DevSet, templ
                         "problems": result.problems, "run_id": result.run_id}
         log.info("%s (step %d): pass@1 %s on %s", name, step, value, dev.spec)
     if progress:
-        progress("selecting", len(candidates), len(candidates))
+        progress(f"{len(candidates)} checkpoint{'s' * (len(candidates) != 1)} scored", len(candidates), len(candidates))
     return scores
 
 
