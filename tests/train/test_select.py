@@ -84,6 +84,16 @@ def test_cli_refuses_select_on_mbpp_and_names_mbpp_valid(cli, data_file, tmp_pat
     assert "Traceback" not in err and not (tmp_path / "o").exists()
 
 
+def _add_dev_set(tmp_path, n):
+    """A dev set of ``n`` problems asking for ``add(a, b)``, checked as ``coderank train --select-on`` checks it."""
+    path = tmp_path / "dev.jsonl"
+    prompt = "def add(a, b):\n    \"\"\"Add them.\"\"\"\n"
+    path.write_text("".join(json.dumps({"task_id": f"dev/{i}", "prompt": prompt, "entry_point": "add",
+                                        "test": f"def check(f):\n    assert f({i}, 1) == {i + 1}\n"}) + "\n"
+                            for i in range(n)))
+    return check_dev_set(str(path), allow_test=False)
+
+
 def test_checkpoints_are_scored_by_their_eval_runs(tmp_path, monkeypatch):
     from coderank.models import backends
     from coderank.models.backends import Completion
@@ -104,12 +114,7 @@ def test_checkpoints_are_scored_by_their_eval_runs(tmp_path, monkeypatch):
                 yield i, Completion(f"```python\ndef add(a, b):\n    return {self.body}\n```", "stop", 10, 20, 0.01)
 
     monkeypatch.setitem(backends._REGISTRY, "script", lambda rest, options: Checkpoint(rest))
-    path = tmp_path / "dev.jsonl"
-    prompt = "def add(a, b):\n    \"\"\"Add them.\"\"\"\n"
-    path.write_text("".join(json.dumps({"task_id": f"dev/{i}", "prompt": prompt, "entry_point": "add",
-                                        "test": f"def check(f):\n    assert f({i}, 1) == {i + 1}\n"}) + "\n"
-                            for i in range(2)))
-    dev = check_dev_set(str(path), allow_test=False)
+    dev = _add_dev_set(tmp_path, 2)
     scores = score_checkpoints([("checkpoint-2", 2, "script:a - b"), ("checkpoint-4", 4, "script:a + b")], dev,
                                "chat", tmp_path / "selection.db", 64)
     assert scores["checkpoint-2"]["pass@1"] == 0.0 and scores["checkpoint-2"]["passed"] == 0
@@ -144,12 +149,7 @@ def test_scoring_uses_the_trainings_threads_and_reports_answers(tmp_path, monkey
         return Checkpoint()
 
     monkeypatch.setitem(backends._REGISTRY, "script", load)
-    path = tmp_path / "dev.jsonl"
-    prompt = "def add(a, b):\n    \"\"\"Add them.\"\"\"\n"
-    path.write_text("".join(json.dumps({"task_id": f"dev/{i}", "prompt": prompt, "entry_point": "add",
-                                        "test": f"def check(f):\n    assert f({i}, 1) == {i + 1}\n"}) + "\n"
-                            for i in range(20)))
-    dev = check_dev_set(str(path), allow_test=False)
+    dev = _add_dev_set(tmp_path, 20)
     events = []
     score_checkpoints([("checkpoint-2", 2, "script:x")], dev, "chat", tmp_path / "selection.db", 64,
                       lambda msg, done, total: events.append(msg), threads=1)
