@@ -136,11 +136,9 @@ def check_batch_size(batch_size: int, model: str, temperature: float) -> None:
             sampling (only greedy answers are batched, and B would make a run id of its own for nothing).
     """
     from coderank.models import embedded
-    from coderank.models.batched import MAX_BATCH
+    from coderank.models.batched import check_batch_size_range
 
-    if not 1 <= batch_size <= MAX_BATCH:
-        raise UsageError(f"--batch-size must be a whole number from 1 to {MAX_BATCH}, got {batch_size}",
-                         "4 to 16 suit a few CPU cores; 1 decodes one request at a time")
+    check_batch_size_range(batch_size)
     if batch_size == 1:
         return
     if model not in embedded.MODELS and model.partition(":")[0] != "gguf":

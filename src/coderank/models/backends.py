@@ -230,12 +230,10 @@ class LlamaCppBackend:
 
     @staticmethod
     def _batch_size(options: BackendOptions, lora: Path | None) -> int:
-        from coderank.models.batched import MAX_BATCH
+        from coderank.models.batched import check_batch_size_range
 
         size = options.extra.get("batch_size", 1)
-        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_BATCH:
-            raise UsageError(f"--batch-size must be a whole number from 1 to {MAX_BATCH}, got {size!r}",
-                             "4 to 16 suit a few CPU cores; 1 decodes one request at a time")
+        check_batch_size_range(size)
         if size > 1 and lora is not None:
             raise UsageError("--batch-size above 1 does not apply LoRA adapters yet",
                              "leave --batch-size out for lora: models")
