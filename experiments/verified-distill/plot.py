@@ -17,6 +17,7 @@ BENCHMARKS = {"humaneval": "HumanEval (164)", "mbpp": "MBPP test (500)"}
 
 
 def main() -> None:
+    """Draw the chart."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     width = 0.26
     for i, (arm, label) in enumerate(ARMS.items()):

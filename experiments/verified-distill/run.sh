@@ -10,7 +10,9 @@
 #        teacher, data, train-a, eval-a mbpp  |  eval-c, (waits for data) train-b, eval-b, eval-a humaneval;
 #        then duels
 # Environment: STORE (the store; default coderank's own), WORK (default runs/verified-distill: adapters, data),
-# THREADS (default 1: two steps share a 2-core machine), K (default 2).
+# THREADS (default 1: two steps share a 2-core machine), K (default 2), SEED (default 0: the training seed; another
+# seed trains and evaluates the arms into arm-a-seedN, eval-a-seedN-BENCH, and `seeds` compares every seed's runs).
+#   SEED=1 bash experiments/verified-distill/run.sh train-a   # then eval-a; train-b, eval-b alike
 # Edit this file only by replacing it (write a copy, then mv): bash reads a running script as it goes.
 set -euo pipefail
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -20,6 +22,8 @@ STORE_OPT=(); [ -n "${STORE:-}" ] && STORE_OPT=(--store "$STORE")
 WORK=${WORK:-runs/verified-distill}
 THREADS=${THREADS:-1}
 K=${K:-2}
+SEED=${SEED:-0}
+SFX=$([ "$SEED" = 0 ] && echo "" || echo "-seed$SEED")  # seed 0 keeps the published paths
 mkdir -p "$WORK"
 step=$1
 stamp() { echo "[$(date -u +%FT%TZ)] $*"; }
@@ -36,15 +40,18 @@ case $step in
       "$WORK"/unverified.manifest.json "$HERE/data/" ;;
   train-a|train-b)  # the student on each arm's rows; checkpoint chosen on mbpp-valid (never a test set)
     arm=${step#train-}; data=$([ "$arm" = a ] && echo verified || echo unverified)
-    coderank train "$WORK/$data.jsonl" --base gemma-270m --out "$WORK/arm-$arm" --seed 0 \
+    coderank train "$WORK/$data.jsonl" --base gemma-270m --out "$WORK/arm-$arm$SFX" --seed "$SEED" \
       --select-on mbpp-valid --threads "$THREADS"
-    mkdir -p "$HERE/arm-$arm"
-    cp "$WORK/arm-$arm/manifest.json" "$WORK/arm-$arm/loss.png" "$HERE/arm-$arm/" ;;
+    mkdir -p "$HERE/arm-$arm$SFX"
+    cp "$WORK/arm-$arm$SFX/manifest.json" "$WORK/arm-$arm$SFX/loss.png" "$HERE/arm-$arm$SFX/" ;;
   eval-a|eval-b)  # greedy, asked in the format the student was trained on (its manifest names it: alpaca)
     arm=${step#eval-}
     for b in ${2:-humaneval mbpp}; do
-      coderank eval -m "lora:$WORK/arm-$arm" -b $b --threads "$THREADS" --max-tokens 512 --stop-loops \
-        "${STORE_OPT[@]}" --out "$WORK/eval-$arm-$b"
+      coderank eval -m "lora:$WORK/arm-$arm$SFX" -b $b --threads "$THREADS" --max-tokens 512 --stop-loops \
+        "${STORE_OPT[@]}" --out "$WORK/eval-$arm$SFX-$b"
+      mkdir -p "$HERE/results/$arm$SFX-$b"
+      cp "$WORK/eval-$arm$SFX-$b/manifest.json" "$WORK/eval-$arm$SFX-$b/summary.json" "$HERE/results/$arm$SFX-$b/"
+      gzip -9nc "$WORK/eval-$arm$SFX-$b/samples.jsonl" > "$HERE/results/$arm$SFX-$b/samples.jsonl.gz"
     done ;;
   duels)  # A vs C and A vs B on the 664 paired problems (HumanEval + MBPP pooled), and per benchmark
     id() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['run_id'])" "$WORK/eval-$1-$2/summary.json"; }
