@@ -7,7 +7,7 @@ python3 -m venv .venv
 # torch first, pinned: 2.13.0 is the CPU build these machines carry; an unpinned torch pulls a CUDA build.
 .venv/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
 .venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
-.venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks examples experiments
 .venv/bin/mypy
 .venv/bin/pytest -q
 bash scripts/install-chromium.sh  # Debian's chromium, for the report's browser tests
