@@ -102,3 +102,22 @@ def test_full_fine_tuning_on_a_bf16_gpu_autocasts_and_fp16_needs_a_gpu():
     assert resolve_dtype("auto", True, True, _FakeTorch(False, cuda_bf16=True)) == ("fp32", True)
     with pytest.raises(UsageError, match="fp16 needs a GPU"):
         resolve_dtype("fp16", False, False, _FakeTorch(True))
+
+
+@pytest.mark.parametrize(("requested", "dtype", "cuda", "full", "says_why"), [
+    ("auto", "fp32", False, False, True),   # a CPU without bf16: the user should know why steps are slow
+    ("auto", "bf16", False, False, False),
+    ("fp32", "fp32", False, False, False),  # asked for: nothing to explain
+    ("auto", "fp32", False, True, False),   # full fine-tuning is always fp32
+    ("auto", "fp32", True, False, False),
+])
+def test_loading_says_when_a_cpu_without_bf16_made_auto_fp32(requested, dtype, cuda, full, says_why):
+    from coderank.models.backends import BaseModel
+    from coderank.train._run import loading_message
+
+    base = BaseModel(spec="gemma-270m", model_dir="/m", gguf_file="m.gguf", weights={}, sha256="sha256:0",
+                     gguf=None)
+    config = TrainConfig(data=Path("d"), out=Path("o"), base="gemma-270m", dtype=requested, full=full)
+    message = loading_message(config, base, dtype, cuda)
+    assert message.startswith(f"base weights gemma-270m as {dtype} (a GGUF is dequantized")
+    assert ("no bf16 instructions" in message) is says_why

@@ -169,6 +169,15 @@ def resolve_dtype(requested: str, full: bool, cuda: bool, torch: Any) -> tuple[s
     return ("bf16" if bf16_ok else "fp32"), False
 
 
+def loading_message(config: TrainConfig, base: BaseModel, dtype: str, cuda: bool) -> str:
+    """What loading the base says: the dtype, and why it is fp32 where a user may have expected bf16."""
+    notes = ["a GGUF is dequantized: ~45 s for 0.5B"] if base.gguf_file else []
+    if config.dtype == "auto" and dtype == "fp32" and not cuda and not config.full:
+        notes.append("this CPU has no bf16 instructions (AVX-512 BF16 or AMX), so not bf16: a step takes about "
+                     "twice as long, and the adapter differs from one trained where bf16 is chosen")
+    return f"base weights {config.base} as {dtype}" + "".join(f" ({n})" for n in notes)
+
+
 def _rss_now() -> int | None:
     try:
         with open("/proc/self/statm") as fh:
@@ -488,8 +497,7 @@ def _train_steps(config: TrainConfig, libs: tuple[Any, ...], base: BaseModel, dt
     """
     torch, transformers, trl, peft, datasets = libs
     out = config.out
-    note = " (a GGUF is dequantized: ~45 s for 0.5B)" if base.gguf_file else ""
-    emit(TrainEvent("loading", f"base weights {config.base} as {dtype}{note}"))
+    emit(TrainEvent("loading", loading_message(config, base, dtype, cuda)))
     model = _load_model(transformers, torch, base, dtype)
     if not getattr(model.config, "architectures", None):  # a GGUF-loaded config lacks it; the converters need it
         model.config.architectures = [type(model).__name__]
