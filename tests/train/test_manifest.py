@@ -121,3 +121,22 @@ def test_loading_says_when_a_cpu_without_bf16_made_auto_fp32(requested, dtype, c
     message = loading_message(config, base, dtype, cuda)
     assert message.startswith(f"base weights gemma-270m as {dtype} (a GGUF is dequantized")
     assert ("no bf16 instructions" in message) is says_why
+
+
+def test_a_library_bar_is_silenced_only_while_loading():
+    import types
+
+    from coderank.train._run import _without_bar
+
+    drawn: list[object] = []
+
+    def bar(iterable=None, *args, **kwargs):
+        drawn.append(iterable)
+        return iterable
+
+    module = types.SimpleNamespace(tqdm=bar)
+    with _without_bar(module):
+        assert list(module.tqdm([1, 2], desc="Converting")) == [1, 2]
+    assert drawn == [] and module.tqdm is bar
+    with _without_bar(None):  # no such module: nothing to do
+        pass

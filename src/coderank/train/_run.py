@@ -31,7 +31,9 @@ Design choices:
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import importlib
 import logging
 import math
 import os
@@ -40,7 +42,7 @@ import shutil
 import statistics
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -546,6 +548,31 @@ def _fill_manifest(manifest: TrainManifest, config: TrainConfig, data_sha: str, 
                        else "trl fused LM head"}
 
 
+@contextlib.contextmanager
+def _without_bar(module: Any) -> Iterator[None]:
+    """Silence a library module's own tqdm bar while the block runs.
+
+    transformers' GGUF loader draws one on stderr whatever its logging settings say; in a log file it is one long
+    line of carriage returns. Our own progress line says what is loading instead.
+    """
+    bar = getattr(module, "tqdm", None)
+    if bar is None:
+        yield
+        return
+    module.tqdm = lambda iterable=None, *args, **kwargs: iterable
+    try:
+        yield
+    finally:
+        module.tqdm = bar
+
+
+def _gguf_loader() -> Any:
+    try:
+        return importlib.import_module("transformers.modeling_gguf_pytorch_utils")
+    except ImportError:  # the load itself will say what is missing
+        return None
+
+
 def _load_model(transformers: Any, torch: Any, base: BaseModel, dtype: str) -> Any:
     torch_dtype = {"bf16": torch.bfloat16, "fp32": torch.float32, "fp16": torch.float16}[dtype]
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
@@ -555,7 +582,8 @@ def _load_model(transformers: Any, torch: Any, base: BaseModel, dtype: str) -> A
         if gguf_config is not None:  # train plain dense weights, even where a packed-GGUF matmul kernel exists
             kwargs["quantization_config"] = gguf_config(dequantize=True)
     try:
-        model = transformers.AutoModelForCausalLM.from_pretrained(base.model_dir, **kwargs)
+        with _without_bar(_gguf_loader() if base.gguf_file else None):
+            model = transformers.AutoModelForCausalLM.from_pretrained(base.model_dir, **kwargs)
     except (OSError, ValueError, RuntimeError) as exc:
         raise CoderankError(f"could not load the base model {base.spec}: {type(exc).__name__}: {exc}"[:600],
                             "give default, a GGUF transformers can read, or a saved transformers model") from exc
