@@ -48,9 +48,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, help="CPU threads of a local judge model")
     ap.add_argument("--heldout", action="store_true", help="measure on the blind held-out rows instead")
     ap.add_argument("--no-embeddings", action="store_true", help="with --heldout: without the embedding detector")
+    ap.add_argument("--no-run-code", action="store_true",
+                    help="do not run flagged rows' code against the item's tests (as `contam --no-run-code`)")
     args = ap.parse_args()
     if args.heldout:
-        return heldout(embeddings=not args.no_embeddings)
+        return heldout(embeddings=not args.no_embeddings, run_code=not args.no_run_code)
     metas = [json.loads(line)["meta"] for line in Path(args.train).read_text(encoding="utf-8").splitlines()]
     keep = [args.split in (None, m["split"]) for m in metas]
     clean = [k and m["kind"] in ("clean", "same-task") for k, m in zip(keep, metas, strict=True)]
@@ -74,9 +76,11 @@ def main() -> None:
         judge = Judge(args.judge, options=BackendOptions(threads=args.threads), top_k=args.judge_top,
                       min_cosine=args.judge_min)
     timings: Counter[str] = Counter()
+    ran: list[tuple[str, str, int, str, bool]] = []  # rows flagged by text alone whose code ran: verdict, still flagged
     for bench in BENCHES:
         t = time.perf_counter()
-        rep = check_contamination(args.train, bench, embeddings=embeddings, embedder=embedder, judge=judge)
+        rep = check_contamination(args.train, bench, embeddings=embeddings, embedder=embedder, judge=judge,
+                                  behaviour=not args.no_run_code)
         seconds += time.perf_counter() - t
         timings.update(rep.timings)
         rows = rep.rows
@@ -84,6 +88,16 @@ def main() -> None:
             for hit in item.hits:
                 if hit.flagged:
                     flagged.setdefault(hit.line, {})[(bench, item.task_id)] = hit.flagged_by
+                if hit.behaviour is not None:
+                    ran.append((bench, item.task_id, hit.line, hit.behaviour["verdict"], hit.flagged))
+    if ran:
+        kinds = Counter((verdict, "still flagged" if still else "not flagged",
+                         metas[line - 1]["kind"] if metas[line - 1]["kind"] != "leak" or
+                         (metas[line - 1]["benchmark"], metas[line - 1]["task_id"]) == (bench, task)
+                         else "leak, another item") for bench, task, line, verdict, still in ran
+                        if keep[line - 1])
+        print("code run (rows flagged by text alone, against the item's tests): "
+              + ", ".join(f"{v} / {f} / {k}: {n}" for (v, f, k), n in sorted(kinds.items())))
     print(f"{rows} rows ({sum(keep)} in this split), {n_clean} clean or same-task; "
           f"both benchmarks checked in {seconds:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in timings.items())})")
     if judge is not None:
@@ -222,7 +236,7 @@ def sweep_examples(train: str, metas: list[dict]) -> None:
         print(f"examples >= {th:4.1f} | dev {cells[0]} | test {cells[1]}")
 
 
-def heldout(*, embeddings: bool) -> None:
+def heldout(*, embeddings: bool, run_code: bool = True) -> None:
     """Paraphrases caught (for their own item) and honest rows flagged, per detector, on the blind held-out rows."""
     import sys
     import tempfile
@@ -240,7 +254,7 @@ def heldout(*, embeddings: bool) -> None:
         path = Path(tmp) / "heldout.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
         for bench in BENCHES:
-            rep = check_contamination(path, bench, embeddings=embeddings, embedder=embedder)
+            rep = check_contamination(path, bench, embeddings=embeddings, embedder=embedder, behaviour=run_code)
             for item in rep.items:
                 for h in item.hits:
                     if h.line <= len(para) and para[h.line - 1][0] == item.task_id:

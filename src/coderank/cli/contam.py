@@ -55,6 +55,12 @@ def contam(
                                              "(all-MiniLM-L6-v2, offline; needs coderank\\[rigor]): by far the "
                                              "slowest of the three on a CPU; the README gives measured speeds.")
                      ] = True,
+    run_code: Annotated[bool, typer.Option("--run-code/--no-run-code", help="Run the functions of each row flagged "
+                                           "by text scores alone (n-grams, MinHash, example values) as the item's "
+                                           "entry point against the item's own tests, in the sandbox: a row whose "
+                                           "code computes something else (MBPP's sibling problems, e.g. the sum of "
+                                           "odd factors beside the sum of even factors) is not counted as a leak, "
+                                           "and is listed with the failed assertion.")] = True,
     top: Annotated[int, typer.Option(help="Closest rows listed per item (flagged rows are always listed).")] = 3,
     device: Annotated[str | None, typer.Option(help="Torch device of the embedding model (default: a GPU if "
                                                "there is one).", show_default=False)] = None,
@@ -77,7 +83,7 @@ def contam(
 ) -> None:
     """Find benchmark problems that leak into a training set.
 
-    Every benchmark item (prompt + canonical solution) is compared with every training row by five scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings, type-2 clone containment (the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high), and example fingerprints for paraphrases: the item's own example inputs and outputs (from its docstring and tests) found together in the row, weighted by how rare those values are; the table then says which examples matched. A row is flagged when any score but the cosine reaches its threshold, or when a weaker example score and a weaker cosine come together (--examples-with-cosine, --cosine-with-examples); the cosine flags alone only with --cosine (rows that teach the same task score as high as paraphrased leaks). With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. Bad lines are reported with file and line and skipped; the exit status is then 1.
+    Every benchmark item (prompt + canonical solution) is compared with every training row by five scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings, type-2 clone containment (the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high), and example fingerprints for paraphrases: the item's own example inputs and outputs (from its docstring and tests) found together in the row, weighted by how rare those values are; the table then says which examples matched. A row is flagged when any score but the cosine reaches its threshold, or when a weaker example score and a weaker cosine come together (--examples-with-cosine, --cosine-with-examples); the cosine flags alone only with --cosine (rows that teach the same task score as high as paraphrased leaks). With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. A row flagged by text scores alone whose own functions, run against the item's tests, compute something else is not counted (--no-run-code: counted). Bad lines are reported with file and line and skipped; the exit status is then 1.
     """  # noqa: E501
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -112,7 +118,7 @@ def contam(
 
         try:
             report = check_contamination(train, benchmark, thresholds=thresholds, embeddings=embeddings, top_k=top,
-                                         device=device, progress=progress, judge=judge_model)
+                                         device=device, progress=progress, judge=judge_model, behaviour=run_code)
         finally:
             if judge_model is not None:
                 judge_model.close()
@@ -146,9 +152,21 @@ def _print_report(report: ContamReport, top: int) -> None:
         j = report.judge
         detectors += (f", judge {escape(j['model'])} on each item's top {j['top_k']} unflagged rows with cosine >= "
                       f"{j['min_cosine']} ({j['pairs']} pairs, {j['calls']} calls, {j['cached']} cached)")
+    ran = [(item.task_id, h) for item in report.items for h in item.hits if h.behaviour is not None]
+    other = [(task, h) for task, h in ran if not h.flagged]
+    if ran:
+        detectors += (f"; {len(ran)} row(s) flagged by text alone ran as the item against its tests: {len(other)} "
+                      "compute something else, not counted")
     out.print(f"{len(leaked)} of {len(report.items)} {escape(report.benchmark)} items leak into "
               f"{report.rows} training rows ({len(report.flagged_lines)} rows flagged; {detectors})",
               highlight=False)
+    if other:
+        out.print("not counted: the row's own code computes something else than the item (MBPP's sibling problems "
+                  "share text and example values):", highlight=False)
+        for task, h in other:
+            assert h.behaviour is not None
+            out.print(f"  {task} line {h.line}: {escape(str(h.behaviour['function']))} "
+                      f"{escape(h.behaviour['detail'])}", highlight=False)
     if not leaked:
         return
     judged = report.judge is not None

@@ -79,6 +79,7 @@ from coderank.errors import InputError, UsageError, install_hint
 from coderank.jsonl import json_error
 from coderank.paths import check_output_file
 from coderank.rigor._progress import ProgressFn, Ticker
+from coderank.rigor.behaviour import TEXT_DETECTORS, Behaviour, as_dict, check_behaviour, overrules
 from coderank.rigor.clone import COMMON_ITEMS, clone_scores
 from coderank.rigor.fingerprint import example_scores
 
@@ -198,6 +199,9 @@ class Hit:
         examples: Example-fingerprint score (see :mod:`coderank.rigor.fingerprint`; 0 when no example matched).
         examples_matched: The item's examples found in the row, heaviest first, as ``inputs -> output`` with each
             literal's weight: why ``examples`` flagged it.
+        behaviour: For a row flagged by text scores alone, when the check ran: what running its functions against
+            the item's tests said (``verdict`` ``same``, ``different`` or ``unknown``, ``function``, ``detail``); a
+            ``different`` row is not flagged. ``None`` when not checked.
     """
 
     line: int
@@ -211,6 +215,7 @@ class Hit:
     judge: dict[str, Any] | None = None
     examples: float = 0.0
     examples_matched: tuple[str, ...] = ()
+    behaviour: dict[str, Any] | None = None
 
     @property
     def flagged(self) -> bool:
@@ -538,6 +543,8 @@ def check_contamination(
     embedder: Any = None,
     progress: ProgressFn | None = None,
     judge: Any = None,
+    behaviour: bool = False,
+    executor: Any = None,
 ) -> ContamReport:
     """Find the benchmark items that leak into a JSONL training file.
 
@@ -557,6 +564,10 @@ def check_contamination(
         judge: A :class:`coderank.rigor.judge.Judge`: each item's ``judge.top_k`` nearest rows by cosine (at
             least ``judge.min_cosine``) that no detector flagged are shown to it; a "yes" in both orders flags
             the row (``flagged_by`` ``judge``). Needs the embeddings.
+        behaviour: Run the functions of each row flagged by text scores alone against the item's tests (see
+            :mod:`coderank.rigor.behaviour`); a row that computes something else is then not flagged, and every
+            such hit records what ran (``Hit.behaviour``). For an audit; off by default.
+        executor: An open sandbox pool for ``behaviour`` (default: one opened for the check).
 
     Raises:
         InputError: the training file cannot be read, or has no row at all (empty or blank).
@@ -661,26 +672,45 @@ def check_contamination(
             candidates[i].add(r)
         timings["judge"] = time.perf_counter() - t
 
-    results: list[ItemResult] = []
-    flagged_rows: set[int] = set()
-    for i, problem in enumerate(problems):
-        hits: list[Hit] = []
+    scored: dict[tuple[int, int], tuple[float, float, float | None, float, str | None, tuple[str, ...]]] = {}
+    for i in range(len(problems)):
         for r in candidates[i]:
             g, j, c, cl, part, by = flags(i, r)
             verdict = judged.get((i, r))
             if verdict is not None and verdict["verdict"] == "yes":
                 by += ("judge",)
+            scored[(i, r)] = (g, j, c, cl, part, by)
+
+    behaved: dict[tuple[int, int], Behaviour] = {}
+    if behaviour:
+        t = time.perf_counter()
+        asked = [pair for pair, score in scored.items() if score[5] and set(score[5]) <= TEXT_DETECTORS]
+        found_behaviour = check_behaviour([(problems[i], texts[r]) for i, r in asked], executor=executor)
+        behaved = dict(zip(asked, found_behaviour, strict=True))
+        timings["behaviour"] = time.perf_counter() - t
+
+    results: list[ItemResult] = []
+    flagged_rows: set[int] = set()
+    for i, problem in enumerate(problems):
+        hits: list[Hit] = []
+        for r in candidates[i]:
+            g, j, c, cl, part, by = scored[(i, r)]
+            ran = behaved.get((i, r))
+            if overrules(by, ran):
+                by = ()
             preview = " ".join(texts[r].split())[:100]
             match = found.get((i, r))
             hits.append(Hit(lines[r], round(g, 4), round(j, 4), None if c is None else round(c, 4), by, preview,
-                            round(cl, 4), part, verdict, match.score if match else 0.0,
-                            match.examples if match else ()))
+                            round(cl, 4), part, judged.get((i, r)), match.score if match else 0.0,
+                            match.examples if match else (), None if ran is None else as_dict(ran)))
             if by:
                 flagged_rows.add(r)
-        hits.sort(key=lambda h: (not h.flagged, -max(h.ngram, h.jaccard, h.cosine or 0.0, h.clone,
-                                                     h.examples / th.examples), h.line))
+        # Flagged rows first, then the rows whose code ran as something else (kept: why they are not flagged),
+        # then the nearest others.
+        hits.sort(key=lambda h: (not h.flagged, h.behaviour is None, -max(h.ngram, h.jaccard, h.cosine or 0.0,
+                                                                          h.clone, h.examples / th.examples), h.line))
         n_flagged = sum(h.flagged for h in hits)
-        hits = hits[:max(top_k, n_flagged)]
+        hits = hits[:max(top_k, n_flagged + sum(h.behaviour is not None and not h.flagged for h in hits))]
         results.append(ItemResult(problem.task_id, n_flagged > 0, tuple(hits)))
     timings["total"] = time.perf_counter() - t_all
     return ContamReport(

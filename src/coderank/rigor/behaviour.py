@@ -1,0 +1,168 @@
+"""Does a flagged training row compute the benchmark item's function, or another one? Ask its tests.
+
+MBPP's authors wrote many problems from one template: "the sum of odd factors" beside "the sum of even
+factors", "count equal pairs" beside "count inversions". A training row holding one sibling shares the other's
+code n-grams and example values, so the text detectors flag it, yet it teaches a different function: it is not
+the item leaking. Its code can say so. Each function the row defines is run, in the sandbox, as the item's entry
+point against the item's own tests:
+
+- ``same``: a function passes every test. The row holds a working solution of the item (a copy, renamed or
+  not, or an honest solution of the same task): the flag stands.
+- ``different``: no function passes, and at least one ran every call without raising, returned values (not
+  ``None``) and failed an assertion: the row computes something else. In an audit (``coderank contam``) the
+  row is then not counted as a leak when only text-level scores (n-grams, MinHash, example values) flagged it.
+- ``unknown``: no code, code that does not run, functions that raise or return nothing (a fragment of the
+  solution, a helper): nothing is concluded and the flag stands.
+
+A row that copies the item's statement but carries a wrong program of its own would read ``different``; that is
+why only the text scores are overruled, never a type-2 clone of the item's code, the embedding cosine or the
+judge, and why decontaminating generated training data (``evol``, ``distill``), which prefers losing a row to
+keeping a leak, does not ask.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from coderank.types import Problem
+
+TEXT_DETECTORS = frozenset({"ngram", "jaccard", "examples", "examples+cosine"})
+"""The scores a ``different`` behaviour overrules (they compare text, not what the code does)."""
+
+MAX_FUNCTIONS = 6
+"""Functions of one row tried as the entry point (the row's own, in order; more are rarely more than helpers)."""
+
+_FENCE = re.compile(r"^```[ \t]*([\w+-]*)[ \t]*\n(.*?)^```", re.M | re.S)
+_CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import )", re.M)
+_PROBE = """
+
+def __coderank_probe(*args, __coderank_f={name}, **kwargs):
+    result = __coderank_f(*args, **kwargs)
+    if result is None:
+        raise RuntimeError("returned None")
+    return result
+
+
+{entry} = __coderank_probe
+"""
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What running a row's functions against an item's tests said.
+
+    Attributes:
+        verdict: ``same``, ``different`` or ``unknown`` (see the module's description).
+        function: The row's function the verdict rests on (the one that passed, or one that failed), if any.
+        detail: Why, in a line: the failed assertion, or what kept the row from being judged.
+    """
+
+    verdict: str
+    function: str | None = None
+    detail: str = ""
+
+
+def row_code(text: str) -> str | None:
+    """The Python code a training row holds: its fenced blocks, else the text from its first line of code.
+
+    Each piece is cut to its longest prefix that parses; ``None`` when no piece defines a function.
+    """
+    blocks = [body for tag, body in _FENCE.findall(text) if tag.lower() in ("", "python", "py", "python3")]
+    if not blocks:
+        start = _CODE_START.search(text)
+        blocks = [text[start.start():]] if start else []
+    pieces = [code for code in map(_parse_prefix, blocks) if code]
+    code = "\n\n".join(pieces)
+    return code if functions(code) else None
+
+
+def functions(code: str) -> list[str]:
+    """The names of the module-level functions ``code`` defines, in order, each once."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    names = [node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    return list(dict.fromkeys(names))
+
+
+def _parse_prefix(code: str) -> str:
+    lines = code.splitlines()
+    for end in range(len(lines), 0, -1):
+        piece = "\n".join(lines[:end])
+        try:
+            ast.parse(piece)
+        except (SyntaxError, ValueError):
+            continue
+        return piece + "\n"
+    return ""
+
+
+def probe_programs(problem: Problem, code: str) -> list[tuple[str, str]]:
+    """(function, program) for each of the row's functions bound as the item's entry point."""
+    return [(name, code + _PROBE.format(name=name, entry=problem.entry_point))
+            for name in functions(code)[:MAX_FUNCTIONS]]
+
+
+def decide(outcomes: Sequence[tuple[str, str, str]]) -> Behaviour:
+    """The verdict from each function's ``(function, status, detail)`` (sandbox statuses)."""
+    for name, status, _ in outcomes:
+        if status == "passed":
+            return Behaviour("same", name, "passes the item's tests")
+    for name, status, detail in outcomes:
+        if status == "failed":
+            return Behaviour("different", name, f"fails the item's tests: {detail}"[:300])
+    if not outcomes:
+        return Behaviour("unknown", None, "no function to run")
+    return Behaviour("unknown", None, "no function ran the tests through: " + ", ".join(
+        sorted({status for _, status, _ in outcomes})))
+
+
+def check_behaviour(pairs: Sequence[tuple[Problem, str]], *, executor: Any = None,
+                    workers: int | None = None) -> list[Behaviour]:
+    """Each (item, row text) pair's :class:`Behaviour`, running the row's functions in the sandbox.
+
+    Args:
+        pairs: The benchmark item and the training row's text.
+        executor: An open :class:`coderank.execution.pool.SandboxPool` to run on (default: one opened here, with
+            the default limits, and closed again).
+        workers: Sandbox workers when one is opened here.
+    """
+    from coderank.execution.pool import Job, open_pool
+
+    jobs: list[Job] = []
+    verdicts: list[Behaviour | None] = []
+    for index, (problem, text) in enumerate(pairs):
+        code = row_code(text)
+        programs = probe_programs(problem, code) if code else []
+        verdicts.append(None if programs else Behaviour("unknown", None, "the row defines no function that parses"))
+        jobs += [Job((index, name), problem, program) for name, program in programs]
+    outcomes: dict[int, list[tuple[str, str, str]]] = {}
+    if jobs:
+        with open_pool(workers=workers) if executor is None else contextlib.nullcontext(executor) as pool:
+            for job, verdict in pool.map(jobs):
+                index, name = job.key
+                outcomes.setdefault(index, []).append((name, verdict.status.value, verdict.detail))
+    order: dict[tuple[int, str], int] = {job.key: n for n, job in enumerate(jobs)}  # the row's own order
+    results: list[Behaviour] = []
+    for i, v in enumerate(verdicts):
+        ran = sorted(outcomes.get(i, []), key=lambda outcome: order[(i, outcome[0])])  # noqa: B023 (used at once)
+        results.append(v if v is not None else decide(ran))
+    return results
+
+
+def overrules(flagged_by: Sequence[str], behaviour: Behaviour | None) -> bool:
+    """Whether ``behaviour`` takes the flag away: a ``different`` row flagged by text scores alone."""
+    return (behaviour is not None and behaviour.verdict == "different" and bool(flagged_by)
+            and set(flagged_by) <= TEXT_DETECTORS)
+
+
+def as_dict(behaviour: Behaviour) -> dict[str, Any]:
+    """The JSON form recorded on a hit."""
+    return dataclasses.asdict(behaviour)
