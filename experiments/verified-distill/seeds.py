@@ -12,8 +12,9 @@ seed-0 runs in results/a-*, the replication's in replication-2026-12-07/, and re
   sign-flip p-value over problems. Averaging over runs asks about the recipe, not one lucky adapter; with a
   handful of runs it still treats those runs as given, so the per-seed spread is printed beside it.
 
-    python experiments/verified-distill/seeds.py           # a table
-    python experiments/verified-distill/seeds.py --json    # and results/seeds.json
+    python experiments/verified-distill/seeds.py                   # a table (runs with both benchmarks)
+    python experiments/verified-distill/seeds.py --benchmarks mbpp  # MBPP's 500 test problems only
+    python experiments/verified-distill/seeds.py --json            # and results/seeds[-mbpp].json
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import numpy as np
 from coderank.scoring.paired import mcnemar_exact, paired_bootstrap_diff, sign_flip_p
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("humaneval", "mbpp")
+BENCHMARKS = ["humaneval", "mbpp"]  # narrowed by --benchmarks
+FLIPS = 20000  # random sign assignments of the sign-flip test (its smallest p is 1 / (FLIPS + 1))
 
 
 def solved(folder: Path) -> dict[str, bool]:
@@ -76,7 +78,11 @@ def main() -> None:
     """Print the table and the averaged comparisons."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="also write results/seeds.json")
+    parser.add_argument("--benchmarks", nargs="+", choices=("humaneval", "mbpp"), default=["humaneval", "mbpp"],
+                        help="compare on these only; a training run is counted where it has all of them")
     args = parser.parse_args()
+    BENCHMARKS[:] = args.benchmarks
+    total = sum({"humaneval": 164, "mbpp": 500}[b] for b in BENCHMARKS)
 
     c_runs = training_runs("c")[:1]  # the base student has no training: its published run
     if not c_runs:
@@ -85,10 +91,12 @@ def main() -> None:
     arms = {arm: [(label, pooled(f), f) for label, f in training_runs(arm)] for arm in ("a", "b")}
     report: dict[str, object] = {"runs": [], "averaged": {}}
 
-    print("| arm | training run | HumanEval | MBPP test | solved of 664 | vs C | vs the other arm, same run |")
-    print("|---|---|---:|---:|---:|---|---|")
+    heads = {"humaneval": "HumanEval", "mbpp": "MBPP test"}
+    print(f"| arm | training run | {' | '.join(heads[b] for b in BENCHMARKS)} | solved of {total} | vs C | "
+          "vs the other arm, same run |")
+    print("|---|---|" + "---:|" * (len(BENCHMARKS) + 1) + "---|---|")
     n_c = {b: sum(solved(c_runs[0][1][b]).values()) for b in BENCHMARKS}
-    print(f"| C | base student | {n_c['humaneval']} | {n_c['mbpp']} | {sum(c.values())} | | |")
+    print(f"| C | base student | {' | '.join(str(n_c[b]) for b in BENCHMARKS)} | {sum(c.values())} | | |")
     for arm, other in (("a", "b"), ("b", "a")):
         for label, run, folders in arms[arm]:
             per = {b: sum(solved(folders[b]).values()) for b in BENCHMARKS}
@@ -97,7 +105,7 @@ def main() -> None:
             vs_other = duel(run, twin) if twin is not None else None
             cell = (f"{vs_other['first_only']} : {vs_other['second_only']}, p = {vs_other['p']:.2g}"
                     if vs_other else "")
-            print(f"| {arm.upper()} | {label} | {per['humaneval']} | {per['mbpp']} | {sum(run.values())} | "
+            print(f"| {arm.upper()} | {label} | {' | '.join(str(per[b]) for b in BENCHMARKS)} | {sum(run.values())} | "
                   f"{vs_c['first_only']} : {vs_c['second_only']}, p = {vs_c['p']:.2g} | {cell} |")
             report["runs"].append({"arm": arm, "run": label, "solved": per, "vs_c": vs_c,  # type: ignore[union-attr]
                                    "vs_other_arm": vs_other,
@@ -107,22 +115,24 @@ def main() -> None:
     ids = sorted(c)
     c_vals = np.array([float(c[t]) for t in ids])
     means = {arm: averaged([r for _, r, _ in arms[arm]], ids) for arm in arms if arms[arm]}
-    print("\nEach arm averaged over its training runs (points of pass@1 on the 664 problems; 95% paired-bootstrap "
+    print(f"\nEach arm averaged over its training runs (points of pass@1 on the {total} problems; 95% paired-bootstrap "
           "interval; sign-flip p over problems):")
     pairs = [(a, "c") for a in means] + ([("a", "b")] if "a" in means and "b" in means else [])
     for first, second in pairs:
         x = means[first]
         y = c_vals if second == "c" else means[second]
         diff, low, high = paired_bootstrap_diff(x, y)
-        p = sign_flip_p(x, y)
+        p = sign_flip_p(x, y, resamples=FLIPS)
+        shown = f"p = {p:.2g}" if p > 1.5 / (FLIPS + 1) else f"p <= {p:.1g} (no random sign flip of {FLIPS} reached it)"
         counts = [sum(r.values()) for _, r, _ in arms[first]]
         print(f"  {first.upper()} ({len(arms[first])} runs, solved {min(counts)}-{max(counts)}) vs {second.upper()}: "
-              f"{100 * diff:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}], p = {p:.2g}")
+              f"{100 * diff:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}], {shown}")
         report["averaged"][f"{first}-{second}"] = {  # type: ignore[index]
             "runs": len(arms[first]), "diff": diff, "low": low, "high": high, "p": p}
     if args.json:
-        (HERE / "results" / "seeds.json").write_text(json.dumps(report, indent=1) + "\n")
-        print(f"\n-> {HERE / 'results' / 'seeds.json'}")
+        name = "seeds.json" if len(BENCHMARKS) == 2 else f"seeds-{BENCHMARKS[0]}.json"
+        (HERE / "results" / name).write_text(json.dumps({"benchmarks": BENCHMARKS, **report}, indent=1) + "\n")
+        print(f"\n-> {HERE / 'results' / name}")
 
 
 if __name__ == "__main__":
