@@ -44,6 +44,7 @@ from coderank.models import loops
 from coderank.models.backends import Completion, Request
 
 MAX_BATCH = 64
+"""The most sequences in flight (llama.cpp allows more; a CPU gains nothing from them)."""
 
 
 def check_batch_size_range(size: object) -> None:
@@ -55,7 +56,7 @@ def check_batch_size_range(size: object) -> None:
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_BATCH:
         raise UsageError(f"--batch-size must be a whole number from 1 to {MAX_BATCH}, got {size!r}",
                          "4 to 16 suit a few CPU cores; 1 decodes one request at a time")
-"""The most sequences in flight (llama.cpp allows more; a CPU gains nothing from them)."""
+
 
 _PAD = 256  # llama.cpp pads the KV cache to this many cells
 
