@@ -143,18 +143,16 @@ def check_behaviour(pairs: Sequence[tuple[Problem, str]], *, executor: Any = Non
         programs = probe_programs(problem, code) if code else []
         verdicts.append(None if programs else Behaviour("unknown", None, "the row defines no function that parses"))
         jobs += [Job((index, name), problem, program) for name, program in programs]
-    outcomes: dict[int, list[tuple[str, str, str]]] = {}
+    done: dict[tuple[int, str], tuple[str, str]] = {}
     if jobs:
         with open_pool(workers=workers) if executor is None else contextlib.nullcontext(executor) as pool:
-            for job, verdict in pool.map(jobs):
-                index, name = job.key
-                outcomes.setdefault(index, []).append((name, verdict.status.value, verdict.detail))
-    order: dict[tuple[int, str], int] = {job.key: n for n, job in enumerate(jobs)}  # the row's own order
-    results: list[Behaviour] = []
-    for i, v in enumerate(verdicts):
-        ran = sorted(outcomes.get(i, []), key=lambda outcome: order[(i, outcome[0])])  # noqa: B023 (used at once)
-        results.append(v if v is not None else decide(ran))
-    return results
+            done = {job.key: (verdict.status.value, verdict.detail) for job, verdict in pool.map(jobs)}
+    # each pair's outcomes in the row's own order of functions (jobs were made in that order)
+    outcomes: dict[int, list[tuple[str, str, str]]] = {}
+    for job in jobs:
+        index, name = job.key
+        outcomes.setdefault(index, []).append((name, *done[job.key]))
+    return [v if v is not None else decide(outcomes[i]) for i, v in enumerate(verdicts)]
 
 
 def overrules(flagged_by: Sequence[str], behaviour: Behaviour | None) -> bool:
