@@ -109,12 +109,12 @@ def main() -> None:
               f"judge stage {judge_s:.1f} s" + (f", {judge_s / calls:.2f} s per call" if calls else ""))
         judge.close()
     detectors: dict[str, tuple[str, ...] | None] = {
-        "any": None, "clone": ("clone",), "ngram or jaccard": ("ngram", "jaccard"), "examples": ("examples",),
-        "any but examples": ("ngram", "jaccard", "clone", "cosine", "judge")}
+        "any": None, "clone": ("clone",), "function": ("function",), "ngram or jaccard": ("ngram", "jaccard"),
+        "examples": ("examples",), "any but examples": ("ngram", "jaccard", "clone", "function", "cosine", "judge")}
     if embeddings:
         detectors["cosine"] = ("cosine",)
         detectors["examples+cosine"] = ("examples+cosine",)
-        detectors["any but cosine"] = ("ngram", "jaccard", "clone", "examples", "examples+cosine", "judge")
+        detectors["any but cosine"] = ("ngram", "jaccard", "clone", "function", "examples", "examples+cosine", "judge")
     if judge is not None:
         detectors["judge"] = ("judge",)
     for bench in BENCHES:
@@ -147,22 +147,23 @@ def main() -> None:
         print(f"false positives, {name:16}: {len(fps)}/{n_clean} clean rows ({100 * len(fps) / max(n_clean, 1):.1f}%), "
               f"{same} of them honest same-task rows" + (f": {fps}" if fps and len(fps) <= 12 else ""))
     print("\nleaks caught, by what the row holds (both benchmarks):")
-    print(f"{'content':17} {'rows':>5} {'ngram/jaccard':>14} {'clone':>6} {'examples':>8} {'cosine':>6} {'judge':>6} "
-          f"{'any':>5}")
+    print(f"{'content':17} {'rows':>5} {'ngram/jaccard':>14} {'clone':>6} {'function':>8} {'examples':>8} "
+          f"{'cosine':>6} {'judge':>6} {'any':>5}")
     table: dict[str, list[int]] = {}
     for line, m in enumerate(metas, start=1):
         if keep[line - 1] and m["kind"] == "leak":
             by = flagged.get(line, {}).get((m["benchmark"], m["task_id"]), ())
-            row = table.setdefault(m["recipe"]["content"], [0, 0, 0, 0, 0, 0, 0])
+            row = table.setdefault(m["recipe"]["content"], [0, 0, 0, 0, 0, 0, 0, 0])
             row[0] += 1
             row[1] += bool({"ngram", "jaccard"} & set(by))
             row[2] += "clone" in by
-            row[3] += "examples" in by
-            row[4] += "cosine" in by
-            row[5] += "judge" in by
-            row[6] += bool(by)
-    for content, (n, old, clone, ex, cos, jud, anyd) in sorted(table.items()):
-        print(f"{content:17} {n:5} {old:14} {clone:6} {ex:8} {cos:6} {jud:6} {anyd:5}")
+            row[3] += "function" in by
+            row[4] += "examples" in by
+            row[5] += "cosine" in by
+            row[6] += "judge" in by
+            row[7] += bool(by)
+    for content, (n, old, clone, fn, ex, cos, jud, anyd) in sorted(table.items()):
+        print(f"{content:17} {n:5} {old:14} {clone:6} {fn:8} {ex:8} {cos:6} {jud:6} {anyd:5}")
     overlap = [line for line, m in enumerate(metas, start=1) if keep[line - 1] and m["kind"] == "overlap"]
     print(f"MBPP train/valid rows overlapping the test split: {sum(line in flagged for line in overlap)}"
           f"/{len(overlap)} flagged")
@@ -177,7 +178,7 @@ def sweep(train: str, metas: list[dict], keep: list[bool], clean: list[bool]) ->
     for bench in BENCHES:
         problems = list(load_benchmark(bench))
         ids = {p.task_id: i for i, p in enumerate(problems)}
-        scores = clone_scores([(p.prompt, p.canonical_solution) for p in problems], texts)
+        scores = clone_scores([(p.prompt, p.canonical_solution) for p in problems], texts).scores
         for (i, r), (score, _) in scores.items():
             m = metas[r]
             if m["kind"] == "leak" and m["benchmark"] == bench and ids[m["task_id"]] == i:
@@ -262,7 +263,8 @@ def heldout(*, embeddings: bool, run_code: bool = True) -> None:
                     elif h.line > len(para) and h.flagged:
                         honest_flagged.append(f"{honest[h.line - len(para) - 1][0]} row flagged for {item.task_id} "
                                               f"by {', '.join(h.flagged_by)} (cosine {h.cosine})")
-    names = ["ngram", "jaccard", "clone", "examples"] + (["cosine", "examples+cosine"] if embeddings else [])
+    names = ["ngram", "jaccard", "clone", "function", "examples"]
+    names += ["cosine", "examples+cosine"] if embeddings else []
     print(f"{len(para)} held-out paraphrases, {len(honest)} honest rows; embeddings {'on' if embeddings else 'off'}")
     for name in [*names, "any"]:
         caught = [line for line, by in own.items() if by and (name == "any" or name in by)]

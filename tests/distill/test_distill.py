@@ -259,7 +259,8 @@ def test_rows_leaking_humaneval_or_mbpp_are_dropped_and_recorded(tmp_path, teach
     assert [(r["evidence"]["task_id"], r["evidence"]["sample_index"]) for r in rows] == [("t/has_close_elements", 1)]
     deco = result.manifest.decontam
     assert [b["name"] for b in deco["benchmarks"]] == ["humaneval", "mbpp"] and deco["embeddings"] is False
-    assert deco["detectors"] == {"ngram": 0.2, "n": 10, "jaccard": 0.4, "clone": 0.75, "examples": 12.0}
+    assert deco["detectors"] == {"ngram": 0.2, "n": 10, "jaccard": 0.4, "clone": 0.75,
+                                 "function": "the item's whole function, 10+ tokens", "examples": 12.0}
     dropped = {d["task_id"]: d for d in deco["dropped"]}
     assert "HumanEval/0" in dropped["t/has_close_elements"]["leaks"][0]
     assert dropped["t/has_close_elements"]["sample_index"] == 0 and "MBPP/12" in dropped["t/sort_matrix"]["leaks"][0]

@@ -193,7 +193,7 @@ def test_manifest_records_what_decides_the_data(tmp_path, scripted):
     assert manifest["methods"]["sha256"].startswith("sha256:")
     assert manifest["seeds"]["count"] == 2 and manifest["seeds"]["sha256"].startswith("sha256:")
     assert manifest["decontam"]["benchmarks"][0]["name"] == "humaneval"
-    assert set(manifest["decontam"]["detectors"]) == {"ngram", "n", "jaccard", "clone", "examples"}
+    assert set(manifest["decontam"]["detectors"]) == {"ngram", "n", "jaccard", "clone", "function", "examples"}
     assert manifest["output"]["rows"] == 1 and manifest["output"]["sha256"] == result.out_sha256
     assert manifest["report"]["rounds"][0]["dropped"] == {"near-duplicate": 1}
     assert manifest["model"] == {"backend": "script", "version": 1}

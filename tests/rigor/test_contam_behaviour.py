@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from coderank.problems import load_benchmark
-from coderank.rigor.behaviour import Behaviour, check_behaviour, decide, functions, overrules, row_code
+from coderank.rigor.behaviour import Behaviour, check_behaviour, decide, functions, row_code, standing
 from coderank.rigor.contam import check_contamination
 
 ODD_FACTORS = '''import math
@@ -76,11 +76,15 @@ def test_the_verdict_needs_a_clean_failure_and_only_overrules_text_scores():
     assert decide([("h", "error", "TypeError"), ("f", "failed", "assert f(1) == 2")]).verdict == "different"
     assert decide([("h", "failed", "x"), ("f", "passed", "")]) == Behaviour("same", "f", "passes the item's tests")
     assert decide([("f", "timeout", ""), ("g", "error", "")]).verdict == "unknown"
-    different = Behaviour("different", "f", "")
-    assert overrules(("ngram", "examples"), different)
-    assert not overrules(("ngram", "clone"), different)  # a type-2 clone of the item's code stands
-    assert not overrules(("judge",), different) and not overrules((), different)
-    assert not overrules(("ngram",), Behaviour("unknown")) and not overrules(("ngram",), None)
+    different, same, unknown = Behaviour("different", "f", ""), Behaviour("same", "f", ""), Behaviour("unknown")
+    assert standing(("ngram", "examples"), different) == ()
+    assert standing(("ngram", "clone"), different) == ("ngram", "clone")  # a type-2 clone of the item's code stands
+    assert standing(("judge",), different) == ("judge",) and standing((), different) == ()
+    assert standing(("ngram",), unknown) == ("ngram",) and standing(("ngram",), None) == ("ngram",)
+    # the whole small function stands on "same" only (or when nothing ran)
+    assert standing(("function",), same) == ("function",) and standing(("function",), None) == ("function",)
+    assert standing(("function",), unknown) == () and standing(("function", "ngram"), unknown) == ("ngram",)
+    assert standing(("function", "clone"), different) == ("clone",)
 
 
 def test_contam_does_not_count_a_sibling_row_but_still_counts_the_copy(mbpp, tmp_path):
@@ -118,3 +122,16 @@ def test_cli_runs_the_code_by_default_and_says_why_a_row_is_not_counted(cli, tmp
     assert "not counted" in text and "MBPP/453 line 1: sum_of_odd_Factors fails the item's tests" in text
     code, stdout, _ = cli("contam", str(path), "-b", "mbpp", "--no-embeddings", "--no-run-code")
     assert code == 0 and "1 of 500 mbpp items leak" in stdout and "not counted" not in stdout
+
+
+def test_cli_flags_a_renamed_one_line_solution_once_it_passes_and_says_so_when_not_run(cli, tmp_path: Path):
+    path = tmp_path / "train.jsonl"  # MBPP/477's reference program, renamed: too short for the clone score
+    path.write_text(json.dumps({"text": "def lower_it(s):\n  return (s.lower())\n"}) + "\n")
+    code, stdout, _ = cli("contam", str(path), "-b", "mbpp", "--no-embeddings")
+    text = " ".join(stdout.split())
+    assert code == 0 and "1 of 500 mbpp items leak" in text and "whole function passing its tests" in text
+    assert "MBPP/477" in text and "function" in text
+    code, stdout, _ = cli("contam", str(path), "-b", "mbpp", "--no-embeddings", "--no-run-code")
+    text = " ".join(stdout.split())
+    assert code == 0 and "0 of 500 mbpp items leak" in text
+    assert "1 row(s) hold an item's whole function, not flagged because their code was not run" in text

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from coderank.problems import load_benchmark
-from coderank.rigor.clone import CloneIndex, code_tokens, prose_words
+from coderank.rigor.clone import FUNCTION_MIN_TOKENS, CloneIndex, code_tokens, entry_function_tokens, prose_words
 from coderank.rigor.contam import Thresholds, check_contamination, flag_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,6 +202,58 @@ def test_common_ngrams_identify_no_item():
     assert index.scores(items[2][1])[2] == (1.0, "solution")
 
 
+# ------------------------------------------------------------------------------------------ whole functions
+
+VOLUME = "def volume_cuboid(l,w,h):\n  volume=l*w*h\n  return volume\n"  # MBPP/373's reference program
+
+
+def test_the_items_function_is_its_last_def_without_the_docstring(humaneval, mbpp):
+    item = {p.task_id: p for p in mbpp}["MBPP/373"]
+    # MBPP's prompt holds a stub of the same name (signature and docstring); the reference program defines it
+    assert entry_function_tokens(item.prompt, item.canonical_solution, item.entry_point) == code_tokens(VOLUME)[0]
+    he = {p.task_id: p for p in humaneval}["HumanEval/30"]  # HumanEval: the prompt's def line, the solution's body
+    toks = entry_function_tokens(he.prompt, he.canonical_solution, he.entry_point)
+    assert toks == code_tokens("def f(l: list):\n    return [e for e in l if e > 0]\n")[0]
+    assert entry_function_tokens("no code here", None, "f") is None
+
+
+def test_a_renamed_small_function_is_matched_whole_where_the_clone_score_stays_low(mbpp):
+    items = [(p.prompt, p.canonical_solution) for p in mbpp]
+    index = CloneIndex(items, [p.entry_point for p in mbpp])
+    at = [p.task_id for p in mbpp].index("MBPP/373")
+    row = "Complete it.\n```python\n# area times height\ndef box(a, b, c):\n    v = a * b * c\n    return v\n```"
+    scores, whole = index.match(row)
+    assert at in whole and scores.get(at, (0.0, ""))[0] < Thresholds().clone  # too small for the clone score
+    assert at not in index.match(row.replace("a * b * c", "a * b + c"))[1]  # another operator: another function
+    assert at not in index.match(row.replace("return v", "return v + 1"))[1]
+    assert not CloneIndex(items).match(row)[1]  # no entry points given: no function index
+    # a function of fewer tokens than the floor is not indexed
+    assert CloneIndex([("", "def f(x):\n    return x\n")], ["f"]).functions == {}
+    assert len(code_tokens("def f(x):\n    return x\n")[0]) < FUNCTION_MIN_TOKENS
+
+
+def test_a_whole_function_match_is_flagged_when_its_run_passes_the_items_tests(tmp_path):
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("".join(json.dumps(p) + "\n" for p in [
+        {"task_id": "T/1", "prompt": "def diff(a, b):\n    \"\"\"a minus b\"\"\"\n",
+         "canonical_solution": "    d = a - b\n    return d\n", "entry_point": "diff",
+         "test": "def check(f):\n    assert f(5, 3) == 2\n    assert f(1, 4) == -3\n"}]))
+    copy = "def sub(x, y):\n    r = x - y\n    return r\n"
+    swapped = "def sub(x, y):\n    r = y - x\n    return r\n"  # the same tokens once renamed; the other difference
+    path = _write(tmp_path, [{"text": copy}, {"text": swapped}])
+
+    def by(report):
+        return {h.line: (h.flagged_by, h.clone, h.clone_part) for i in report.items for h in i.hits}
+
+    ran = by(check_contamination(path, str(problems), embeddings=False, behaviour=True))
+    assert ran[1] == (("function",), 1.0, "function") and ran[2] == ((), 1.0, "function")
+    listed = by(check_contamination(path, str(problems), embeddings=False))  # not run: listed, not flagged
+    assert listed[1] == ((), 1.0, "function") and listed[2] == ((), 1.0, "function")
+    # decontaminating training data drops both: it does not run code
+    assert flag_rows([{"text": copy}, {"text": swapped}], [load_benchmark(str(problems))]) == {
+        0: ["T/1 (its function)"], 1: ["T/1 (its function)"]}
+
+
 # ------------------------------------------------------------------------------------------ the planted set
 
 
@@ -254,3 +306,22 @@ def test_planted_set_false_positives(planted):
     assert sorted(task for _, task in by_examples) == ["MBPP/187", "MBPP/372"]
     assert all(metas[line - 1]["source"] == "mbpp-train" for line, _ in by_examples)
     assert len(by_any) == len(by_others) + 2 == 7  # 1.3% of the clean rows
+
+
+def test_planted_set_with_the_code_run_catches_the_small_solutions():
+    """With the rows' code run (``contam``'s default), a renamed or verbatim copy of a short solution is caught by
+    its whole function, which passes the item's tests; HumanEval/97's body without its ``def`` line is not a
+    function and stays missed. One clean row pays for it: MBPP/789's perimeter of a polygon, ``s * l``, is the
+    same function as MBPP/52's and MBPP/458's areas, ``b * h``."""
+    metas = [json.loads(line)["meta"] for line in PLANTED.read_text(encoding="utf-8").splitlines()]
+    flagged: dict[tuple[int, str], tuple[str, ...]] = {}
+    for bench in ("humaneval", "mbpp"):
+        for item in check_contamination(PLANTED, bench, embeddings=False, behaviour=True).leaked:
+            flagged.update({(h.line, item.task_id): h.flagged_by for h in item.hits if h.flagged})
+    missed = sorted(m["task_id"] for line, m in enumerate(metas, start=1)
+                    if m["kind"] == "leak" and m["recipe"]["content"] == "solution"
+                    and not flagged.get((line, m["task_id"])))
+    assert missed == ["HumanEval/97"]
+    by_function = sorted((metas[line - 1]["task_id"], task) for (line, task), by in flagged.items()
+                         if "function" in by and metas[line - 1]["kind"] in ("clean", "same-task"))
+    assert by_function == [("MBPP/789", "MBPP/458"), ("MBPP/789", "MBPP/52")]

@@ -237,6 +237,7 @@ def test_planted_set_numbers():
 
 
 def test_decontamination_records_its_detectors():
-    assert decontam_detectors(False) == {"ngram": 0.2, "n": 10, "jaccard": 0.4, "clone": 0.75, "examples": 12.0}
+    assert decontam_detectors(False) == {"ngram": 0.2, "n": 10, "jaccard": 0.4, "clone": 0.75,
+                                       "function": "the item's whole function, 10+ tokens", "examples": 12.0}
     # evol and distill drop same-task rows too: the cosine alone flags at 0.8 there (not in `contam` by default)
     assert decontam_detectors(True)["cosine"] == 0.8

@@ -83,7 +83,7 @@ def contam(
 ) -> None:
     """Find benchmark problems that leak into a training set.
 
-    Every benchmark item (prompt + canonical solution) is compared with every training row by five scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings, type-2 clone containment (the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high), and example fingerprints for paraphrases: the item's own example inputs and outputs (from its docstring and tests) found together in the row, weighted by how rare those values are; the table then says which examples matched. A row is flagged when any score but the cosine reaches its threshold, or when a weaker example score and a weaker cosine come together (--examples-with-cosine, --cosine-with-examples); the cosine flags alone only with --cosine (rows that teach the same task score as high as paraphrased leaks). With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. A row flagged by text scores alone whose own functions, run against the item's tests, compute something else is not counted (--no-run-code: counted). Bad lines are reported with file and line and skipped; the exit status is then 1.
+    Every benchmark item (prompt + canonical solution) is compared with every training row by five scores: the fraction of the item's word 10-grams found in the row (text lowercased, punctuation dropped, whitespace ignored), a MinHash/LSH Jaccard estimate for near-duplicates, the cosine similarity of sentence embeddings, type-2 clone containment (the prompt and the solution compared separately, in both directions, as code tokens with identifiers and literals normalised and as docstring words with examples normalised, so renamed and reformatted copies score high; a function of the row that is the item's whole function, token for token once renamed, counts when it passes the item's tests, however short), and example fingerprints for paraphrases: the item's own example inputs and outputs (from its docstring and tests) found together in the row, weighted by how rare those values are; the table then says which examples matched. A row is flagged when any score but the cosine reaches its threshold, or when a weaker example score and a weaker cosine come together (--examples-with-cosine, --cosine-with-examples); the cosine flags alone only with --cosine (rows that teach the same task score as high as paraphrased leaks). With --judge MODEL, each item's nearest rows that nothing flagged are shown to a model, which flags the rephrasings it recognises. A row flagged by text scores alone whose own functions, run against the item's tests, compute something else is not counted (--no-run-code: counted). Bad lines are reported with file and line and skipped; the exit status is then 1.
     """  # noqa: E501
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -144,7 +144,8 @@ def _print_report(report: ContamReport, top: int) -> None:
     th = report.thresholds
     leaked = report.leaked
     detectors = (f"{th.n}-gram overlap >= {th.ngram}, MinHash Jaccard >= {th.jaccard}, clone >= {th.clone}, "
-                 f"examples >= {th.examples:g}")
+                 + ("the item's whole function passing its tests, " if report.functions == "passing" else "")
+                 + f"examples >= {th.examples:g}")
     detectors += (f", examples >= {th.examples_with_cosine:g} with cosine >= {th.cosine_with_examples}"
                   + (f", cosine >= {th.cosine}" if th.cosine is not None else "")
                   if report.embeddings else " (embeddings off)")
@@ -153,10 +154,14 @@ def _print_report(report: ContamReport, top: int) -> None:
         detectors += (f", judge {escape(j['model'])} on each item's top {j['top_k']} unflagged rows with cosine >= "
                       f"{j['min_cosine']} ({j['pairs']} pairs, {j['calls']} calls, {j['cached']} cached)")
     ran = [(item.task_id, h) for item in report.items for h in item.hits if h.behaviour is not None]
-    other = [(task, h) for task, h in ran if not h.flagged]
+    other = [(task, h) for task, h in ran if not h.flagged and h.behaviour and h.behaviour["verdict"] == "different"]
     if ran:
         detectors += (f"; {len(ran)} row(s) flagged by text alone ran as the item against its tests: {len(other)} "
                       "compute something else, not counted")
+    unrun = {h.line for item in report.items for h in item.hits if h.clone_part == "function" and not h.flagged}
+    if report.functions == "never" and unrun:
+        detectors += (f"; {len(unrun)} row(s) hold an item's whole function, not flagged because their code was not "
+                      "run (--run-code checks them)")
     out.print(f"{len(leaked)} of {len(report.items)} {escape(report.benchmark)} items leak into "
               f"{report.rows} training rows ({len(report.flagged_lines)} rows flagged; {detectors})",
               highlight=False)

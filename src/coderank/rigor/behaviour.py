@@ -18,6 +18,10 @@ A row that copies the item's statement but carries a wrong program of its own wo
 why only the text scores are overruled, never a type-2 clone of the item's code, the embedding cosine or the
 judge, and why decontaminating generated training data (``evol``, ``distill``), which prefers losing a row to
 keeping a leak, does not ask.
+
+One text score needs more than that: ``function`` (the row holds a function that is, names aside, token for token
+the item's; see :mod:`coderank.rigor.clone`) is the evidence that catches a renamed copy of a three-line solution,
+and three-line solutions coincide. When the check runs it stands only on ``same``.
 """
 
 from __future__ import annotations
@@ -32,8 +36,11 @@ from typing import Any
 
 from coderank.types import Problem
 
-TEXT_DETECTORS = frozenset({"ngram", "jaccard", "examples", "examples+cosine"})
+TEXT_DETECTORS = frozenset({"ngram", "jaccard", "examples", "examples+cosine", "function"})
 """The scores a ``different`` behaviour overrules (they compare text, not what the code does)."""
+
+CONFIRMED_ONLY = frozenset({"function"})
+"""The scores that stand only when the check ran and said ``same`` (or did not run at all)."""
 
 MAX_FUNCTIONS = 6
 """Functions of one row tried as the entry point (the row's own, in order; more are rarely more than helpers)."""
@@ -155,10 +162,18 @@ def check_behaviour(pairs: Sequence[tuple[Problem, str]], *, executor: Any = Non
     return [v if v is not None else decide(outcomes[i]) for i, v in enumerate(verdicts)]
 
 
-def overrules(flagged_by: Sequence[str], behaviour: Behaviour | None) -> bool:
-    """Whether ``behaviour`` takes the flag away: a ``different`` row flagged by text scores alone."""
-    return (behaviour is not None and behaviour.verdict == "different" and bool(flagged_by)
-            and set(flagged_by) <= TEXT_DETECTORS)
+def standing(flagged_by: Sequence[str], behaviour: Behaviour | None) -> tuple[str, ...]:
+    """What of ``flagged_by`` stands after ``behaviour`` (``None``: not checked, everything stands).
+
+    A :data:`CONFIRMED_ONLY` score stands on ``same`` only; then a ``different`` row flagged by text scores alone
+    (:data:`TEXT_DETECTORS`) keeps nothing.
+    """
+    if behaviour is None:
+        return tuple(flagged_by)
+    kept = tuple(by for by in flagged_by if by not in CONFIRMED_ONLY or behaviour.verdict == "same")
+    if behaviour.verdict == "different" and kept and set(kept) <= TEXT_DETECTORS:
+        return ()
+    return kept
 
 
 def as_dict(behaviour: Behaviour) -> dict[str, Any]:

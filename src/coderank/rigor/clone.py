@@ -11,6 +11,13 @@ stop words, example markers and called or snake_case names dropped). A training 
 its text. The score is the largest containment, of any part and channel, in either direction, over a floor
 (:data:`CLONE_FLOORS`); an inverted index over the items' n-grams finds the candidate pairs, and n-grams found in
 :data:`COMMON_ITEMS` or more items of the benchmark are left out (:class:`CloneIndex`, :func:`clone_scores`).
+
+The floor keeps a small item from scoring 1.0: a three-line solution has too few n-grams to tell a copy from a
+coincidence. So the item's **function** (its entry point's definition, without the docstring) is also matched
+whole: a row that holds a function whose normalised tokens are the item's, token for token from its ``def``, is
+a ``function`` match whatever its size. Short functions coincide more often (``def f(a, b): return a * b`` is
+both a parallelogram's area and a rectangle's), which is why ``coderank contam`` counts such a match only when
+the row's function also passes the item's tests (:mod:`coderank.rigor.behaviour`).
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ import io
 import keyword
 import re
 import tokenize
+import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from coderank.rigor._progress import ProgressFn, Ticker
 
@@ -48,6 +56,10 @@ CLONE_WORD_N = 4
 CLONE_FLOORS = {"item": (8, 2), "row": (24, 12)}
 #: Clone scores below this are not kept (not even as near misses).
 CLONE_MIN = 0.05
+#: The fewest normalised tokens an item's function may have to be matched whole (``function``): ``def f(x):
+#: return x`` (8 tokens) says nothing. Every HumanEval and MBPP test function has more: the smallest are MBPP/105
+#: and MBPP/62 (11: ``def #v ( #v ) : return sum ( #v )``) and HumanEval/41 (12).
+FUNCTION_MIN_TOKENS = 10
 
 _KEEP_NAMES = (frozenset(keyword.kwlist) | frozenset(n for n in dir(builtins) if not n.startswith("_"))
                | {"self", "cls"})
@@ -184,14 +196,14 @@ def _word_grams(words: list[str]) -> set[Any]:
     return {" ".join(g) for g in zip(*(words[i:] for i in range(n)), strict=False)} if len(words) >= n else set()
 
 
-def clone_features(text: str) -> tuple[set[Any], set[Any]]:
-    """A training row's code n-grams (tuples) and prose n-grams (strings).
+def _features(text: str) -> tuple[list[str], set[Any], set[Any]]:
+    """A training row's code tokens, code n-grams (tuples) and prose n-grams (strings).
 
     The code channel reads all of the text; the prose channel all of it but the lines that are plainly code
     (``def``, ``class``, ``import``, ``return``, decorators, code fences), whose names are not prose.
     """
     toks, _ = code_tokens(text)
-    return _code_grams(toks), _word_grams(prose_words(_CODE_LINE.sub("", text)))
+    return toks, _code_grams(toks), _word_grams(prose_words(_CODE_LINE.sub("", text)))
 
 
 _PARTS = ("prompt", "solution", "both")
@@ -205,11 +217,20 @@ class CloneIndex:
     it) and ``both`` (all of the prompt's and the solution's code and prose). n-grams found in
     :data:`COMMON_ITEMS` or more items are left out.
 
+    With ``entry_points``, it also indexes each item's function for :meth:`match` (see the module's description).
+
     Args:
         items: ``(prompt, canonical solution)`` per benchmark item.
+        entry_points: The items' entry points, in the same order (none: no ``function`` matches).
     """
 
-    def __init__(self, items: Sequence[tuple[str, str | None]]) -> None:
+    def __init__(self, items: Sequence[tuple[str, str | None]], entry_points: Sequence[str] | None = None) -> None:
+        self.functions: dict[tuple[str, ...], list[int]] = {}
+        for i, name in enumerate(entry_points or ()):
+            toks = entry_function_tokens(*items[i], name)
+            if toks is not None and len(toks) >= FUNCTION_MIN_TOKENS:
+                self.functions.setdefault(tuple(toks), []).append(i)
+        self.function_lengths = sorted({len(key) for key in self.functions})
         parts: list[tuple[tuple[set[Any], set[Any]], ...]] = []
         for prompt, solution in items:
             p_toks, p_docs = code_tokens(prompt)
@@ -237,7 +258,22 @@ class CloneIndex:
 
     def scores(self, text: str) -> dict[int, tuple[float, str]]:
         """``{item: (clone score, part)}`` for the items the row shares n-grams with (scores >= CLONE_MIN)."""
-        code, words = clone_features(text)
+        return self.match(text)[0]
+
+    def match(self, text: str) -> tuple[dict[int, tuple[float, str]], set[int]]:
+        """:meth:`scores`, and the items whose whole function the row holds (a ``def`` onwards, token for token)."""
+        toks, code, words = _features(text)
+        functions: set[int] = set()
+        if self.functions:
+            for start, tok in enumerate(toks):
+                if tok != "def":
+                    continue
+                for length in self.function_lengths:
+                    end = start + length
+                    if end > len(toks):
+                        break
+                    if end == len(toks) or not _continues(toks[end]):
+                        functions.update(self.functions.get(tuple(toks[start:end]), ()))
         counts: dict[int, int] = {}
         for ch, grams in enumerate((code, words)):
             for gram in grams & self.index.keys():
@@ -254,7 +290,20 @@ class CloneIndex:
             score = max(shared / max(self.sizes[i][p][ch], floors[ch][0]), shared / max(row[ch], floors[ch][1]))
             if score >= CLONE_MIN and score > best.get(i, (0.0, ""))[0]:
                 best[i] = (min(score, 1.0), _PARTS[p])
-        return best
+        return best, functions
+
+
+_CONTINUING_WORDS = frozenset({"if", "else", "for", "and", "or", "in", "is", "not"})
+
+
+def _continues(tok: str) -> bool:
+    """Whether a token after a function's last one would carry on its last expression (``return v`` then ``+ 1``).
+
+    Line ends are not among the tokens, so a function's end shows only as what follows it: a name, keyword,
+    number, string or decorator starts something new; an operator or bracket, or ``if``, ``for``, ``and``...,
+    continues what was there.
+    """
+    return tok in _CONTINUING_WORDS or not (tok[0].isalnum() or tok[0] in "_#'@`")
 
 
 def _docstring_grams(docs: list[str]) -> set[Any]:
@@ -265,14 +314,53 @@ def _docstring_grams(docs: list[str]) -> set[Any]:
     return grams
 
 
+def entry_function_tokens(prompt: str, solution: str | None, entry_point: str) -> list[str] | None:
+    """The normalised code tokens of the item's function: the last module-level ``def`` of its entry point.
+
+    Found in the canonical solution where that defines it (MBPP's reference programs), else in the prompt and
+    the solution together (HumanEval's signature and body); its docstring is not among the code tokens.
+    ``None`` when neither parses or neither defines the entry point.
+    """
+    for program in (solution or "", prompt + (solution or "")):
+        try:
+            with warnings.catch_warnings():  # invalid escapes in old solutions' strings ("\W")
+                warnings.simplefilter("ignore", SyntaxWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                tree = ast.parse(program)
+        except (SyntaxError, ValueError):
+            continue
+        defs = [node for node in tree.body
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry_point]
+        source = ast.get_source_segment(program, defs[-1]) if defs else None
+        if source:
+            return code_tokens(source)[0]
+    return None
+
+
+class Clones(NamedTuple):
+    """What :func:`clone_scores` found.
+
+    Attributes:
+        scores: ``{(item, row): (score, part)}`` for the pairs that share n-grams.
+        functions: The ``(item, row)`` pairs whose row holds the item's whole function (given entry points).
+    """
+
+    scores: dict[tuple[int, int], tuple[float, str]]
+    functions: set[tuple[int, int]]
+
+
 def clone_scores(items: Sequence[tuple[str, str | None]], rows: Iterable[str], *,
-                 progress: ProgressFn | None = None, total: int = 0) -> dict[tuple[int, int], tuple[float, str]]:
-    """Sparse type-2 clone scores: ``{(item, row): (score, part)}`` for the pairs that share n-grams."""
-    index = CloneIndex(items)
+                 entry_points: Sequence[str] | None = None, progress: ProgressFn | None = None,
+                 total: int = 0) -> Clones:
+    """Sparse type-2 clone scores, and the rows that repeat an item's function (see :class:`CloneIndex`)."""
+    index = CloneIndex(items, entry_points)
     scores: dict[tuple[int, int], tuple[float, str]] = {}
+    functions: set[tuple[int, int]] = set()
     tick = Ticker(progress, "clones", total)
     for r, text in enumerate(rows):
-        for i, value in index.scores(text).items():
+        best, whole = index.match(text)
+        for i, value in best.items():
             scores[(i, r)] = value
+        functions.update((i, r) for i in whole)
         tick(r + 1)
-    return scores
+    return Clones(scores, functions)

