@@ -492,7 +492,7 @@ def test_a_bug_inside_extraction_ends_as_no_program_with_the_error_in_the_note(m
     def boom(*args):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(extract, "_fenced_blocks", boom)
+    monkeypatch.setattr(extract, "fenced_blocks", boom)
     ex = extract_program(HE["HumanEval/0"], "```python\npass\n```", "chat")
     assert ex == Extraction(None, "none", "extraction failed: RuntimeError: bug")
 

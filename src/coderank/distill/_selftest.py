@@ -27,11 +27,11 @@ past come on top:
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from coderank.digest import sha256_text
+from coderank.models.extract import fenced_blocks
 from coderank.types import Problem, Status
 
 VERSION = 2
@@ -88,8 +88,6 @@ def _coderank_selftest():
 SHA256 = sha256_text("\0".join([str(VERSION), PROMPT, CHECK, _RUNNER, *MUTANTS]))
 """Hash of everything above that decides a self-tested verdict (prompt, check, runner, mutants)."""
 
-_PY_TAGS = {"", "python", "py", "python3", "py3"}
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:^[ \t]*```[ \t]*$|\Z)", re.S | re.M)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _IMPORTS = (ast.Import, ast.ImportFrom)
 _ASSIGNS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
@@ -142,8 +140,8 @@ def split_answer(answer: str) -> Split:
     block's own statements from its first top-level ``assert`` or ``test*`` function on (the definitions among
     them that are not tests stay with the solution).
     """
-    blocks = [(body.strip("\n"), tree) for lang, body in _FENCE.findall(answer)
-              if lang.lower() in _PY_TAGS and body.strip() and (tree := _parse(body.strip("\n"))) is not None]
+    blocks = [(block.code.strip("\n"), tree) for block in fenced_blocks(answer)
+              if block.python and block.code.strip() and (tree := _parse(block.code.strip("\n"))) is not None]
     if not blocks and (tree := _parse(answer.strip())) is not None:
         blocks = [(answer.strip(), tree)]  # a bare code answer
     if not blocks:

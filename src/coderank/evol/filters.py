@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 
 from coderank.evol.methods import ELIMINATION_PHRASES
+from coderank.models.extract import fenced_blocks, outside_blocks
 
 REASONS = ("empty", "overlong", "not-an-instruction", "lost-task", "copied-template", "near-duplicate",
            "empty-answer", "refusal", "answer-truncated", "no-code", "syntax-error", "crash", "leaked")
@@ -49,7 +50,6 @@ NEAR_DUPLICATE_RATIO = 0.95
 """Character similarity (difflib ratio) to the parent at or above which an evolution counts as no change."""
 
 _WORD = re.compile(r"[a-z0-9_]+")
-_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:\n[ \t]*```|\Z)", re.S)
 _DEFINES = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+\w", re.M)
 _REFUSAL = re.compile(
     r"^\W*(i'?m sorry|i am sorry|sorry[,.]|i apologi[sz]e|i cannot|i can'?t|i can not|i'?m unable|i am unable|"
@@ -96,10 +96,10 @@ def check_instruction(evolved: str, parent: str, *, truncated: bool, max_chars: 
         return Drop("overlong", "cut off by the token limit")
     if len(evolved) > max_chars:
         return Drop("overlong", f"{len(evolved)} characters (limit {max_chars})")
-    prose = _FENCE.sub(" ", evolved)
+    prose = outside_blocks(evolved)
     if len(_WORD.findall(prose.lower())) < MIN_PROSE_WORDS:
         return Drop("not-an-instruction", f"fewer than {MIN_PROSE_WORDS} words outside code blocks")
-    if method != "misdirection" and any(_DEFINES.search(body) for _, body in _FENCE.findall(evolved)):
+    if method != "misdirection" and any(_DEFINES.search(block.code) for block in fenced_blocks(evolved)):
         return Drop("not-an-instruction", "contains a code block defining a function: a solution, not a task")
     content = {w for w in words(parent) if len(w) >= 4}
     if content:
@@ -121,10 +121,10 @@ def check_instruction(evolved: str, parent: str, *, truncated: bool, max_chars: 
 
 def answer_code(answer: str) -> str | None:
     """The answer's code: its first Python (or untagged) fenced block, else the whole answer if it parses."""
-    blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(answer)]
-    for lang, body in blocks:
-        if lang in ("python", "py", "python3", "") and body.strip():
-            return body.strip("\n")
+    blocks = fenced_blocks(answer)
+    for block in blocks:
+        if block.python and block.code.strip():
+            return block.code.strip("\n")
     if blocks:
         return None  # only blocks in other languages
     text = answer.strip()

@@ -87,7 +87,8 @@ METHODS = ("completion", "fenced-block", "raw-code", "body-only", "none")
 # Python); the same list the ``completion`` prompt template sends to backends, minus the markdown ones.
 _STOPS = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert")
 
-_PY_TAGS = {"", "python", "py", "python3", "py3", "python 3"}
+#: Fence tags read as Python (lowercased; an untagged block counts).
+PYTHON_TAGS = frozenset({"", "python", "py", "python3", "py3", "python 3"})
 _FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<tag>[^`\n]*?)[ \t]*$")
 _THINK_PAIR = re.compile(r"<(think|thinking)>.*?</\1>", re.S | re.I)
 _THINK_OPEN = re.compile(r"<(?:think|thinking)>", re.I)
@@ -235,11 +236,25 @@ def _body_end(prompt: str, answer: str) -> int:
 
 
 @dataclass(frozen=True)
-class _Block:
-    index: int  # 1-based position among all fenced blocks, for notes
+class FencedBlock:
+    """A fenced code block of a text (see :func:`fenced_blocks`).
+
+    Attributes:
+        index: 1-based position among the text's fenced blocks.
+        code: Its lines, dedented.
+        tag: The info string's first word (``python``, ``py``...; empty when untagged), as written.
+        closed: Whether a closing fence ended it (else it ran to the end of the text).
+    """
+
+    index: int
     code: str
     tag: str
     closed: bool
+
+    @property
+    def python(self) -> bool:
+        """Tagged as Python (:data:`PYTHON_TAGS`) or untagged."""
+        return self.tag.lower() in PYTHON_TAGS
 
 
 @dataclass(frozen=True)
@@ -295,8 +310,8 @@ def _extract_chat(problem: Problem, answer: str) -> Extraction:
     text = _strip_reasoning(answer, notes)
     ep = problem.entry_point
     prompt = _parse(problem.prompt)
-    blocks = _fenced_blocks(text)
-    python = [b for b in blocks if b.tag.lower() in _PY_TAGS]
+    blocks = fenced_blocks(text)
+    python = [b for b in blocks if b.python]
     if len(python) < len(blocks):
         notes.append(f"ignored {len(blocks) - len(python)} non-Python block(s)")
 
@@ -316,7 +331,7 @@ def _extract_chat(problem: Problem, answer: str) -> Extraction:
         return _sanitized(merged or chosen, problem, prompt, "fenced-block", notes)
 
     # 3. Unfenced code that defines the entry point.
-    raw = _outside_blocks(text)
+    raw = outside_blocks(text)
     code = _raw_code(raw, ep)
     if code is not None:
         return _sanitized(code, problem, prompt, "raw-code", notes)
@@ -350,7 +365,7 @@ def _extract_chat(problem: Problem, answer: str) -> Extraction:
     return Extraction(None, "none", "; ".join(notes))
 
 
-def _block_code(block: _Block, ep: str, notes: list[str]) -> _Code | None:
+def _block_code(block: FencedBlock, ep: str, notes: list[str]) -> _Code | None:
     """A block's code: its longest parseable prefix, or, if that misses the entry point, from its first code line.
 
     The second reading catches blocks that open with prose, e.g. the problem statement copied in before the code.
@@ -381,8 +396,13 @@ def _strip_reasoning(answer: str, notes: list[str]) -> str:
     return text
 
 
-def _fenced_blocks(text: str) -> list[_Block]:
-    blocks: list[_Block] = []
+def fenced_blocks(text: str) -> list[FencedBlock]:
+    """The fenced code blocks of a text, in order: the one reader of fences coderank has.
+
+    A fence is a line of three or more backticks or tildes, indented or not, with an optional info string; the
+    block ends at a line of the same character at least as long, or at the end of the text (a cut-off answer).
+    """
+    blocks: list[FencedBlock] = []
     lines = text.splitlines(keepends=True)
     i = 0
     while i < len(lines):
@@ -403,13 +423,13 @@ def _fenced_blocks(text: str) -> list[_Block]:
             body.append(lines[j])
             j += 1
         code = textwrap.dedent("".join(body))
-        blocks.append(_Block(len(blocks) + 1, code, tag, closed))
+        blocks.append(FencedBlock(len(blocks) + 1, code, tag, closed))
         i = j + 1
     return blocks
 
 
-def _outside_blocks(text: str) -> str:
-    """The text with every fenced block blanked out (line numbers kept)."""
+def outside_blocks(text: str) -> str:
+    """The text with every fenced block, fences included, blanked out (line numbers kept)."""
     out: list[str] = []
     inside: str | None = None
     for line in text.splitlines(keepends=True):

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from coderank.models.extract import fenced_blocks
 from coderank.types import Problem
 
 TEXT_DETECTORS = frozenset({"ngram", "jaccard", "examples", "examples+cosine", "function"})
@@ -45,7 +46,6 @@ CONFIRMED_ONLY = frozenset({"function"})
 MAX_FUNCTIONS = 6
 """Functions of one row tried as the entry point (the row's own, in order; more are rarely more than helpers)."""
 
-_FENCE = re.compile(r"^```[ \t]*([\w+-]*)[ \t]*\n(.*?)^```", re.M | re.S)
 _CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import )", re.M)
 _PROBE = """
 
@@ -80,7 +80,7 @@ def row_code(text: str) -> str | None:
 
     Each piece is cut to its longest prefix that parses; ``None`` when no piece defines a function.
     """
-    blocks = [body for tag, body in _FENCE.findall(text) if tag.lower() in ("", "python", "py", "python3")]
+    blocks = [block.code for block in fenced_blocks(text) if block.python]
     if not blocks:
         start = _CODE_START.search(text)
         blocks = [text[start.start():]] if start else []
