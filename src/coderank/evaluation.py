@@ -318,13 +318,20 @@ def default_template(model: str) -> str:
 
 
 def _trained_template(folder: Path) -> str | None:
-    """The eval template a ``coderank train`` output folder records; None for any other folder."""
+    """The eval template a ``coderank train`` output folder records; None for any other folder.
+
+    A checkpoint inside one (``OUT/checkpoints/checkpoint-N``, what its dev-set choice evaluates) was trained in
+    the same format: its training's manifest answers for it.
+    """
     import json
 
     from coderank.models import prompts
 
+    manifest = folder / "manifest.json"
+    if not manifest.is_file() and folder.parent.name == "checkpoints":
+        manifest = folder.parent.parent / "manifest.json"
     try:
-        doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     fmt = doc.get("prompt_format") if isinstance(doc, dict) else None

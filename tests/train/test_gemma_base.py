@@ -67,6 +67,9 @@ def test_eval_of_a_trained_folder_asks_in_the_format_it_was_trained_on(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps(
         {"version": 1, "prompt_format": {"name": "alpaca", "eval_template": "wizardcoder"}}))
     assert default_template(f"lora:{tmp_path}") == "wizardcoder" and default_template(f"hf:{tmp_path}") == "wizardcoder"
+    checkpoint = tmp_path / "checkpoints" / "checkpoint-14"  # an intermediate checkpoint: its training's format
+    checkpoint.mkdir(parents=True)
+    assert default_template(f"lora:{checkpoint}") == "wizardcoder"
     (tmp_path / "manifest.json").write_text(json.dumps({"prompt_format": {"eval_template": "no-such-template"}}))
     assert default_template(f"lora:{tmp_path}") == "chat"
     (tmp_path / "manifest.json").write_text("not json")
