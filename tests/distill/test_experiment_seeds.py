@@ -48,3 +48,14 @@ def test_every_committed_training_run_is_found() -> None:
             summary = json.loads((folder / "summary.json").read_text())
             assert summary["benchmark"] == bench, (label, folder)
             assert summary["problems"] == {"humaneval": 164, "mbpp": 500}[bench]
+
+
+@pytest.mark.parametrize("arm", ["a", "b"])
+def test_each_training_runs_two_benchmarks_evaluated_one_adapter(arm: str) -> None:
+    """A run's HumanEval and MBPP evals pair up only if they asked the same adapter: seed 1's HumanEval came from
+    a retraining, which reproduced the adapter bit for bit (its sha256 is in both runs' manifests)."""
+    seeds = load_seeds()
+    for label, folders in seeds.training_runs(arm):
+        digests = {json.loads((folder / "manifest.json").read_text())["model"]["adapter_sha256"]
+                   for folder in folders.values()}
+        assert len(digests) == 1, (label, digests)
