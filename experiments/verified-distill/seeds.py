@@ -45,12 +45,22 @@ def training_runs(arm: str) -> list[tuple[str, dict[str, Path]]]:
                   ("seed 0 (replication, 139 rows)", lambda b: HERE / "replication-2026-12-07" / f"eval-{arm}-{b}")]
     seeds = sorted({int(p.name.split("-seed")[1].split("-")[0]) for p in (HERE / "results").glob(f"{arm}-seed*-*")})
     for seed in seeds:
-        candidates.append((f"seed {seed} (140 rows)", lambda b, s=seed: HERE / "results" / f"{arm}-seed{s}-{b}"))
+        candidates.append((f"seed {seed} ({_dtype(arm, seed)}140 rows)",
+                           lambda b, s=seed: HERE / "results" / f"{arm}-seed{s}-{b}"))
     for label, where in candidates:
         folders = {b: where(b) for b in BENCHMARKS}
         if all((f / "summary.json").is_file() for f in folders.values()):
             found.append((label, folders))
     return found
+
+
+def _dtype(arm: str, seed: int) -> str:
+    """The training dtype its manifest records, as a label prefix ("fp32, "); empty when not committed."""
+    try:
+        manifest = json.loads((HERE / f"arm-{arm}-seed{seed}" / "manifest.json").read_text())
+        return f"{manifest['hyperparameters']['dtype']}, "
+    except (OSError, ValueError, KeyError):
+        return ""
 
 
 def pooled(folders: dict[str, Path]) -> dict[str, bool]:
