@@ -396,56 +396,47 @@ def _strip_reasoning(answer: str, notes: list[str]) -> str:
     return text
 
 
-def fenced_blocks(text: str) -> list[FencedBlock]:
-    """The fenced code blocks of a text, in order: the one reader of fences coderank has.
-
-    A fence is a line of three or more backticks or tildes, indented or not, with an optional info string; the
-    block ends at a line of the same character at least as long, or at the end of the text (a cut-off answer).
-    """
-    blocks: list[FencedBlock] = []
-    lines = text.splitlines(keepends=True)
+def _fence_spans(lines: list[str]) -> list[tuple[int, int, str, bool]]:
+    """``(opening line, closing line or len(lines), info string, closed)`` of each fenced block, in order."""
+    spans: list[tuple[int, int, str, bool]] = []
     i = 0
     while i < len(lines):
         m = _FENCE.match(lines[i].rstrip("\r\n"))
         if m is None:
             i += 1
             continue
-        fence, tag = m["fence"], m["tag"].split()[0] if m["tag"].strip() else ""
-        tag = tag.lstrip("{.").rstrip("}")
-        body: list[str] = []
+        fence = m["fence"]
         j = i + 1
-        closed = False
         while j < len(lines):
             stripped = lines[j].strip()
             if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
-                closed = True
                 break
-            body.append(lines[j])
             j += 1
-        code = textwrap.dedent("".join(body))
-        blocks.append(FencedBlock(len(blocks) + 1, code, tag, closed))
+        spans.append((i, j, m["tag"], j < len(lines)))
         i = j + 1
+    return spans
+
+
+def fenced_blocks(text: str) -> list[FencedBlock]:
+    """The fenced code blocks of a text, in order: the one reader of fences coderank has.
+
+    A fence is a line of three or more backticks or tildes, indented or not, with an optional info string; the
+    block ends at a line of the same character at least as long, or at the end of the text (a cut-off answer).
+    """
+    lines = text.splitlines(keepends=True)
+    blocks: list[FencedBlock] = []
+    for start, end, info, closed in _fence_spans(lines):
+        tag = (info.split()[0] if info.strip() else "").lstrip("{.").rstrip("}")
+        blocks.append(FencedBlock(len(blocks) + 1, textwrap.dedent("".join(lines[start + 1:end])), tag, closed))
     return blocks
 
 
 def outside_blocks(text: str) -> str:
     """The text with every fenced block, fences included, blanked out (line numbers kept)."""
-    out: list[str] = []
-    inside: str | None = None
-    for line in text.splitlines(keepends=True):
-        stripped = line.strip()
-        if inside is None:
-            m = _FENCE.match(line.rstrip("\r\n"))
-            if m is not None:
-                inside = m["fence"]
-                out.append("\n")
-                continue
-            out.append(line)
-        else:
-            if stripped and set(stripped) == {inside[0]} and len(stripped) >= len(inside):
-                inside = None
-            out.append("\n")
-    return "".join(out)
+    lines = text.splitlines(keepends=True)
+    for start, end, _, _ in _fence_spans(lines):
+        lines[start:end + 1] = ["\n"] * len(lines[start:end + 1])
+    return "".join(lines)
 
 
 def _raw_code(text: str, ep: str) -> _Code | None:
