@@ -11,11 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="openai"
 train=0
+llama=0
 for arg in "$@"; do
   case "$arg" in
-    --embedded) extras="embedded,$extras" ;;
-    --gemma) extras="gemma,$extras" ;;
-    --train) extras="embedded,train,rigor,$extras"; train=1 ;;
+    --embedded) extras="embedded,$extras"; llama=1 ;;
+    --gemma) extras="gemma,$extras"; llama=1 ;;
+    --train) extras="embedded,train,rigor,$extras"; train=1; llama=1 ;;
     --ray) extras="ray,$extras" ;;
     *) echo "unknown option $arg (use --embedded, --gemma, --train or --ray)" >&2; exit 2 ;;
   esac
@@ -24,6 +25,9 @@ python3 -m venv .venv
 if [ "$train" = 1 ]; then
   # pinned first: 2.13.0 is the CPU build these machines carry; an unpinned torch pulls a CUDA build
   .venv/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+fi
+if [ "$llama" = 1 ]; then
+  bash scripts/install-llama.sh  # pinned, built for the same instruction set on every machine (see that script)
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -e ".[$extras]"
 if [ "$train" = 1 ]; then

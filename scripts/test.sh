@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 # torch first, pinned: 2.13.0 is the CPU build these machines carry; an unpinned torch pulls a CUDA build.
 .venv/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+bash scripts/install-llama.sh  # llama.cpp, pinned, built for the same instruction set on every machine
 .venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
 .venv/bin/ruff check src tests benchmarks examples experiments
 .venv/bin/mypy

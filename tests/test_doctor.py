@@ -14,6 +14,19 @@ def test_doctor_reports_models_features_and_the_code_that_runs(cli):
     assert all(m["installed"] for m in doc["models"])  # the dev install carries both
     assert {f["feature"] for f in doc["features"]} >= {"embedded models (llama.cpp)", "train (TRL + PEFT)"}
     assert doc["coderank"]["version"] and "llama_cpp_python" in doc["coderank"]
+    # the dev install's llama.cpp is the pinned one, built for the portable instruction set (install-llama.sh)
+    assert doc["llama_cpp"]["version"] == doc["coderank"]["llama_cpp_python"] and doc["llama_cpp"]["problems"] == []
+
+
+def test_a_native_llama_build_is_named_with_the_command_that_rebuilds_it(cli, monkeypatch):
+    from coderank.models import llama_build
+
+    monkeypatch.setattr(llama_build, "cpu_features", lambda: ["AVX", "AVX2", "FMA", "F16C", "AVX512", "AMX_INT8"])
+    monkeypatch.setattr(llama_build.platform, "machine", lambda: "x86_64")
+    code, out, _ = cli("doctor")
+    assert code == 0
+    assert "built for this machine's own instruction set (AVX512, AMX_INT8)" in " ".join(out.split())
+    assert "fix: bash " in out and "install-llama.sh" in out
 
 
 def test_a_missing_module_names_the_feature_and_the_install_command(monkeypatch):

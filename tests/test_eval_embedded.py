@@ -5,6 +5,7 @@ These load a 0.5B model on the CPU: marked slow; CI runs them with `-m slow`.
 
 import json
 import os
+import platform
 import signal
 import socket
 import sqlite3
@@ -32,6 +33,11 @@ def test_greedy_eval_is_stored_reproducible_verifiable_and_exportable(cli, tmp_p
     assert first["samples"] == 3 and first["generated"] == 3 and first["cached"] == 0
     assert first["manifest"]["model"]["weights_sha256"].startswith("sha256:1d9614638d18")
     assert first["manifest"]["template"]["name"] == "chat"
+    # The manifest names the processor and the instruction set llama.cpp's kernels were built for: answers can
+    # differ between processors (README, "The machine's arithmetic"), and install-llama.sh builds for AVX2 on x86-64.
+    assert manifest["platform"]["cpu"] and manifest["platform"]["llama_cpp_python"]
+    features = manifest["platform"]["llama_cpp_cpu"].split()
+    assert ("AVX2" in features and "AVX512" not in features) or platform.machine() != "x86_64"
     code, out, _ = cli("show", first["run_id"], "--json", "--samples")
     shown = json.loads(out)
     by_task = {s["task_id"]: s for s in shown["samples"]}

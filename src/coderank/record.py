@@ -29,19 +29,38 @@ if TYPE_CHECKING:
 def platform_info() -> dict[str, str]:
     """The machine and software a run ran on, as its manifest records it.
 
-    ``python`` (version), ``system``, ``machine``, and :func:`software_info`'s ``coderank_commit`` and
-    ``llama_cpp_python`` where known.
+    ``python`` (version), ``system``, ``machine``, ``cpu`` (the processor's model name, where the system tells it:
+    two CPUs can add up a local model's numbers differently) and :func:`software_info`'s ``coderank_commit``,
+    ``llama_cpp_python`` and ``llama_cpp_cpu`` where known.
     """
-    return {"python": sys.version.split()[0], "system": platform.platform(), "machine": platform.machine(),
-            **software_info()}
+    info = {"python": sys.version.split()[0], "system": platform.platform(), "machine": platform.machine()}
+    cpu = cpu_model()
+    if cpu:
+        info["cpu"] = cpu
+    return {**info, **software_info()}
+
+
+def cpu_model() -> str | None:
+    """The processor's model name (``/proc/cpuinfo`` on Linux, ``platform.processor()`` elsewhere), or None."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                key, sep, value = line.partition(":")
+                if sep and key.strip() in ("model name", "Model", "cpu model"):
+                    return value.strip() or None
+    except OSError:
+        pass
+    return platform.processor() or None
 
 
 def software_info() -> dict[str, str]:
     """What ran a run, beyond coderank's version.
 
     ``coderank_commit`` (the git commit of the checkout coderank runs from, with ``-modified`` when its tracked
-    files differ from it; absent outside a checkout) and ``llama_cpp_python`` (its version, where it is
-    installed). Both go into the manifests of new runs.
+    files differ from it; absent outside a checkout), ``llama_cpp_python`` (its version, where it is
+    installed) and, once a local GGUF model has been loaded, ``llama_cpp_cpu`` (the instruction-set features its
+    kernels were built with: two machines give the same greedy answers only with the same ones; see
+    :mod:`coderank.models.llama_build`). They go into the manifests of new runs.
     """
     import importlib.metadata
 
@@ -53,6 +72,10 @@ def software_info() -> dict[str, str]:
         info["llama_cpp_python"] = importlib.metadata.version("llama_cpp_python")
     except importlib.metadata.PackageNotFoundError:
         pass
+    if "llama_cpp" in sys.modules:  # a local GGUF model ran: its kernels' instruction set decides the arithmetic
+        from coderank.models.llama_build import cpu_features
+
+        info["llama_cpp_cpu"] = " ".join(cpu_features() or ())
     return info
 
 

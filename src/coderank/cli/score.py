@@ -149,9 +149,11 @@ def doctor(
     )] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show the sandbox isolation layers, the limits, the embedded models and the optional features installed.
+    """Show the sandbox isolation layers, the limits, the embedded models, llama.cpp's build and the optional features.
 
-    A missing model or feature comes with the command that installs it.
+    A missing model or feature comes with the command that installs it; a llama.cpp built for this machine's own
+    instruction set (other kernels, so other greedy answers, than on other machines) with the command that
+    rebuilds it.
     """
     from coderank import __version__
     from coderank.execution.pool import Executor
@@ -162,6 +164,9 @@ def doctor(
     report["coderank"] = {"version": __version__, **software_info()}
     report["models"] = model_status(verify=verify_models)
     report["features"] = feature_status()
+    from coderank.models import llama_build
+
+    report["llama_cpp"] = llama_build.describe()
     if json_out:
         print(json.dumps(report, indent=2))
         return
@@ -176,6 +181,14 @@ def doctor(
         out.print(f"model {escape(str(m['model']))} ({escape(str(m['title']))}): {state}", highlight=False)
         if "install" in m:
             out.print(f"  install: {escape(str(m['install']))}", highlight=False)
+    llama = report["llama_cpp"]
+    if llama["version"] is not None:
+        state = "[green]the pinned, portable build[/]" if not llama["problems"] else "[yellow]" + escape(
+            "; ".join(llama["problems"])) + "[/]"
+        out.print(f"llama.cpp (llama-cpp-python {escape(llama['version'])}; kernels for "
+                  f"{escape(' '.join(llama['features'] or ()))}): {state}", highlight=False)
+        if llama["problems"]:
+            out.print(f"  fix: {escape(llama['fix'])}", highlight=False)
     for f in report["features"]:
         state = "[green]ok[/]" if f["ok"] else f"[yellow]missing {escape(', '.join(f['missing']))}[/]"  # type: ignore[arg-type]
         out.print(f"{escape(str(f['feature']))}: {state}", highlight=False)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -213,6 +214,11 @@ class LlamaCppBackend:
         except ImportError as exc:
             raise CoderankError("llama-cpp-python is not installed", install_hint("embedded")) from exc
         require_file(path, "GGUF file", "give the path of a .gguf model file")
+        from coderank.models.llama_build import amx_warning
+
+        warning = amx_warning()
+        if warning:  # said before the load: the crash it warns of comes as a bare segfault
+            print(warning, file=sys.stderr, flush=True)
         self.spec = spec
         self.path = path
         self.sha256 = sha256 or embedded.file_sha256(path)
