@@ -283,3 +283,42 @@ def test_the_board_shows_names_and_limits_that_are_not_the_defaults(cli, scripte
     rows = {r["name"]: r for r in json.loads(out)["boards"]["classic"]["measured"]}
     assert rows["tight"]["model"] == "default" and ", 0.3 s CPU" in rows["tight"]["setting"]
     assert f"2 s CPU, rescored from {source['run_id']}" in rows["loose"]["setting"]
+
+
+def test_a_run_resumed_on_another_processor_says_its_answers_came_from_both(cli, scripted, monkeypatch):
+    # a local model's greedy answers can differ between processors (README, "The machine's arithmetic")
+    from coderank import record
+
+    def ctrl_c(i):
+        if i == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Scripted, "identity", lambda self: {"backend": "llama.cpp", "weights_sha256": "sha256:ab",
+                                                         "chat_template_sha256": "sha256:cd"})
+    monkeypatch.setattr(record, "cpu_model", lambda: "CPU A")
+    scripted(ctrl_c)
+    code, _, err = cli("eval", "-b", "classic", "--limit", "3", "--workers", "1")
+    assert code == 130, err
+    monkeypatch.setattr(record, "cpu_model", lambda: "CPU B")
+    scripted()
+    code, out, _ = cli("eval", "-b", "classic", "--limit", "3", "--workers", "1")
+    assert code == 0 and "(resumed)" in out
+    assert "generated on more than one machine: CPU A (where it started), then CPU B" in " ".join(out.split())
+    shown = _eval(cli)  # the finished run, found again: its stored manifest
+    assert shown["manifest"]["platform"]["cpu"] == "CPU A"
+    assert [p["cpu"] for p in shown["manifest"]["generated_on"]] == ["CPU B"]
+
+
+def test_a_run_resumed_on_the_same_processor_or_with_a_served_model_records_nothing_more(cli, scripted, monkeypatch):
+    from coderank import record
+
+    def ctrl_c(i):
+        if i == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(record, "cpu_model", lambda: "CPU A")
+    scripted(ctrl_c)
+    assert cli("eval", "-b", "classic", "--limit", "3", "--workers", "1")[0] == 130
+    monkeypatch.setattr(record, "cpu_model", lambda: "CPU B")  # the scripted backend is not local: its server computes
+    scripted()
+    assert "generated_on" not in _eval(cli)["manifest"]

@@ -34,7 +34,16 @@ from coderank.models.backends import Backend, BackendOptions, Request, check_dec
 from coderank.models.extract import ECHO_SHARE
 from coderank.paths import check_output_folder
 from coderank.problems import Benchmark, load_benchmark
-from coderank.record import BenchmarkRef, PassAtK, Record, RunManifest, RunSummary, TemplateRef, pass_at_k
+from coderank.record import (
+    BenchmarkRef,
+    PassAtK,
+    Record,
+    RunManifest,
+    RunSummary,
+    TemplateRef,
+    pass_at_k,
+    platform_info,
+)
 from coderank.store import SCORED, RunInfo, Store
 from coderank.types import Problem, Status
 
@@ -45,6 +54,9 @@ DEFAULT_MAX_TOKENS = 512
 
 TRUNCATION_NOTE_SHARE = 0.1
 """At or above this share of truncated samples a run says that its problems need a larger token limit."""
+
+#: Backends whose answers this machine computes (so its processor and llama.cpp build can change them).
+LOCAL_BACKENDS = frozenset({"llama.cpp", "transformers"})
 
 
 @dataclass(frozen=True)
@@ -457,8 +469,11 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
         **({"token_limit_note": note} if (note := _token_limit_note(result, max_tokens, max_tokens_from,
                                                                     _looping(store, run_id))) else {}),
     })
-    # the isolation is known once the sandbox has started; a run resumed on other servers adds their URLs
-    manifest = manifest.finished(isolation, engine, served_by(backend))
+    # the isolation is known once the sandbox has started; a run resumed on other servers adds their URLs, and one
+    # resumed on another processor or llama.cpp build that generated answers there (a local model) adds that
+    local = backend.identity().get("backend") in LOCAL_BACKENDS
+    manifest = manifest.finished(isolation, engine, served_by(backend),
+                                 generated_on=platform_info() if local and gen_stats["generated"] else None)
     store.finish_run(run_id, result, manifest)
     result["manifest"] = manifest.to_dict()
     return result

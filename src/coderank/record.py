@@ -40,6 +40,18 @@ def platform_info() -> dict[str, str]:
     return {**info, **software_info()}
 
 
+ARITHMETIC = ("machine", "cpu", "llama_cpp_python", "llama_cpp_cpu")
+"""The keys of a platform that can change a local model's greedy answers (README, "The machine's arithmetic")."""
+
+
+def arithmetic(platform: dict[str, Any], like: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The :data:`ARITHMETIC` keys of a platform; with ``like``, only those ``like`` has too.
+
+    Older manifests lack ``cpu``: what was not recorded is not taken for a difference.
+    """
+    return {k: platform[k] for k in ARITHMETIC if k in platform and (like is None or k in like)}
+
+
 def cpu_model() -> str | None:
     """The processor's model name (``/proc/cpuinfo`` on Linux, ``platform.processor()`` elsewhere), or None."""
     try:
@@ -439,11 +451,14 @@ class RunManifest(Record):
         servers: The server URLs the completions came from when the model's identity does not name them
             (``--served-model``); a run resumed on other servers adds theirs.
         rescored_from: The run a rescore re-executed, and its limits.
+        generated_on: Where a resumed run generated answers on another processor or llama.cpp build than
+            ``platform``'s (:data:`ARITHMETIC` of each such platform): two processors can give a local model's
+            greedy answers differently, so such a run holds answers of both.
     """
 
     OPTIONAL: ClassVar[frozenset[str]] = frozenset({
         "kind", "max_tokens_from", "selftest", "bootstrap_seed", "sandbox_isolation", "execution", "servers",
-        "rescored_from"})
+        "rescored_from", "generated_on"})
 
     version: int | None = None
     kind: str | None = None
@@ -464,6 +479,7 @@ class RunManifest(Record):
     execution: dict[str, Any] | None = None
     servers: list[str] | None = None
     rescored_from: RescoredFrom | None = None
+    generated_on: list[dict[str, Any]] | None = None
 
     @classmethod
     def create(cls, *, model_spec: str, model: dict[str, Any], benchmark: BenchmarkRef, template: TemplateRef,
@@ -498,17 +514,24 @@ class RunManifest(Record):
         return self.bootstrap_seed or 0
 
     def finished(self, isolation: dict[str, str], engine: dict[str, Any],
-                 servers: list[str] | None = None) -> RunManifest:
+                 servers: list[str] | None = None, generated_on: dict[str, Any] | None = None) -> RunManifest:
         """The manifest as a run that finished now records it.
 
         With the isolation layers (where none are recorded yet), when the programs ran on a Ray cluster
         ``execution`` (``{"engine": "ray", "ray_version", "address", "workers", "nodes": [...], "actor_deaths",
-        "jobs_retried"}``; a manifest without it ran on the machine in ``platform``), and the ``servers`` this
-        call generated with added to those recorded. None is part of the run's identity.
+        "jobs_retried"}``; a manifest without it ran on the machine in ``platform``), the ``servers`` this
+        call generated with added to those recorded, and ``generated_on`` (the platform where this call generated
+        answers) added to :attr:`generated_on` when its arithmetic is not ``platform``'s. None is part of the
+        run's identity.
         """
         done = self
         if servers and not set(servers) <= set(self.servers or ()):
             done = dataclasses.replace(done, servers=merge_servers(self.servers, servers))
+        if generated_on is not None:
+            here = arithmetic(generated_on)
+            if (arithmetic(self.platform, like=here) != arithmetic(here, like=self.platform)
+                    and here not in (self.generated_on or [])):
+                done = dataclasses.replace(done, generated_on=[*(self.generated_on or []), here])
         if isolation and self.sandbox_isolation is None and "sandbox_isolation" not in self.extra:
             done = dataclasses.replace(done, sandbox_isolation=isolation)
         if engine.get("engine", "local") != "local":

@@ -168,6 +168,13 @@ def print_result(r: EvalResult) -> None:
               highlight=False)
     print_passk(r.pass_at_k)
     out.print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(r.status_counts.items())), highlight=False)
+    if m is not None and m.generated_on:
+        first = m.platform.get("cpu") or m.platform.get("machine") or "?"
+        others = "; ".join(escape(str(p.get("cpu") or p)) for p in m.generated_on)
+        out.print(f"[yellow]answers of this run were generated on more than one machine: {escape(str(first))} "
+                  f"(where it started), then {others}. A local model's greedy answers can differ between "
+                  "processors (README, \"The machine's arithmetic\"); the manifest lists them (generated_on).[/]",
+                  highlight=False)
     print_unscorable(r.unscorable_problems or {})
     if r.truncated:
         out.print(f"[yellow]{r.truncated} sample(s) hit the token limit of {r.max_tokens} (truncated)[/]",
