@@ -46,7 +46,7 @@ def test_a_run_leaves_checkpoints_an_adapter_a_manifest_and_a_loss_curve(trained
     assert m["data"]["sha256"].startswith("sha256:") and m["data"]["rows"] == 4 and m["data"]["used"] == 4
     assert m["base"]["sha256"].startswith("sha256:") and m["base"]["weights"]
     assert m["hyperparameters"]["lora_r"] == 16 and m["seed"] == 0 and m["hyperparameters"]["seed"] == 0
-    assert all(m["libraries"][k] for k in ("torch", "transformers", "trl", "peft", "python"))
+    assert all(m["libraries"][k] for k in ("torch", "transformers", "trl", "peft", "python", "cpu"))
     assert [s for s, _ in m["loss"]] == [1, 2, 3, 4]
     prog = m["progress"]
     assert prog["steps_done"] == 4 and prog["tokens_seen"] > 0 and prog["step_seconds"]["n"] == 4

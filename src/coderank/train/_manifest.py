@@ -158,7 +158,8 @@ class TrainManifest:
         seed: The seed (also in ``hyperparameters``).
         prompt_format: ``name`` (``chat`` or ``alpaca``) and ``eval_template`` (the ``coderank eval
             --prompt-template`` that asks in the same format).
-        libraries: Versions of Python, torch, transformers, trl, peft and the rest, and the platform.
+        libraries: Versions of Python, torch, transformers, trl, peft and the rest, the platform and the
+            processor (``cpu``).
         device: ``kind`` (cpu or cuda), ``name``, ``threads`` (per process), ``dtype``.
         distributed: The processes of the latest run of the command: ``world_size``, ``processes_per_machine``,
             ``backend`` (gloo, nccl; null for one process), ``global_batch`` (sequences per optimizer step over all
@@ -245,9 +246,16 @@ def compatibility_problems(old: TrainManifest, data_sha: str, base_sha: str, hp:
 
 
 def library_versions() -> dict[str, Any]:
-    """Python, the platform and the versions of the libraries training depends on (None: not installed)."""
+    """Python, the platform, the processor and the versions of the libraries training depends on (None: not installed).
+
+    The processor (``cpu``, its model name) because CPU training repeated itself bit for bit on the same kind of
+    processor with the same dtype and thread count (the verified-distill experiment's seed 1): the records alone
+    then tell "same hardware, same bits" from "other arithmetic".
+    """
+    from coderank.record import cpu_model
+
     versions: dict[str, Any] = {"python": sys.version.split()[0], "platform": platform.platform(),
-                                "coderank": coderank.__version__}
+                                "cpu": cpu_model(), "coderank": coderank.__version__}
     for name in _LIBRARIES:
         try:
             versions[name] = metadata.version(name)
