@@ -444,7 +444,8 @@ class RunManifest(Record):
         n: Samples per problem; null for score runs.
         selftest: A selftest run's prompt, runner and mutants (version, sha256, mutants).
         sandbox_limits: The limits programs ran under.
-        platform: Python, system, machine, coderank's commit and llama-cpp-python's version.
+        platform: Python, system, machine, processor, coderank's commit, llama-cpp-python's version and the
+            instruction set of its kernels (:func:`platform_info`).
         bootstrap_seed: The seed of the stored intervals where it is not 0.
         sandbox_isolation: The isolation layers that were active (known once the sandbox started).
         execution: Where the programs ran when not on this machine (a Ray cluster).
