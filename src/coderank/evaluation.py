@@ -471,7 +471,7 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
     })
     # the isolation is known once the sandbox has started; a run resumed on other servers adds their URLs, and one
     # resumed on another processor or llama.cpp build that generated answers there (a local model) adds that
-    local = backend.identity().get("backend") in LOCAL_BACKENDS
+    local = manifest.model.get("backend") in LOCAL_BACKENDS
     manifest = manifest.finished(isolation, engine, served_by(backend),
                                  generated_on=platform_info() if local and gen_stats["generated"] else None)
     store.finish_run(run_id, result, manifest)

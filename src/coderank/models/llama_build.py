@@ -76,11 +76,11 @@ def build_problems(version: str | None, features: list[str] | None, machine: str
 
 
 def fix_command() -> str:
-    """The command that installs the pinned, portable build where this coderank runs from."""
-    from pathlib import Path
+    """The command that installs the pinned, portable build where this coderank runs from (not for script use)."""
+    from coderank.paths import source_checkout
 
-    root = Path(__file__).resolve().parents[3]
-    if (root / "scripts" / "install-llama.sh").is_file():
+    root = source_checkout()
+    if root is not None:
         return f"bash {root}/scripts/install-llama.sh"
     flags = "CMAKE_ARGS=-DGGML_NATIVE=OFF " if platform.machine().lower() in ("x86_64", "amd64") else ""
     return (f"{flags}pip install --force-reinstall --no-deps --no-cache-dir --no-binary llama-cpp-python "
