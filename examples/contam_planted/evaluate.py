@@ -2,7 +2,7 @@
 
     python examples/contam_planted/evaluate.py [--split dev|test] [--sweep] [--sweep-examples]
     python examples/contam_planted/evaluate.py --embeddings [--judge MODEL] [--judge-top 3] [--judge-min 0.5]
-    python examples/contam_planted/evaluate.py --heldout [--no-embeddings]
+    python examples/contam_planted/evaluate.py --heldout [--no-embeddings] [--judge MODEL]
 
 Runs :func:`coderank.rigor.contam.check_contamination` on ``train.jsonl`` against HumanEval and against MBPP's
 test split, and counts, per detector: planted leaks caught (a leak counts as caught when its own row is
@@ -52,7 +52,8 @@ def main() -> None:
                     help="do not run flagged rows' code against the item's tests (as `contam --no-run-code`)")
     args = ap.parse_args()
     if args.heldout:
-        return heldout(embeddings=not args.no_embeddings, run_code=not args.no_run_code)
+        return heldout(embeddings=not args.no_embeddings, run_code=not args.no_run_code, judge_model=args.judge,
+                       threads=args.threads, top=args.judge_top, min_cosine=args.judge_min)
     metas = [json.loads(line)["meta"] for line in Path(args.train).read_text(encoding="utf-8").splitlines()]
     keep = [args.split in (None, m["split"]) for m in metas]
     clean = [k and m["kind"] in ("clean", "same-task") for k, m in zip(keep, metas, strict=True)]
@@ -237,10 +238,14 @@ def sweep_examples(train: str, metas: list[dict]) -> None:
         print(f"examples >= {th:4.1f} | dev {cells[0]} | test {cells[1]}")
 
 
-def heldout(*, embeddings: bool, run_code: bool = True) -> None:
+def heldout(*, embeddings: bool, run_code: bool = True, judge_model: str | None = None, threads: int | None = None,
+            top: int = 3, min_cosine: float = 0.5) -> None:
     """Paraphrases caught (for their own item) and honest rows flagged, per detector, on the blind held-out rows."""
     import sys
     import tempfile
+
+    from coderank.models.backends import BackendOptions
+    from coderank.rigor.judge import Judge
 
     sys.path.insert(0, str(HERE))
     from heldout_paraphrased import HONEST_HELDOUT, PARAPHRASED_HELDOUT
@@ -250,12 +255,16 @@ def heldout(*, embeddings: bool, run_code: bool = True) -> None:
                                                                           for h in honest]
     own: dict[int, tuple[str, ...]] = {}
     honest_flagged: list[str] = []
+    embeddings = embeddings or judge_model is not None
     embedder = load_embedder() if embeddings else None
+    judge = (Judge(judge_model, options=BackendOptions(threads=threads), top_k=top, min_cosine=min_cosine)
+             if judge_model else None)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "heldout.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
         for bench in BENCHES:
-            rep = check_contamination(path, bench, embeddings=embeddings, embedder=embedder, behaviour=run_code)
+            rep = check_contamination(path, bench, embeddings=embeddings, embedder=embedder, behaviour=run_code,
+                                      judge=judge)
             for item in rep.items:
                 for h in item.hits:
                     if h.line <= len(para) and para[h.line - 1][0] == item.task_id:
@@ -265,6 +274,12 @@ def heldout(*, embeddings: bool, run_code: bool = True) -> None:
                                               f"by {', '.join(h.flagged_by)} (cosine {h.cosine})")
     names = ["ngram", "jaccard", "clone", "function", "examples"]
     names += ["cosine", "examples+cosine"] if embeddings else []
+    names += ["judge"] if judge is not None else []
+    if judge is not None:
+        info = judge.describe()
+        judge.close()
+        print(f"judge {info['model']}: {info['pairs']} pairs, {info['calls']} calls ({info['seconds']:.0f} s), "
+              f"{info['cached']} from the cache; verdicts {info['verdicts']}")
     print(f"{len(para)} held-out paraphrases, {len(honest)} honest rows; embeddings {'on' if embeddings else 'off'}")
     for name in [*names, "any"]:
         caught = [line for line, by in own.items() if by and (name == "any" or name in by)]

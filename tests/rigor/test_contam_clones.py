@@ -17,7 +17,7 @@ import pytest
 
 from coderank.problems import load_benchmark
 from coderank.rigor.clone import FUNCTION_MIN_TOKENS, CloneIndex, code_tokens, entry_function_tokens, prose_words
-from coderank.rigor.contam import Thresholds, check_contamination, flag_rows
+from coderank.rigor.contam import Thresholds, check_contamination, flag_rows, row_text
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = ROOT / "examples" / "contam_planted" / "train.jsonl"
@@ -254,6 +254,33 @@ def test_a_whole_function_match_is_flagged_when_its_run_passes_the_items_tests(t
         0: ["T/1 (its function)"], 1: ["T/1 (its function)"]}
 
 
+def test_a_bare_body_is_matched_whole_and_flagged_when_it_passes_in_the_items_program(tmp_path):
+    """A HumanEval completion is a body without its ``def``: found token for token (names aside), then run as the
+    body of the item's own function; a body that continues, or computes something else, is not flagged."""
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("".join(json.dumps(p) + "\n" for p in [
+        {"task_id": "T/1", "prompt": "def last_digits(a, b):\n    \"\"\"Product of the last digits.\"\"\"\n",
+         "canonical_solution": "    return abs(a % 10) * abs(b % 10)\n", "entry_point": "last_digits",
+         "test": "def check(f):\n    assert f(148, 412) == 16\n    assert f(-15, 14) == 20\n"}]))
+    rows = [
+        {"prompt": "Here is a function I found. Can you explain it?\n",
+         "completion": "        return abs(a % 10) * abs(b % 10)\n"},
+        {"text": "Explain:\n```python\n    return abs(a % 10) * abs(b % 10) + 1\n```"},  # continues: not the body
+        {"text": "Explain:\n    return abs(a % 10) * abs(b % 100)\n"},  # another number: another body
+        {"text": "Explain:\n    return abs(x % 10) * abs(y % 10)\n"},  # renamed: same tokens, but x, y unbound
+    ]
+    path = _write(tmp_path, rows)
+    item = json.loads(problems.read_text())
+    index = CloneIndex([(item["prompt"], item["canonical_solution"])], [item["entry_point"]])
+    assert [bool(index.match(row_text(r) or "")[1]) for r in rows] == [True, False, False, True]
+    report = check_contamination(path, str(problems), embeddings=False, behaviour=True)
+    hits = {h.line: h for i in report.items for h in i.hits}
+    assert hits[1].flagged_by == ("function",) and hits[1].clone_part == "function"
+    assert hits[1].behaviour is not None and hits[1].behaviour["function"] == "body"
+    assert not hits[4].flagged_by  # the body ran with unbound names: nothing concluded, a function match needs "same"
+    assert all(not hits[k].flagged_by for k in (2, 3) if k in hits)
+
+
 # ------------------------------------------------------------------------------------------ the planted set
 
 
@@ -310,8 +337,8 @@ def test_planted_set_false_positives(planted):
 
 def test_planted_set_with_the_code_run_catches_the_small_solutions():
     """With the rows' code run (``contam``'s default), a renamed or verbatim copy of a short solution is caught by
-    its whole function, which passes the item's tests; HumanEval/97's body without its ``def`` line is not a
-    function and stays missed. One clean row pays for it: MBPP/789's perimeter of a polygon, ``s * l``, is the
+    its whole function, which passes the item's tests, and HumanEval/97's body without its ``def`` line by that
+    body, which passes them in the item's own function. One clean row pays for it: MBPP/789's perimeter of a polygon, ``s * l``, is the
     same function as MBPP/52's and MBPP/458's areas, ``b * h``."""
     metas = [json.loads(line)["meta"] for line in PLANTED.read_text(encoding="utf-8").splitlines()]
     flagged: dict[tuple[int, str], tuple[str, ...]] = {}
@@ -321,7 +348,7 @@ def test_planted_set_with_the_code_run_catches_the_small_solutions():
     missed = sorted(m["task_id"] for line, m in enumerate(metas, start=1)
                     if m["kind"] == "leak" and m["recipe"]["content"] == "solution"
                     and not flagged.get((line, m["task_id"])))
-    assert missed == ["HumanEval/97"]
+    assert missed == []
     by_function = sorted((metas[line - 1]["task_id"], task) for (line, task), by in flagged.items()
                          if "function" in by and metas[line - 1]["kind"] in ("clean", "same-task"))
     assert by_function == [("MBPP/789", "MBPP/458"), ("MBPP/789", "MBPP/52")]

@@ -20,8 +20,10 @@ judge, and why decontaminating generated training data (``evol``, ``distill``), 
 keeping a leak, does not ask.
 
 One text score needs more than that: ``function`` (the row holds a function that is, names aside, token for token
-the item's; see :mod:`coderank.rigor.clone`) is the evidence that catches a renamed copy of a three-line solution,
-and three-line solutions coincide. When the check runs it stands only on ``same``.
+the item's, or its bare body; see :mod:`coderank.rigor.clone`) is the evidence that catches a renamed copy of a
+three-line solution, and three-line solutions coincide. When the check runs it stands only on ``same``. A row that
+defines no function but holds a bare body (a HumanEval completion) is run as that body: the item's own program
+with its entry point's body replaced by the row's lines (:func:`body_program`), reported as function ``body``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import ast
 import contextlib
 import dataclasses
 import re
+import textwrap
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +121,63 @@ def probe_programs(problem: Problem, code: str) -> list[tuple[str, str]]:
             for name in functions(code)[:MAX_FUNCTIONS]]
 
 
+def _entry_body(program: str, entry_point: str) -> tuple[int, int, int] | None:
+    """Where the body of the program's last ``entry_point`` function lies, after its docstring.
+
+    ``(first line, end line, column)``: 0-based lines, end exclusive; ``None`` when there is no such body.
+    """
+    try:
+        with warnings.catch_warnings():  # invalid escapes in old solutions' strings ("\W")
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tree = ast.parse(program)
+    except (SyntaxError, ValueError):
+        return None
+    defs = [node for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry_point]
+    if not defs:
+        return None
+    body = defs[-1].body
+    if body and ast.get_docstring(defs[-1], clean=False) is not None:
+        body = body[1:]
+    if not body or body[-1].end_lineno is None:
+        return None
+    return body[0].lineno - 1, body[-1].end_lineno, body[0].col_offset
+
+
+def body_program(problem: Problem, text: str, body_tokens: Sequence[str]) -> str | None:
+    """The item's program with its entry point's body replaced by the bare body a row holds, or ``None``.
+
+    The item's program is its canonical solution where that defines the entry point (MBPP), else its prompt and
+    solution together (HumanEval). The row's body is the first run of its lines (in its fenced blocks, else in
+    its whole text) that, dedented, parses and whose normalised tokens start with ``body_tokens`` (the item's
+    body, see :func:`coderank.rigor.clone.signature_end`); it is cut to its longest prefix that parses.
+    """
+    from coderank.rigor.clone import code_tokens
+
+    solution = problem.canonical_solution or ""
+    for program in (solution, problem.prompt + solution):
+        where = _entry_body(program, problem.entry_point)
+        if where is not None:
+            break
+    else:
+        return None
+    first, end, column = where
+    want = list(body_tokens)
+    blocks = [block.code for block in fenced_blocks(text) if block.python] or [text]
+    for block in blocks:
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            piece = _parse_prefix(textwrap.dedent("\n".join(lines[i:])))
+            if piece and code_tokens(piece)[0][:len(want)] == want:
+                item = program.splitlines()
+                body = textwrap.indent(piece, " " * max(column, 1)).rstrip("\n").splitlines()
+                return "\n".join(item[:first] + body + item[end:]) + "\n"
+    return None
+
+
 def decide(outcomes: Sequence[tuple[str, str, str]]) -> Behaviour:
     """The verdict from each function's ``(function, status, detail)`` (sandbox statuses)."""
     for name, status, _ in outcomes:
@@ -142,13 +203,24 @@ def check_behaviour(pairs: Sequence[tuple[Problem, str]], *, executor: Any = Non
         workers: Sandbox workers when one is opened here.
     """
     from coderank.execution.pool import Job, open_pool
+    from coderank.rigor.clone import entry_function_tokens, signature_end
 
     jobs: list[Job] = []
     verdicts: list[Behaviour | None] = []
+    bodies: dict[str, list[str]] = {}
     for index, (problem, text) in enumerate(pairs):
         code = row_code(text)
         programs = probe_programs(problem, code) if code else []
-        verdicts.append(None if programs else Behaviour("unknown", None, "the row defines no function that parses"))
+        if not programs:
+            if problem.task_id not in bodies:
+                toks = entry_function_tokens(problem.prompt, problem.canonical_solution, problem.entry_point) or []
+                bodies[problem.task_id] = toks[signature_end(toks):]
+            body = body_program(problem, text, bodies[problem.task_id]) if bodies[problem.task_id] else None
+            if body is not None:
+                entry = problem.entry_point
+                programs = [("body", body + _PROBE.format(name=entry, entry=entry))]
+        verdicts.append(None if programs else Behaviour("unknown", None, "the row defines no function that parses "
+                                                                         "and does not hold the item's body"))
         jobs += [Job((index, name), problem, program) for name, program in programs]
     done: dict[tuple[int, str], tuple[str, str]] = {}
     if jobs:

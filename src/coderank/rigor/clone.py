@@ -15,9 +15,12 @@ its text. The score is the largest containment, of any part and channel, in eith
 The floor keeps a small item from scoring 1.0: a three-line solution has too few n-grams to tell a copy from a
 coincidence. So the item's **function** (its entry point's definition, without the docstring) is also matched
 whole: a row that holds a function whose normalised tokens are the item's, token for token from its ``def``, is
-a ``function`` match whatever its size. Short functions coincide more often (``def f(a, b): return a * b`` is
-both a parallelogram's area and a rectangle's), which is why ``coderank contam`` counts such a match only when
-the row's function also passes the item's tests (:mod:`coderank.rigor.behaviour`).
+a ``function`` match whatever its size. So is its **body** alone (the statements after the signature and the
+docstring, what a HumanEval completion holds), found anywhere in a row and not followed by a token that would
+continue it, when it has as many tokens as a function must. Short functions coincide more often
+(``def f(a, b): return a * b`` is both a parallelogram's area and a rectangle's), which is why ``coderank contam``
+counts such a match only when the row's function (or body, in the item's program) also passes the item's tests
+(:mod:`coderank.rigor.behaviour`).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ CLONE_MIN = 0.05
 #: return x`` (8 tokens) says nothing. Every HumanEval and MBPP test function has more: the smallest are MBPP/105
 #: and MBPP/62 (11: ``def #v ( #v ) : return sum ( #v )``) and HumanEval/41 (12).
 FUNCTION_MIN_TOKENS = 10
+#: Bodies are looked up by their first this many tokens.
+_BODY_KEY = 3
 
 _KEEP_NAMES = (frozenset(keyword.kwlist) | frozenset(n for n in dir(builtins) if not n.startswith("_"))
                | {"self", "cls"})
@@ -226,11 +231,19 @@ class CloneIndex:
 
     def __init__(self, items: Sequence[tuple[str, str | None]], entry_points: Sequence[str] | None = None) -> None:
         self.functions: dict[tuple[str, ...], list[int]] = {}
+        self.bodies: dict[tuple[str, ...], list[int]] = {}
         for i, name in enumerate(entry_points or ()):
             toks = entry_function_tokens(*items[i], name)
             if toks is not None and len(toks) >= FUNCTION_MIN_TOKENS:
                 self.functions.setdefault(tuple(toks), []).append(i)
+                inside = toks[signature_end(toks):]
+                if len(inside) >= FUNCTION_MIN_TOKENS:
+                    self.bodies.setdefault(tuple(inside), []).append(i)
         self.function_lengths = sorted({len(key) for key in self.functions})
+        # bodies by their first tokens: a row is looked up once per token, not once per token and body length
+        self.body_starts: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for whole in self.bodies:
+            self.body_starts.setdefault(whole[:_BODY_KEY], []).append(whole)
         parts: list[tuple[tuple[set[Any], set[Any]], ...]] = []
         for prompt, solution in items:
             p_toks, p_docs = code_tokens(prompt)
@@ -261,9 +274,17 @@ class CloneIndex:
         return self.match(text)[0]
 
     def match(self, text: str) -> tuple[dict[int, tuple[float, str]], set[int]]:
-        """:meth:`scores`, and the items whose whole function the row holds (a ``def`` onwards, token for token)."""
+        """:meth:`scores`, and the items whose whole function (a ``def`` onwards) or whole body the row holds.
+
+        Whole means token for token, names aside, and not followed by a token that would continue it.
+        """
         toks, code, words = _features(text)
         functions: set[int] = set()
+        for start in range(len(toks)):
+            for body in self.body_starts.get(tuple(toks[start:start + _BODY_KEY]), ()):
+                end = start + len(body)
+                if tuple(toks[start:end]) == body and (end == len(toks) or not _continues(toks[end])):
+                    functions.update(self.bodies[body])
         if self.functions:
             for start, tok in enumerate(toks):
                 if tok != "def":
@@ -312,6 +333,19 @@ def _docstring_grams(docs: list[str]) -> set[Any]:
         m = _STRING_PARTS.match(doc)
         grams |= _word_grams(prose_words(m.group(3) if m else doc))
     return grams
+
+
+def signature_end(toks: Sequence[str]) -> int:
+    """Where a function's body starts in its normalised tokens: after the ``:`` that ends its signature."""
+    depth = 0
+    for k, tok in enumerate(toks):
+        if tok in "([{":
+            depth += 1
+        elif tok in ")]}":
+            depth -= 1
+        elif tok == ":" and depth == 0:
+            return k + 1
+    return len(toks)
 
 
 def entry_function_tokens(prompt: str, solution: str | None, entry_point: str) -> list[str] | None:
