@@ -10,7 +10,7 @@ def test_doctor_reports_models_features_and_the_code_that_runs(cli):
     code, out, err = cli("doctor", "--json")
     assert code == 0, err
     doc = json.loads(out)
-    assert {m["model"] for m in doc["models"]} == {"default", "gemma-270m"}
+    assert {m["model"] for m in doc["models"]} == {"default", "gemma-270m", "qwen-1.5b"}
     assert all(m["installed"] for m in doc["models"])  # the dev install carries both
     assert {f["feature"] for f in doc["features"]} >= {"embedded models (llama.cpp)", "train (TRL + PEFT)"}
     assert doc["coderank"]["version"] and "llama_cpp_python" in doc["coderank"]

@@ -39,8 +39,8 @@ class SandboxError(CoderankError):
     exit_code = 3
 
 
-_SETUP_FLAG = {"embedded": "--embedded", "gemma": "--gemma", "train": "--train", "rigor": "--train", "hf": "--train",
-               "ray": "--ray"}
+_SETUP_FLAG = {"embedded": "--embedded", "gemma": "--gemma", "qwen-1-5b": "--qwen-1.5b", "train": "--train",
+               "rigor": "--train", "hf": "--train", "ray": "--ray"}
 """The ``scripts/setup.sh`` option that installs an extra (``--train`` brings torch, rigor and hf with it)."""
 
 _NEEDS_TORCH = frozenset({"train", "rigor", "hf"})

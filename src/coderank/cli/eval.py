@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 def eval_cmd(
     model: Annotated[str, typer.Option("--model", "-m", help="default (embedded Qwen2.5-Coder-0.5B-Instruct GGUF), "
                                        "gemma-270m (embedded Gemma 3 270M base model; extra 'gemma'), "
+                                       "qwen-1.5b (embedded Qwen2.5-Coder-1.5B-Instruct; extra 'qwen-1-5b'), "
                                        "gguf:PATH, lora:DIR (a `coderank train` adapter on its base GGUF), "
                                        "hf:PATH, or openai:MODEL (OpenAI; with --base-url any vLLM, llama.cpp "
                                        "server, Ollama, TGI ...; several comma-separated URLs are replicas).")

@@ -83,7 +83,8 @@ def train(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (checkpoints, adapter, adapter.gguf, "
                                           "manifest.json, loss.png). Rerunning resumes.", show_default=False)],
     base: Annotated[str, typer.Option(help="default (the embedded Qwen2.5-Coder-0.5B-Instruct GGUF), gemma-270m (the "
-                                      "embedded Gemma 3 270M base model, extra 'gemma'), a .gguf file, or a "
+                                      "embedded Gemma 3 270M base model, extra 'gemma'), qwen-1.5b (the embedded "
+                                      "Qwen2.5-Coder-1.5B-Instruct, extra 'qwen-1-5b'), a .gguf file, or a "
                                       "transformers model directory.")] = "default",
     full: Annotated[bool, typer.Option("--full", help="Full fine-tuning instead of LoRA (fp32; ~10 GB RAM for "
                                        "0.5B).")] = False,
