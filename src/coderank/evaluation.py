@@ -41,8 +41,8 @@ from coderank.record import (
     RunManifest,
     RunSummary,
     TemplateRef,
+    generated_here,
     pass_at_k,
-    platform_info,
 )
 from coderank.store import SCORED, RunInfo, Store
 from coderank.types import Problem, Status
@@ -54,10 +54,6 @@ DEFAULT_MAX_TOKENS = 512
 
 TRUNCATION_NOTE_SHARE = 0.1
 """At or above this share of truncated samples a run says that its problems need a larger token limit."""
-
-#: Backends whose answers this machine computes (so its processor and llama.cpp build can change them).
-LOCAL_BACKENDS = frozenset({"llama.cpp", "transformers"})
-
 
 @dataclass(frozen=True)
 class EvalConfig:
@@ -471,9 +467,8 @@ def _run_eval(store: Store, run_id: str, resumed: bool, backend: Backend, templa
     })
     # the isolation is known once the sandbox has started; a run resumed on other servers adds their URLs, and one
     # resumed on another processor or llama.cpp build that generated answers there (a local model) adds that
-    local = manifest.model.get("backend") in LOCAL_BACKENDS
     manifest = manifest.finished(isolation, engine, served_by(backend),
-                                 generated_on=platform_info() if local and gen_stats["generated"] else None)
+                                 generated_on=generated_here(manifest.model, gen_stats["generated"]))
     store.finish_run(run_id, result, manifest)
     result["manifest"] = manifest.to_dict()
     return result

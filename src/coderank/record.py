@@ -52,6 +52,30 @@ def arithmetic(platform: dict[str, Any], like: dict[str, Any] | None = None) -> 
     return {k: platform[k] for k in ARITHMETIC if k in platform and (like is None or k in like)}
 
 
+LOCAL_BACKENDS = frozenset({"llama.cpp", "transformers"})
+"""Backends whose answers this machine computes (so its processor and llama.cpp build can change them)."""
+
+
+def generated_here(model: dict[str, Any], generated: int) -> dict[str, Any] | None:
+    """The platform here when a call generated answers with a local model (``model``: its identity), else None."""
+    return platform_info() if generated and model.get("backend") in LOCAL_BACKENDS else None
+
+
+def with_generated_on(platform: dict[str, Any], recorded: list[dict[str, Any]] | None,
+                      here: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """A manifest's ``generated_on`` after a call that generated answers on the platform ``here``.
+
+    ``here``'s :data:`ARITHMETIC` is added to ``recorded`` when it is not that of ``platform`` (where the run
+    started) and not listed yet. ``here`` is None when the call generated nothing with a local model.
+    """
+    if here is None:
+        return recorded
+    mine = arithmetic(here)
+    if arithmetic(platform, like=mine) == arithmetic(mine, like=platform) or mine in (recorded or []):
+        return recorded
+    return [*(recorded or []), mine]
+
+
 def cpu_model() -> str | None:
     """The processor's model name (``/proc/cpuinfo`` on Linux, ``platform.processor()`` elsewhere), or None."""
     try:
@@ -528,11 +552,8 @@ class RunManifest(Record):
         done = self
         if servers and not set(servers) <= set(self.servers or ()):
             done = dataclasses.replace(done, servers=merge_servers(self.servers, servers))
-        if generated_on is not None:
-            here = arithmetic(generated_on)
-            if (arithmetic(self.platform, like=here) != arithmetic(here, like=self.platform)
-                    and here not in (self.generated_on or [])):
-                done = dataclasses.replace(done, generated_on=[*(self.generated_on or []), here])
+        if (listed := with_generated_on(self.platform, self.generated_on, generated_on)) != self.generated_on:
+            done = dataclasses.replace(done, generated_on=listed)
         if isolation and self.sandbox_isolation is None and "sandbox_isolation" not in self.extra:
             done = dataclasses.replace(done, sandbox_isolation=isolation)
         if engine.get("engine", "local") != "local":

@@ -408,3 +408,23 @@ def test_a_crashed_self_tested_run_resumes_without_repeating(tmp_path, monkeypat
     assert cfg.out.read_bytes() == (tmp_path / "ref.jsonl").read_bytes() and result.rows == 1
     with Store() as store:
         assert len(list(store.samples(result.samples_run))) == 6
+
+
+def test_a_self_tested_run_resumed_on_another_processor_lists_where_it_went_on(tmp_path, monkeypatch):
+    # the self-tested samples' run keeps the platform it started on and lists the processor that generated the rest
+    from coderank import record
+
+    local = {"backend": "llama.cpp", "weights_sha256": "sha256:ab", "chat_template_sha256": "sha256:cd"}
+    monkeypatch.setattr(Teacher, "identity", lambda self: local)
+    monkeypatch.setattr(record, "cpu_model", lambda: "CPU A")
+    use(monkeypatch, Teacher(fail_after=3))
+    cfg = config(tmp_path, instructions=instructions_file(tmp_path, ["GOOD", "FAILS", "TRIVIAL"]), k=2)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        distill(cfg)
+    monkeypatch.setattr(record, "cpu_model", lambda: "CPU B")
+    use(monkeypatch, Teacher())
+    result = distill(cfg)
+    with Store() as store:
+        manifest = store.get_run(result.samples_run).run_manifest
+    assert manifest.platform["cpu"] == "CPU A"
+    assert [p["cpu"] for p in manifest.generated_on or []] == ["CPU B"]

@@ -299,3 +299,34 @@ def test_missing_detector_libraries_fail_before_any_generation(tmp_path, scripte
         evolve(config(tmp_path, seeds_file(tmp_path, ["KEEP"])))
     assert "--no-decontam" in info.value.hint and scripted.calls == 0
     assert evolve(config(tmp_path, seeds_file(tmp_path, ["KEEP"]), decontam=())).rows == 1
+
+
+def test_a_run_resumed_on_another_processor_keeps_where_it_started_and_lists_where_it_went_on(tmp_path, monkeypatch):
+    # a local model's answers can differ between processors (README, "The machine's arithmetic"): the manifest keeps
+    # the platform the run started on and lists the one that generated the rest
+    from coderank import record
+
+    local = {"backend": "llama.cpp", "weights_sha256": "sha256:ab", "chat_template_sha256": "sha256:cd"}
+    monkeypatch.setattr(Scripted, "identity", lambda self: local)
+    seeds = seeds_file(tmp_path, ["KEEP1", "KEEP2", "CRASH"])
+    monkeypatch.setattr(record, "cpu_model", lambda: "CPU A")
+    monkeypatch.setitem(backends._REGISTRY, "script", lambda rest, options: Scripted(fail_after=3))
+    cfg = config(tmp_path, seeds, rounds=2)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        evolve(cfg)
+    monkeypatch.setattr(record, "cpu_model", lambda: "CPU B")
+    monkeypatch.setitem(backends._REGISTRY, "script", lambda rest, options: Scripted())
+    assert evolve(cfg).resumed
+    manifest = json.loads(manifest_path(cfg.out).read_text())
+    assert manifest["platform"]["cpu"] == "CPU A"
+    assert [p["cpu"] for p in manifest["generated_on"]] == ["CPU B"]
+    # replayed from the cache on a third processor: nothing generated there, nothing added
+    monkeypatch.setattr(record, "cpu_model", lambda: "CPU C")
+    assert evolve(cfg).generated == 0
+    assert json.loads(manifest_path(cfg.out).read_text())["generated_on"] == manifest["generated_on"]
+
+
+def test_a_run_on_one_processor_lists_no_other(tmp_path, scripted):
+    cfg = config(tmp_path, seeds_file(tmp_path, ["KEEP"]))
+    evolve(cfg)
+    assert "generated_on" not in json.loads(manifest_path(cfg.out).read_text())

@@ -49,7 +49,16 @@ from coderank.errors import InputError, UsageError
 from coderank.execution.sandbox import Limits
 from coderank.models.backends import check_decoding
 from coderank.paths import require_file, write_atomic
-from coderank.record import BenchmarkRef, PassAtK, Record, RunManifest, TemplateRef, merge_servers, platform_info
+from coderank.record import (
+    BenchmarkRef,
+    PassAtK,
+    Record,
+    RunManifest,
+    TemplateRef,
+    generated_here,
+    merge_servers,
+    platform_info,
+)
 from coderank.store import Store
 from coderank.types import Status
 
@@ -547,9 +556,10 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
                                       servers=served_by(backend))
         run_id, resumed = store.open_run(identity, manifest, kind="selftest", model=config.model,
                                          benchmark=str(config.instructions))
-        if resumed and manifest.servers:  # resumed on other servers: the manifest names those of before too
-            manifest = replace(manifest, servers=merge_servers(store.get_run(run_id).run_manifest.servers,
-                                                               manifest.servers))
+        if resumed:  # the manifest as stored: where it started, the servers and processors it generated on before
+            stored = store.get_run(run_id).run_manifest
+            manifest = replace(stored, servers=merge_servers(stored.servers, manifest.servers)
+                               ) if manifest.servers else stored
         was_finished = resumed and store.get_run(run_id).status == "finished"
         done = store.done_keys(run_id)
         todo = [(s, i) for s in seeds for i in range(config.k) if (s.id, i) not in done]
@@ -567,7 +577,8 @@ def _selftest_run(store: Store, config: DistillConfig, seeds: list[Any], total: 
                     "generation_seconds": round(stats.seconds, 2),
                     "tokens_per_second": round(stats.tokens / stats.seconds, 1) if stats.seconds else None,
                     "resumed": resumed and not was_finished, "isolation": isolation})
-    store.finish_run(run_id, summary, manifest.finished(isolation, {}))
+    store.finish_run(run_id, summary, manifest.finished(isolation, {},
+                                                        generated_on=generated_here(manifest.model, stats.generated)))
     by_id = {s.id: s for s in seeds}
     candidates = []
     for row in store.samples(run_id):

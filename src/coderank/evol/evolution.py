@@ -53,7 +53,7 @@ from coderank.execution.sandbox import Limits
 from coderank.generation import GenStats, cached_generate
 from coderank.models.backends import Backend, Request, check_decoding, load_backend, served_by
 from coderank.paths import write_atomic
-from coderank.record import Record, merge_servers, platform_info
+from coderank.record import Record, generated_here, merge_servers, platform_info, with_generated_on
 from coderank.store import Store
 from coderank.types import Problem, Status
 
@@ -94,9 +94,12 @@ class EvolManifest(Record):
         sandbox_isolation: The isolation layers that were active (once finished).
         servers: The server URLs the calls went to when the model's identity does not name them
             (``--served-model``); a run resumed on other servers adds theirs.
+        generated_on: Where a resumed run's local model generated on another processor or llama.cpp build than
+            ``platform``'s, where it started (as :attr:`coderank.record.RunManifest.generated_on`).
     """
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"run_id", "output", "report", "sandbox_isolation", "servers"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"run_id", "output", "report", "sandbox_isolation", "servers",
+                                                    "generated_on"})
 
     version: int | None = None
     coderank_version: str | None = None
@@ -116,6 +119,7 @@ class EvolManifest(Record):
     report: dict[str, Any] | None = None
     sandbox_isolation: dict[str, Any] | None = None
     servers: list[str] | None = None
+    generated_on: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -307,10 +311,13 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> EvolResult:
             servers=served_by(backend),
         )
         run_id, resumed = store.open_run(identity, manifest, kind="evol", model=config.model, benchmark="evol")
-        if resumed and manifest.servers:  # resumed on other servers: the manifest names those of before too
-            before = store.find_run(run_id)
-            manifest = replace(manifest, servers=merge_servers(before.manifest.get("servers") if before else None,
-                                                               manifest.servers))
+        found = store.find_run(run_id) if resumed else None
+        before = found.manifest if found is not None else None
+        if before:  # resumed: where it started, and the servers and processors it generated on before
+            manifest = replace(manifest, platform=before.get("platform") or manifest.platform,
+                               generated_on=before.get("generated_on"),
+                               servers=merge_servers(before.get("servers"), manifest.servers)
+                               if manifest.servers else None)
         runner = _Runner(config, store, backend, run_id, methods, benches, embedder, progress)
         pool = [_Item(s.id, s.text, s.id, 0, s.source) for s in seeds]
         kept: list[dict[str, Any]] = runner.seed_round(pool) if config.include_seeds else []
@@ -335,6 +342,8 @@ def evolve(config: EvolConfig, progress: Progress | None = None) -> EvolResult:
         "isolation": runner.isolation,
     }
     manifest = replace(manifest, run_id=run_id,
+                       generated_on=with_generated_on(manifest.platform, manifest.generated_on,
+                                                      generated_here(manifest.model, stats.generated)),
                        output={"path": str(config.out), "rows": len(kept), "sha256": out_sha},
                        report={k: summary[k] for k in ("attempts", "rounds", "dropped", "leaked")},
                        sandbox_isolation=runner.isolation)
