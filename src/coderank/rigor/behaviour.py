@@ -33,7 +33,6 @@ import contextlib
 import dataclasses
 import re
 import textwrap
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,60 +120,39 @@ def probe_programs(problem: Problem, code: str) -> list[tuple[str, str]]:
             for name in functions(code)[:MAX_FUNCTIONS]]
 
 
-def _entry_body(program: str, entry_point: str) -> tuple[int, int, int] | None:
-    """Where the body of the program's last ``entry_point`` function lies, after its docstring.
-
-    ``(first line, end line, column)``: 0-based lines, end exclusive; ``None`` when there is no such body.
-    """
-    try:
-        with warnings.catch_warnings():  # invalid escapes in old solutions' strings ("\W")
-            warnings.simplefilter("ignore", SyntaxWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            tree = ast.parse(program)
-    except (SyntaxError, ValueError):
-        return None
-    defs = [node for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry_point]
-    if not defs:
-        return None
-    body = defs[-1].body
-    if body and ast.get_docstring(defs[-1], clean=False) is not None:
-        body = body[1:]
-    if not body or body[-1].end_lineno is None:
-        return None
-    return body[0].lineno - 1, body[-1].end_lineno, body[0].col_offset
-
-
 def body_program(problem: Problem, text: str, body_tokens: Sequence[str]) -> str | None:
     """The item's program with its entry point's body replaced by the bare body a row holds, or ``None``.
 
-    The item's program is its canonical solution where that defines the entry point (MBPP), else its prompt and
-    solution together (HumanEval). The row's body is the first run of its lines (in its fenced blocks, else in
+    The item's program and function are :func:`coderank.rigor.clone.entry_def`'s; its body is the function's
+    statements after its docstring. The row's body is the first run of its lines (in its fenced blocks, else in
     its whole text) that, dedented, parses and whose normalised tokens start with ``body_tokens`` (the item's
-    body, see :func:`coderank.rigor.clone.signature_end`); it is cut to its longest prefix that parses.
+    body, see :func:`coderank.rigor.clone.signature_end`); it is cut to its longest prefix that parses. Only lines
+    whose own tokens agree with the body's start are tried, so a long row costs few parses.
     """
-    from coderank.rigor.clone import code_tokens
+    from coderank.rigor.clone import code_tokens, entry_def
 
-    solution = problem.canonical_solution or ""
-    for program in (solution, problem.prompt + solution):
-        where = _entry_body(program, problem.entry_point)
-        if where is not None:
-            break
-    else:
+    found = entry_def(problem.prompt, problem.canonical_solution, problem.entry_point)
+    if found is None:
         return None
-    first, end, column = where
+    program, node = found
+    body = node.body[1:] if ast.get_docstring(node, clean=False) is not None else node.body
+    if not body or body[-1].end_lineno is None:
+        return None
+    first, end, column = body[0].lineno - 1, body[-1].end_lineno, body[0].col_offset
     want = list(body_tokens)
     blocks = [block.code for block in fenced_blocks(text) if block.python] or [text]
     for block in blocks:
         lines = block.splitlines()
         for i, line in enumerate(lines):
-            if not line.strip():
+            head = code_tokens(line.strip())[0]
+            n = min(len(head), len(want))
+            if not n or head[:n] != want[:n]:
                 continue
             piece = _parse_prefix(textwrap.dedent("\n".join(lines[i:])))
             if piece and code_tokens(piece)[0][:len(want)] == want:
                 item = program.splitlines()
-                body = textwrap.indent(piece, " " * max(column, 1)).rstrip("\n").splitlines()
-                return "\n".join(item[:first] + body + item[end:]) + "\n"
+                indented = textwrap.indent(piece, " " * max(column, 1)).rstrip("\n").splitlines()
+                return "\n".join(item[:first] + indented + item[end:]) + "\n"
     return None
 
 

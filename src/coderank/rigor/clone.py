@@ -348,12 +348,12 @@ def signature_end(toks: Sequence[str]) -> int:
     return len(toks)
 
 
-def entry_function_tokens(prompt: str, solution: str | None, entry_point: str) -> list[str] | None:
-    """The normalised code tokens of the item's function: the last module-level ``def`` of its entry point.
+def entry_def(prompt: str, solution: str | None,
+              entry_point: str) -> tuple[str, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+    """The item's program and its function: the last module-level ``def`` of its entry point.
 
     Found in the canonical solution where that defines it (MBPP's reference programs), else in the prompt and
-    the solution together (HumanEval's signature and body); its docstring is not among the code tokens.
-    ``None`` when neither parses or neither defines the entry point.
+    the solution together (HumanEval's signature and body). ``None`` when neither parses or defines it.
     """
     for program in (solution or "", prompt + (solution or "")):
         try:
@@ -365,10 +365,19 @@ def entry_function_tokens(prompt: str, solution: str | None, entry_point: str) -
             continue
         defs = [node for node in tree.body
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry_point]
-        source = ast.get_source_segment(program, defs[-1]) if defs else None
-        if source:
-            return code_tokens(source)[0]
+        if defs:
+            return program, defs[-1]
     return None
+
+
+def entry_function_tokens(prompt: str, solution: str | None, entry_point: str) -> list[str] | None:
+    """The normalised code tokens of the item's function (:func:`entry_def`), its docstring not among them.
+
+    ``None`` when there is no such function.
+    """
+    found = entry_def(prompt, solution, entry_point)
+    source = ast.get_source_segment(*found) if found else None
+    return code_tokens(source)[0] if source else None
 
 
 class Clones(NamedTuple):
