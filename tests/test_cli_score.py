@@ -252,6 +252,10 @@ def test_a_score_run_records_the_problems_it_covers_and_the_board_marks_a_partia
     assert rows["part"]["differs"] == ["partial: 10 of 164 problems"] and rows["whole"]["differs"] == []
     assert rows["part"]["partial"] and rows["part"]["rank"] is None
     assert {rows["whole"]["rank"], rows["whole-again"]["rank"]} == {1, 2}
+    # the name given is the run's name: a duel takes it as it takes a run id (as for eval --name)
+    code, out, err = cli("duel", "whole", "whole-again", "--json")
+    assert code == 0, err
+    assert json.loads(out)["a"]["model"] == "whole"
 
 
 def test_allowing_the_benchmarks_own_package_is_refused(samples, cli):

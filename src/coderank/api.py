@@ -304,4 +304,6 @@ def _open_score_run(config: ScoreConfig, bench: Any) -> tuple[Store, str]:
         template=TemplateRef(name="unknown (external samples)", kind=None, sha256=None),
         params={}, seed=None, n=None, sandbox_limits=limits, bootstrap_seed=config.seed or None)
     run_id, _ = store.open_run(identity, manifest, kind="score", model=name, benchmark=bench.name)
+    if config.model_name is not None:  # what --name says: the run's name in duels, rescore and show, as eval's
+        store.set_name(run_id, config.model_name)
     return store, run_id
