@@ -126,7 +126,7 @@ def body_program(problem: Problem, text: str, body_tokens: Sequence[str]) -> str
     The item's program and function are :func:`coderank.rigor.clone.entry_def`'s; its body is the function's
     statements after its docstring. The row's body is the first run of its lines (in its fenced blocks, else in
     its whole text) that, dedented, parses and whose normalised tokens start with ``body_tokens`` (the item's
-    body, see :func:`coderank.rigor.clone.signature_end`); it is cut to its longest prefix that parses. Only lines
+    body, :func:`coderank.rigor.clone.entry_body_tokens`); it is cut to its longest prefix that parses. Only lines
     whose own tokens agree with the body's start are tried, so a long row costs few parses.
     """
     from coderank.rigor.clone import code_tokens, entry_def
@@ -181,7 +181,7 @@ def check_behaviour(pairs: Sequence[tuple[Problem, str]], *, executor: Any = Non
         workers: Sandbox workers when one is opened here.
     """
     from coderank.execution.pool import Job, open_pool
-    from coderank.rigor.clone import entry_function_tokens, signature_end
+    from coderank.rigor.clone import entry_body_tokens
 
     jobs: list[Job] = []
     verdicts: list[Behaviour | None] = []
@@ -191,8 +191,8 @@ def check_behaviour(pairs: Sequence[tuple[Problem, str]], *, executor: Any = Non
         programs = probe_programs(problem, code) if code else []
         if not programs:
             if problem.task_id not in bodies:
-                toks = entry_function_tokens(problem.prompt, problem.canonical_solution, problem.entry_point) or []
-                bodies[problem.task_id] = toks[signature_end(toks):]
+                bodies[problem.task_id] = entry_body_tokens(problem.prompt, problem.canonical_solution,
+                                                            problem.entry_point)
             body = body_program(problem, text, bodies[problem.task_id]) if bodies[problem.task_id] else None
             if body is not None:
                 entry = problem.entry_point

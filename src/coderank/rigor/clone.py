@@ -236,7 +236,7 @@ class CloneIndex:
             toks = entry_function_tokens(*items[i], name)
             if toks is not None and len(toks) >= FUNCTION_MIN_TOKENS:
                 self.functions.setdefault(tuple(toks), []).append(i)
-                inside = toks[signature_end(toks):]
+                inside = entry_body_tokens(*items[i], name)
                 if len(inside) >= FUNCTION_MIN_TOKENS:
                     self.bodies.setdefault(tuple(inside), []).append(i)
         self.function_lengths = sorted({len(key) for key in self.functions})
@@ -280,7 +280,7 @@ class CloneIndex:
         """
         toks, code, words = _features(text)
         functions: set[int] = set()
-        for start in range(len(toks)):
+        for start in range(len(toks) if self.body_starts else 0):
             for body in self.body_starts.get(tuple(toks[start:start + _BODY_KEY]), ()):
                 end = start + len(body)
                 if tuple(toks[start:end]) == body and (end == len(toks) or not _continues(toks[end])):
@@ -378,6 +378,12 @@ def entry_function_tokens(prompt: str, solution: str | None, entry_point: str) -
     found = entry_def(prompt, solution, entry_point)
     source = ast.get_source_segment(*found) if found else None
     return code_tokens(source)[0] if source else None
+
+
+def entry_body_tokens(prompt: str, solution: str | None, entry_point: str) -> list[str]:
+    """The normalised code tokens of the item's function body: its function's after the signature (empty if none)."""
+    toks = entry_function_tokens(prompt, solution, entry_point) or []
+    return toks[signature_end(toks):]
 
 
 class Clones(NamedTuple):
