@@ -236,7 +236,7 @@ class CloneIndex:
             toks = entry_function_tokens(*items[i], name)
             if toks is not None and len(toks) >= FUNCTION_MIN_TOKENS:
                 self.functions.setdefault(tuple(toks), []).append(i)
-                inside = entry_body_tokens(*items[i], name)
+                inside = toks[signature_end(toks):]  # the body: as entry_body_tokens, without parsing again
                 if len(inside) >= FUNCTION_MIN_TOKENS:
                     self.bodies.setdefault(tuple(inside), []).append(i)
         self.function_lengths = sorted({len(key) for key in self.functions})
